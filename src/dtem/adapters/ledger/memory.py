@@ -1,0 +1,219 @@
+"""An in-memory ledger for unit tests: same contract as the SQL one, no database.
+
+A transaction works on a deep copy of the state and swaps it in on success, so a
+failing unit of work leaves nothing behind (like a database rollback).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from dtem.domain.audit import GENESIS, AuditEntry, new_entry
+from dtem.domain.clock import as_utc
+from dtem.domain.errors import LeaseConflict, NotFound
+from dtem.domain.model import Account, Lease, LeaseState, Rep
+from dtem.domain.ports import PolicyVersion, TokenRecord
+
+
+@dataclass
+class _State:
+    audit: list[AuditEntry] = field(default_factory=list)
+    policies: dict[int, tuple[dict[str, Any], datetime, str, str]] = field(default_factory=dict)
+    activations: list[int] = field(default_factory=list)
+    tokens: list[TokenRecord] = field(default_factory=list)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    reps: dict[str, Rep] = field(default_factory=dict)
+    leases: dict[int, Lease] = field(default_factory=dict)
+    extra: dict[str, list[Any]] = field(default_factory=dict)  # other tables, by name
+
+
+class MemoryLedger:
+    """The fake. `transaction()` serialises units of work with a lock."""
+
+    def __init__(self) -> None:
+        self.state = _State()
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryTx]:
+        with self._lock:
+            tx = MemoryTx(copy.deepcopy(self.state))
+            yield tx
+            self.state = tx.s
+
+
+class MemoryTx:
+    def __init__(self, state: _State) -> None:
+        self.s = state
+
+    # --- audit --------------------------------------------------------------------------
+    def append_audit(
+        self, actor: str, action: str, payload: dict[str, Any], at: datetime
+    ) -> AuditEntry:
+        prev = self.s.audit[-1].hash if self.s.audit else GENESIS
+        payload = copy.deepcopy(payload)
+        entry = new_entry(
+            len(self.s.audit) + 1, as_utc(at).isoformat(), actor, action, payload, prev
+        )
+        self.s.audit.append(entry)
+        return entry
+
+    def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]:
+        yield from (e for e in self.s.audit if e.seq > after_seq)
+
+    # --- policies -----------------------------------------------------------------------
+    def add_policy(self, document: dict[str, Any], at: datetime, actor: str, note: str) -> int:
+        version = max(self.s.policies, default=0) + 1
+        self.s.policies[version] = (copy.deepcopy(document), at, actor, note)
+        return version
+
+    def policy_document(self, version: int) -> dict[str, Any]:
+        if version not in self.s.policies:
+            raise NotFound(f"policy version {version} does not exist")
+        return copy.deepcopy(self.s.policies[version][0])
+
+    def policy_versions(self) -> list[PolicyVersion]:
+        active = self.active_policy_version()
+        return [
+            PolicyVersion(v, at, actor, note, v == active)
+            for v, (_, at, actor, note) in sorted(self.s.policies.items())
+        ]
+
+    def activate_policy(self, version: int, at: datetime, actor: str) -> None:
+        self.policy_document(version)
+        self.s.activations.append(version)
+
+    def active_policy_version(self) -> int | None:
+        return self.s.activations[-1] if self.s.activations else None
+
+    # --- tokens -------------------------------------------------------------------------
+    def add_token(self, token: TokenRecord) -> int:
+        token = replace(token, id=len(self.s.tokens) + 1)
+        self.s.tokens.append(token)
+        assert token.id is not None
+        return token.id
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        return next((tk for tk in self.s.tokens if tk.token_hash == token_hash), None)
+
+    def revoke_token(self, token_id: int, at: datetime) -> None:
+        for i, tk in enumerate(self.s.tokens):
+            if tk.id == token_id:
+                self.s.tokens[i] = replace(tk, revoked_at=at)
+                return
+        raise NotFound(f"token {token_id} does not exist")
+
+    def tokens(self) -> list[TokenRecord]:
+        return list(self.s.tokens)
+
+    # --- accounts and reps --------------------------------------------------------------
+    def accounts_by_external_id(self, external_ids: Collection[str]) -> dict[str, Account]:
+        return {k: self.s.accounts[k] for k in external_ids if k in self.s.accounts}
+
+    def all_account_ids(self) -> dict[str, int]:
+        return {k: a.id for k, a in self.s.accounts.items() if a.id is not None}
+
+    def insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
+        for a in accounts:
+            if a.external_id in self.s.accounts:
+                raise ValueError(f"duplicate account {a.external_id}")
+            self.s.accounts[a.external_id] = replace(a, id=len(self.s.accounts) + 1)
+
+    def update_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
+        for a in accounts:
+            self.s.accounts[a.external_id] = replace(a, id=self.s.accounts[a.external_id].id)
+
+    def reps_by_external_id(self, external_ids: Collection[str]) -> dict[str, Rep]:
+        return {k: self.s.reps[k] for k in external_ids if k in self.s.reps}
+
+    def all_reps(self) -> list[Rep]:
+        return sorted(self.s.reps.values(), key=lambda r: r.id or 0)
+
+    def insert_reps(self, reps: Sequence[Rep], at: datetime) -> None:
+        for r in reps:
+            if r.external_id in self.s.reps:
+                raise ValueError(f"duplicate rep {r.external_id}")
+            self.s.reps[r.external_id] = replace(r, id=len(self.s.reps) + 1)
+
+    def update_reps(self, reps: Sequence[Rep], at: datetime) -> None:
+        for r in reps:
+            self.s.reps[r.external_id] = replace(r, id=self.s.reps[r.external_id].id)
+
+    def count(self, table: str) -> int:
+        sizes = {
+            "accounts": len(self.s.accounts),
+            "reps": len(self.s.reps),
+            "leases": len(self.s.leases),
+            "audit_log": len(self.s.audit),
+            "policies": len(self.s.policies),
+        }
+        return sizes.get(table, len(self.s.extra.get(table, [])))
+
+    # --- leases -------------------------------------------------------------------------
+    def grant_lease(
+        self,
+        account_id: int,
+        rep_id: int,
+        at: datetime,
+        expires_at: datetime,
+        score: float,
+        policy_version: int,
+        reason: str,
+    ) -> Lease:
+        if self.active_lease(account_id) is not None:
+            raise LeaseConflict(str(account_id))
+        lease = Lease(
+            len(self.s.leases) + 1,
+            account_id,
+            rep_id,
+            LeaseState.GRANTED,
+            as_utc(at),
+            as_utc(expires_at),
+            score,
+            policy_version,
+            None,
+            reason,
+        )
+        self.s.leases[lease.id] = lease
+        return lease
+
+    def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease:
+        lease = self._open(lease_id)
+        ended = replace(lease, state=state, ended_at=as_utc(at), reason=reason)
+        self.s.leases[lease_id] = ended
+        return ended
+
+    def extend_lease(self, lease_id: int, expires_at: datetime, state: LeaseState) -> Lease:
+        lease = replace(self._open(lease_id), expires_at=as_utc(expires_at), state=state)
+        self.s.leases[lease_id] = lease
+        return lease
+
+    def _open(self, lease_id: int) -> Lease:
+        lease = self.s.leases.get(lease_id)
+        if lease is None or lease.ended_at is not None:
+            raise NotFound(f"lease {lease_id} does not exist or has already ended")
+        return lease
+
+    def lease(self, lease_id: int) -> Lease:
+        if lease_id not in self.s.leases:
+            raise NotFound(f"lease {lease_id} does not exist")
+        return self.s.leases[lease_id]
+
+    def active_lease(self, account_id: int) -> Lease | None:
+        return next(
+            (
+                x
+                for x in self.s.leases.values()
+                if x.account_id == account_id and x.ended_at is None
+            ),
+            None,
+        )
+
+    def active_leases(self) -> list[Lease]:
+        return [x for x in self.s.leases.values() if x.ended_at is None]

@@ -1,0 +1,325 @@
+"""The SQL ledger (SQLite and PostgreSQL) behind the `Ledger` port."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from dtem.adapters.ledger import tables as t
+from dtem.domain.audit import GENESIS, AuditEntry, new_entry
+from dtem.domain.clock import as_utc
+from dtem.domain.errors import LeaseConflict, NotFound
+from dtem.domain.model import Account, Lease, LeaseState, Rep, Tier
+from dtem.domain.ports import PolicyVersion, TokenRecord
+
+_CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
+_AUDIT_LOCK = 7_465_001  # PostgreSQL advisory lock key serialising audit appends
+
+
+class SqlLedger:
+    """A ledger on a SQLAlchemy engine. `transaction()` is one unit of work."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTx]:
+        with self.engine.begin() as conn:
+            yield SqlTx(conn)
+
+
+class SqlTx:
+    """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.is_postgres = conn.dialect.name == "postgresql"
+
+    # --- audit --------------------------------------------------------------------------
+    def append_audit(
+        self, actor: str, action: str, payload: dict[str, Any], at: datetime
+    ) -> AuditEntry:
+        if self.is_postgres:  # concurrent writers take turns at the end of the chain
+            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
+        last = self.conn.execute(
+            sa.select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc())
+        ).first()
+        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+        entry = new_entry(seq, as_utc(at).isoformat(), actor, action, payload, prev)
+        self.conn.execute(sa.insert(t.audit_log).values(**asdict(entry)))
+        return entry
+
+    def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]:
+        q = sa.select(t.audit_log).where(t.audit_log.c.seq > after_seq).order_by("seq")
+        for r in self.conn.execute(q).mappings():
+            yield AuditEntry(**dict(r))
+
+    # --- policies -----------------------------------------------------------------------
+    def add_policy(self, document: dict[str, Any], at: datetime, actor: str, note: str) -> int:
+        top = self.conn.execute(sa.select(sa.func.max(t.policies.c.version))).scalar()
+        version = int(top or 0) + 1
+        self.conn.execute(
+            sa.insert(t.policies).values(
+                version=version, document=document, created_at=at, created_by=actor, note=note
+            )
+        )
+        return version
+
+    def policy_document(self, version: int) -> dict[str, Any]:
+        q = sa.select(t.policies.c.document).where(t.policies.c.version == version)
+        doc = self.conn.execute(q).scalar()
+        if doc is None:
+            raise NotFound(f"policy version {version} does not exist")
+        return dict(doc)
+
+    def policy_versions(self) -> list[PolicyVersion]:
+        active = self.active_policy_version()
+        rows = self.conn.execute(sa.select(t.policies).order_by("version")).mappings()
+        return [
+            PolicyVersion(
+                r["version"],
+                as_utc(r["created_at"]),
+                r["created_by"],
+                r["note"],
+                r["version"] == active,
+            )
+            for r in rows
+        ]
+
+    def activate_policy(self, version: int, at: datetime, actor: str) -> None:
+        self.policy_document(version)  # raises NotFound
+        self.conn.execute(
+            sa.insert(t.policy_activations).values(version=version, activated_at=at, actor=actor)
+        )
+
+    def active_policy_version(self) -> int | None:
+        q = sa.select(t.policy_activations.c.version).order_by(t.policy_activations.c.id.desc())
+        v = self.conn.execute(q.limit(1)).scalar()
+        return None if v is None else int(v)
+
+    # --- tokens -------------------------------------------------------------------------
+    def add_token(self, token: TokenRecord) -> int:
+        values = {k: v for k, v in asdict(token).items() if k != "id"}
+        res = self.conn.execute(sa.insert(t.api_tokens).values(**values))
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        q = sa.select(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash)
+        row = self.conn.execute(q).mappings().first()
+        return _token(row) if row else None
+
+    def revoke_token(self, token_id: int, at: datetime) -> None:
+        res = self.conn.execute(
+            sa.update(t.api_tokens).where(t.api_tokens.c.id == token_id).values(revoked_at=at)
+        )
+        if res.rowcount == 0:
+            raise NotFound(f"token {token_id} does not exist")
+
+    def tokens(self) -> list[TokenRecord]:
+        rows = self.conn.execute(sa.select(t.api_tokens).order_by("id")).mappings()
+        return [_token(r) for r in rows]
+
+    # --- accounts and reps --------------------------------------------------------------
+    def accounts_by_external_id(self, external_ids: Collection[str]) -> dict[str, Account]:
+        out: dict[str, Account] = {}
+        for chunk in _chunks(list(external_ids)):
+            q = sa.select(t.accounts).where(t.accounts.c.external_id.in_(chunk))
+            out.update((r["external_id"], _account(r)) for r in self.conn.execute(q).mappings())
+        return out
+
+    def all_account_ids(self) -> dict[str, int]:
+        q = sa.select(t.accounts.c.external_id, t.accounts.c.id)
+        return {r.external_id: r.id for r in self.conn.execute(q)}
+
+    def insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
+        rows = [_account_row(a) | {"created_at": at, "updated_at": at} for a in accounts]
+        if rows:
+            self.conn.execute(sa.insert(t.accounts), rows)
+
+    def update_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
+        rows = [_account_row(a) | {"updated_at": at, "key": a.external_id} for a in accounts]
+        if rows:
+            stmt = sa.update(t.accounts).where(t.accounts.c.external_id == sa.bindparam("key"))
+            self.conn.execute(stmt, rows)
+
+    def reps_by_external_id(self, external_ids: Collection[str]) -> dict[str, Rep]:
+        out: dict[str, Rep] = {}
+        for chunk in _chunks(list(external_ids)):
+            q = sa.select(t.reps).where(t.reps.c.external_id.in_(chunk))
+            out.update((r["external_id"], _rep(r)) for r in self.conn.execute(q).mappings())
+        return out
+
+    def all_reps(self) -> list[Rep]:
+        rows = self.conn.execute(sa.select(t.reps).order_by("id")).mappings()
+        return [_rep(r) for r in rows]
+
+    def insert_reps(self, reps: Sequence[Rep], at: datetime) -> None:
+        rows = [_rep_row(r) | {"created_at": at, "updated_at": at} for r in reps]
+        if rows:
+            self.conn.execute(sa.insert(t.reps), rows)
+
+    def update_reps(self, reps: Sequence[Rep], at: datetime) -> None:
+        rows = [_rep_row(r) | {"updated_at": at, "key": r.external_id} for r in reps]
+        if rows:
+            stmt = sa.update(t.reps).where(t.reps.c.external_id == sa.bindparam("key"))
+            self.conn.execute(stmt, rows)
+
+    def count(self, table: str) -> int:
+        tbl = t.metadata.tables[table]
+        return int(self.conn.execute(sa.select(sa.func.count()).select_from(tbl)).scalar_one())
+
+    # --- leases -------------------------------------------------------------------------
+    def grant_lease(
+        self,
+        account_id: int,
+        rep_id: int,
+        at: datetime,
+        expires_at: datetime,
+        score: float,
+        policy_version: int,
+        reason: str,
+    ) -> Lease:
+        values = {
+            "account_id": account_id,
+            "rep_id": rep_id,
+            "state": LeaseState.GRANTED.value,
+            "granted_at": at,
+            "expires_at": expires_at,
+            "score_at_grant": score,
+            "policy_version": policy_version,
+            "reason": reason,
+        }
+        try:
+            with self.conn.begin_nested():  # a savepoint: the transaction survives a conflict
+                res = self.conn.execute(sa.insert(t.leases).values(**values))
+        except sa.exc.IntegrityError as exc:
+            if "one_active_per_account" in str(exc.orig) or "leases.account_id" in str(exc.orig):
+                raise LeaseConflict(str(account_id)) from exc
+            raise
+        return self.lease(int(res.inserted_primary_key[0]))  # type: ignore[index]
+
+    def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease:
+        stmt = (
+            sa.update(t.leases)
+            .where(t.leases.c.id == lease_id, t.leases.c.ended_at.is_(None))
+            .values(state=state.value, ended_at=at, reason=reason)
+        )
+        if self.conn.execute(stmt).rowcount == 0:
+            raise NotFound(f"lease {lease_id} does not exist or has already ended")
+        return self.lease(lease_id)
+
+    def extend_lease(self, lease_id: int, expires_at: datetime, state: LeaseState) -> Lease:
+        stmt = (
+            sa.update(t.leases)
+            .where(t.leases.c.id == lease_id, t.leases.c.ended_at.is_(None))
+            .values(expires_at=expires_at, state=state.value)
+        )
+        if self.conn.execute(stmt).rowcount == 0:
+            raise NotFound(f"lease {lease_id} does not exist or has already ended")
+        return self.lease(lease_id)
+
+    def lease(self, lease_id: int) -> Lease:
+        row = self.conn.execute(sa.select(t.leases).where(t.leases.c.id == lease_id)).first()
+        if row is None:
+            raise NotFound(f"lease {lease_id} does not exist")
+        return _lease(row._mapping)
+
+    def active_lease(self, account_id: int) -> Lease | None:
+        q = sa.select(t.leases).where(
+            t.leases.c.account_id == account_id, t.leases.c.ended_at.is_(None)
+        )
+        row = self.conn.execute(q).first()
+        return _lease(row._mapping) if row else None
+
+    def active_leases(self) -> list[Lease]:
+        q = sa.select(t.leases).where(t.leases.c.ended_at.is_(None)).order_by("id")
+        return [_lease(r._mapping) for r in self.conn.execute(q)]
+
+
+# --- row <-> entity -----------------------------------------------------------------------
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+_ACCOUNT_FIELDS = (
+    "external_id",
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
+    "do_not_contact",
+    "static_owner",
+    "potential_value",
+)
+
+
+def _account_row(a: Account) -> dict[str, Any]:
+    return {f: getattr(a, f) for f in _ACCOUNT_FIELDS} | {"tier": int(a.tier)}
+
+
+def _account(r: RowMapping) -> Account:
+    return Account(**{f: r[f] for f in _ACCOUNT_FIELDS}, tier=Tier(r["tier"]), id=r["id"])
+
+
+_REP_FIELDS = (
+    "external_id",
+    "name",
+    "email",
+    "pod",
+    "capacity",
+    "hourly_cost",
+    "active",
+    "crm_user_id",
+)
+
+
+def _rep_row(rep: Rep) -> dict[str, Any]:
+    row = {f: getattr(rep, f) for f in _REP_FIELDS}
+    return row | {"segments": list(rep.segments), "languages": list(rep.languages)}
+
+
+def _rep(r: RowMapping) -> Rep:
+    return Rep(
+        **{f: r[f] for f in _REP_FIELDS},
+        segments=tuple(r["segments"]),
+        languages=tuple(r["languages"]),
+        id=r["id"],
+    )
+
+
+def _lease(r: RowMapping) -> Lease:
+    return Lease(
+        id=r["id"],
+        account_id=r["account_id"],
+        rep_id=r["rep_id"],
+        state=LeaseState(r["state"]),
+        granted_at=as_utc(r["granted_at"]),
+        expires_at=as_utc(r["expires_at"]),
+        score_at_grant=r["score_at_grant"],
+        policy_version=r["policy_version"],
+        ended_at=as_utc(r["ended_at"]) if r["ended_at"] else None,
+        reason=r["reason"],
+    )
+
+
+def _token(r: RowMapping) -> TokenRecord:
+    return TokenRecord(
+        token_hash=r["token_hash"],
+        role=r["role"],
+        name=r["name"],
+        created_at=as_utc(r["created_at"]),
+        expires_at=as_utc(r["expires_at"]) if r["expires_at"] else None,
+        revoked_at=as_utc(r["revoked_at"]) if r["revoked_at"] else None,
+        subject=r["subject"],
+        id=r["id"],
+    )

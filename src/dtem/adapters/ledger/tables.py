@@ -1,0 +1,343 @@
+"""The ledger's tables (SQLAlchemy Core). One definition serves SQLite and PostgreSQL.
+
+Facts are appended (signals, stage history, lease events, audit, scores); the few
+current-state tables (accounts, reps, opportunities, leases) are projections updated
+by the services, and every change to them leaves an audit entry.
+
+Schema changes: edit this file, then `make schema` regenerates the migration and
+`tests/contract/test_migrations.py` proves the two agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+TS = sa.DateTime(timezone=True)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+# --- the market ------------------------------------------------------------------------
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    _id(),
+    sa.Column("external_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("domain", sa.String(255), index=True),
+    sa.Column("industry", sa.String(128)),
+    sa.Column("employees", sa.Integer),
+    sa.Column("annual_revenue", sa.Float),
+    sa.Column("country", sa.String(64)),
+    sa.Column("region", sa.String(64)),
+    sa.Column("tier", sa.SmallInteger, nullable=False, server_default="2"),
+    sa.Column("do_not_contact", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("static_owner", sa.String(128)),
+    sa.Column("potential_value", sa.Float),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+reps = sa.Table(
+    "reps",
+    metadata,
+    _id(),
+    sa.Column("external_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("email", sa.String(256)),
+    sa.Column("pod", sa.String(128)),
+    sa.Column("segments", sa.JSON, nullable=False),  # list[str]; empty = any segment
+    sa.Column("languages", sa.JSON, nullable=False),  # list[str]; empty = any language
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("hourly_cost", sa.Float, nullable=False, server_default="0"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.text("true")),
+    sa.Column("crm_user_id", sa.String(128)),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+rep_unavailability = sa.Table(
+    "rep_unavailability",
+    metadata,
+    _id(),
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), nullable=False, index=True),
+    sa.Column("starts_at", TS, nullable=False),
+    sa.Column("ends_at", TS, nullable=False),
+    sa.Column("reason", sa.String(256), nullable=False, server_default=""),
+)
+
+opportunities = sa.Table(
+    "opportunities",
+    metadata,
+    _id(),
+    sa.Column("external_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), index=True),
+    sa.Column("stage", sa.String(64), nullable=False),
+    sa.Column("amount", sa.Float),
+    sa.Column("created_date", sa.Date),
+    sa.Column("close_date", sa.Date),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+opportunity_stages = sa.Table(
+    "opportunity_stages",
+    metadata,
+    _id(),
+    sa.Column("opportunity_id", sa.ForeignKey("opportunities.id"), nullable=False, index=True),
+    sa.Column("stage", sa.String(64), nullable=False),
+    sa.Column("changed_at", TS, nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),  # import | api | crm_sync
+)
+
+activities = sa.Table(
+    "activities",
+    metadata,
+    _id(),
+    sa.Column("external_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("actor_kind", sa.String(16), nullable=False),  # rep | agent
+    sa.Column("actor_id", sa.String(128)),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("occurred_at", TS, nullable=False),
+)
+
+# --- signals (the Radar) ---------------------------------------------------------------
+signals = sa.Table(
+    "signals",
+    metadata,
+    _id(),
+    sa.Column("event_id", sa.String(255), nullable=False, unique=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), index=True),  # NULL = unmatched
+    sa.Column("account_key", sa.String(512), nullable=False),  # as received
+    sa.Column("key_kind", sa.String(16), nullable=False),  # id | domain | email | user_id
+    sa.Column("unmatched_reason", sa.String(64)),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("event_name", sa.String(255)),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("occurred_at", TS, nullable=False, index=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("topic", sa.String(255)),
+    sa.Column("attributes", sa.JSON, nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("superseded", sa.Boolean, nullable=False, server_default=sa.text("false")),
+)
+
+identity_links = sa.Table(
+    "identity_links",
+    metadata,
+    _id(),
+    sa.Column("user_id", sa.String(255), nullable=False, unique=True),
+    sa.Column("account_key", sa.String(512), nullable=False),
+    sa.Column("linked_at", TS, nullable=False),
+)
+
+signal_sources = sa.Table(
+    "signal_sources",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("revoked_at", TS),
+)
+
+account_state = sa.Table(  # incremental decayed intensities, one row per (account, type)
+    "account_state",
+    metadata,
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("type", sa.String(64), primary_key=True),
+    sa.Column("intensity", sa.Float, nullable=False),
+    sa.Column("as_of", TS, nullable=False),
+)
+
+scores = sa.Table(  # score history, appended by batch and incremental scoring
+    "scores",
+    metadata,
+    _id(),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("as_of", TS, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("equity", sa.Float, nullable=False),
+    sa.Column("propensity", sa.Float, nullable=False),
+    sa.Column("velocity", sa.Float, nullable=False),
+    sa.Column("cost", sa.Float, nullable=False),
+    sa.Column("policy_version", sa.Integer, nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),  # batch | incremental
+    sa.Index("ix_scores_account_asof", "account_id", "as_of"),
+)
+
+score_events = sa.Table(  # threshold crossings and hand-raises: routing triggers
+    "score_events",
+    metadata,
+    _id(),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),  # crossed_up | crossed_down | hand_raise
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("policy_version", sa.Integer, nullable=False),
+    sa.Column("consumed_at", TS),
+)
+
+# --- leases (the Market Maker) ---------------------------------------------------------
+leases = sa.Table(
+    "leases",
+    metadata,
+    _id(),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("granted_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("ended_at", TS),
+    sa.Column("score_at_grant", sa.Float, nullable=False),
+    sa.Column("policy_version", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(512), nullable=False, server_default=""),
+    # The invariant: at most one active lease per account, enforced by the database.
+    sa.Index(
+        "uq_leases_one_active_per_account",
+        "account_id",
+        unique=True,
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    ),
+)
+
+lease_events = sa.Table(
+    "lease_events",
+    metadata,
+    _id(),
+    sa.Column("lease_id", sa.ForeignKey("leases.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("reason", sa.String(512), nullable=False, server_default=""),
+    sa.Column("policy_version", sa.Integer, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+)
+
+routing_decisions = sa.Table(
+    "routing_decisions",
+    metadata,
+    _id(),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("trigger", sa.String(32), nullable=False),
+    sa.Column("policy_version", sa.Integer, nullable=False),
+    sa.Column("chosen_rep_id", sa.ForeignKey("reps.id")),
+    sa.Column("lease_id", sa.ForeignKey("leases.id")),
+    sa.Column("candidates", sa.JSON, nullable=False),  # top five with EV
+    sa.Column("exclusions", sa.JSON, nullable=False),  # rep -> reason
+    sa.Column("outcome", sa.String(32), nullable=False),  # leased | overflow | pool | skipped
+)
+
+overflow_queue = sa.Table(
+    "overflow_queue",
+    metadata,
+    _id(),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("queued_at", TS, nullable=False),
+    sa.Column("reason", sa.String(512), nullable=False),
+    sa.Column("resolved_at", TS),
+    sa.Column("resolution", sa.String(64)),
+)
+
+capacity_bids = sa.Table(
+    "capacity_bids",
+    metadata,
+    _id(),
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), nullable=False),
+    sa.Column("quarter", sa.String(8), nullable=False),
+    sa.Column("leases", sa.Integer, nullable=False),
+    sa.Column("submitted_at", TS, nullable=False),
+    sa.Column("awarded", sa.Integer),
+    sa.Column("award_reason", sa.String(512)),
+    sa.Column("awarded_at", TS),
+    sa.UniqueConstraint("rep_id", "quarter"),
+)
+
+# --- governance ------------------------------------------------------------------------
+policies = sa.Table(
+    "policies",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("note", sa.String(1024), nullable=False, server_default=""),
+)
+
+policy_activations = sa.Table(  # append-only: the active version is the latest row
+    "policy_activations",
+    metadata,
+    _id(),
+    sa.Column("version", sa.ForeignKey("policies.version"), nullable=False),
+    sa.Column("activated_at", TS, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(40), nullable=False),  # ISO text: exactly what was hashed
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False, server_default=""),
+    sa.Column("subject", sa.String(128)),  # rep external id for role rep, agent name for agent
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS),
+    sa.Column("revoked_at", TS),
+)
+
+import_batches = sa.Table(
+    "import_batches",
+    metadata,
+    _id(),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("file", sa.String(1024), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+)
+
+record_changes = sa.Table(  # what an import changed, field by field
+    "record_changes",
+    metadata,
+    _id(),
+    sa.Column("batch_id", sa.ForeignKey("import_batches.id"), nullable=False, index=True),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("external_id", sa.String(128), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),  # field -> [old, new]
+)
+
+sync_watermarks = sa.Table(
+    "sync_watermarks",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("at", TS, nullable=False),
+)

@@ -1,0 +1,74 @@
+"""Domain errors. Each is mapped once at the edge (HTTP status, CLI exit code)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class DomainError(Exception):
+    """Base of every error the product raises on purpose."""
+
+
+class NotFound(DomainError):
+    """A named thing (account, rep, lease, policy version…) does not exist."""
+
+
+class LeaseConflict(DomainError):
+    """The account already has an active lease (the database said so)."""
+
+    def __init__(self, account: str, detail: str = "") -> None:
+        self.account = account
+        msg = f"account {account!r} already has an active lease"
+        super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+class PolicyInvalid(DomainError):
+    """A policy document breaks a rule; `problems` lists every broken rule."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid policy: " + "; ".join(problems))
+
+
+class AuthError(DomainError):
+    """Missing, unknown, expired or revoked credentials."""
+
+
+class Forbidden(DomainError):
+    """Valid credentials whose role may not do this."""
+
+
+class AuditChainBroken(DomainError):
+    """An audit entry does not hash to what its successor recorded."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        self.seq = seq
+        super().__init__(f"audit entry #{seq} was altered: {reason}")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one input row: enough to find and fix it at the source."""
+
+    file: str
+    row: int
+    field: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}: field {self.field!r} = {self.value!r}: {self.reason}"
+
+
+@dataclass
+class InputInvalid(DomainError):
+    """An input (file, request) has rows that cannot be accepted. Nothing was written."""
+
+    errors: list[RowError] = field(default_factory=list)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        head = "\n".join(str(e) for e in self.errors[:20])
+        more = len(self.errors) - 20
+        tail = f"\n… and {more} more" if more > 0 else ""
+        super().__init__(f"{self.source}: {len(self.errors)} invalid row(s)\n{head}{tail}")

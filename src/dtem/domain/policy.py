@@ -1,0 +1,254 @@
+"""The policy: every tunable of the model, as one immutable, versioned document.
+
+A policy is stored as a numbered version and never edited; a change is a new version.
+`Policy.from_dict` validates a document and lists every problem at once.
+
+>>> p = default_policy()
+>>> p.threshold, p.sprint_days, p.signal_types["hand_raise"].weight
+(60.0, 30, 3.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from dtem.domain.errors import PolicyInvalid
+
+
+@dataclass(frozen=True)
+class SignalType:
+    weight: float
+    half_life_days: float
+    source: str = "first_party"
+
+
+@dataclass(frozen=True)
+class LambdaController:
+    """λ ← λ × exp(k × (U − U*)) within [floor, cap] at every review."""
+
+    k: float = 0.5
+    target_utilisation: float = 0.85
+    floor: float = 10.0
+    cap: float = 1000.0
+
+
+DEFAULT_SIGNAL_TYPES: dict[str, SignalType] = {
+    "hand_raise": SignalType(3.0, 7),
+    "pricing_visit": SignalType(1.0, 14),
+    "web_visit": SignalType(0.4, 14),
+    "form_fill": SignalType(1.2, 21),
+    "product_usage": SignalType(0.8, 30),
+    "email_engagement": SignalType(0.3, 14),
+    "intent_surge": SignalType(0.9, 21, "third_party"),
+    "hiring": SignalType(0.3, 60, "third_party"),
+    "other": SignalType(0.0, 14, "any"),
+}
+
+DEFAULT_EVENT_MAP: dict[str, str] = {
+    "Demo Requested": "hand_raise",
+    "Meeting Booked": "hand_raise",
+    "Contact Sales": "hand_raise",
+    "Pricing Page Viewed": "pricing_visit",
+    "Page Viewed": "web_visit",
+    "Site Visit": "web_visit",
+    "Form Submitted": "form_fill",
+    "Content Downloaded": "form_fill",
+    "Product Used": "product_usage",
+    "Feature Used": "product_usage",
+    "Email Opened": "email_engagement",
+    "Email Clicked": "email_engagement",
+    "Intent Surge": "intent_surge",
+    "Job Posted": "hiring",
+}
+
+DEFAULT_STAGES: tuple[str, ...] = (
+    "prospecting",
+    "qualification",
+    "discovery",
+    "proposal",
+    "negotiation",
+    "closed_won",
+    "closed_lost",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Every tunable the model reads. Field comments give the unit."""
+
+    threshold: float = 60.0  # score at or above which humans work an account
+    horizon_days: int = 90  # propensity horizon
+    sprint_days: int = 30  # lease length, extended by one sprint per advance
+    cooldown_days: int = 90  # a revoked rep waits this long before the same account again
+    default_capacity: int = 25  # max active leases per rep when a rep has none set
+    b0: float = -4.0  # intercept of the propensity logit (≈2% base rate)
+    e_half: float = 0.05  # raw equity at which the score is 50
+    lambda_hourly: float | None = None  # price of capacity; None = blended rep hourly cost
+    default_lambda_hourly: float = 60.0  # used when no rep has an hourly cost
+    signal_types: dict[str, SignalType] = field(default_factory=lambda: dict(DEFAULT_SIGNAL_TYPES))
+    event_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EVENT_MAP))
+    fit_industry: dict[str, float] = field(default_factory=dict)  # logit term by industry
+    fit_size_band: dict[str, float] = field(default_factory=dict)  # logit term by size band
+    effort_hours: dict[str, float] = field(default_factory=dict)  # hours by segment
+    default_effort_hours: float = 10.0
+    default_deal_value: float = 10_000.0  # money, when history has no won deal
+    default_cycle_days: float = 60.0
+    shrinkage_strength: float = 10.0  # pseudo-deals pulling a segment toward the global figure
+    stages: tuple[str, ...] = DEFAULT_STAGES  # ordered; later = advance
+    won_stages: tuple[str, ...] = ("closed_won",)
+    lost_stages: tuple[str, ...] = ("closed_lost",)
+    stage_aliases: dict[str, str] = field(default_factory=dict)  # source label -> stage
+    comp_points: tuple[tuple[float, float], ...] = ((0.0, 0.20), (60.0, 0.12), (100.0, 0.05))
+    tier1_value_cut: float | None = None  # potential value above which an account is Tier 1
+    continuity_penalty: float = 500.0  # money lost by moving an active lease in a rebalance
+    rep_prior_wins: float = 2.0  # Beta prior of a rep's win-rate multiplier
+    rep_prior_losses: float = 8.0
+    bid_exponent: float = 1.0
+    review_hour_utc: int = 6
+    lambda_controller: LambdaController = field(default_factory=LambdaController)
+    free_mail_domains: tuple[str, ...] = (
+        "gmail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "aol.com",
+        "icloud.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "mail.com",
+        "live.com",
+        "msn.com",
+    )
+
+    # --- serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready document (tuples become lists)."""
+        return _jsonable(dataclasses.asdict(self))  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Policy:
+        """Build and validate a policy; unknown keys and bad values raise `PolicyInvalid`."""
+        problems: list[str] = []
+        known = {f.name for f in dataclasses.fields(cls)}
+        problems += [f"unknown key {k!r}" for k in doc if k not in known]
+        kwargs: dict[str, Any] = {k: v for k, v in doc.items() if k in known}
+        try:
+            if "signal_types" in kwargs:
+                kwargs["signal_types"] = {
+                    name: SignalType(**spec) for name, spec in kwargs["signal_types"].items()
+                }
+            if "lambda_controller" in kwargs:
+                kwargs["lambda_controller"] = LambdaController(**kwargs["lambda_controller"])
+            for key in ("stages", "won_stages", "lost_stages", "free_mail_domains"):
+                if key in kwargs:
+                    kwargs[key] = tuple(kwargs[key])
+            if "comp_points" in kwargs:
+                kwargs["comp_points"] = tuple(
+                    (float(s), float(r)) for s, r in kwargs["comp_points"]
+                )
+            policy = cls(**kwargs)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise PolicyInvalid([*problems, f"malformed value: {exc}"]) from exc
+        problems += policy.problems()
+        if problems:
+            raise PolicyInvalid(problems)
+        return policy
+
+    def problems(self) -> list[str]:
+        """Every rule this policy breaks (empty when valid)."""
+        out: list[str] = []
+        if not 0 < self.threshold < 100:
+            out.append(f"threshold must be in (0, 100), got {self.threshold}")
+        for name in ("horizon_days", "sprint_days", "default_capacity"):
+            if getattr(self, name) <= 0:
+                out.append(f"{name} must be positive, got {getattr(self, name)}")
+        if self.cooldown_days < 0:
+            out.append("cooldown_days must be >= 0")
+        if self.e_half <= 0:
+            out.append(f"e_half must be positive, got {self.e_half}")
+        if self.lambda_hourly is not None and self.lambda_hourly <= 0:
+            out.append("lambda_hourly must be positive when set")
+        for name, st in self.signal_types.items():
+            if st.half_life_days <= 0:
+                out.append(f"signal type {name!r}: half_life_days must be positive")
+        if "other" not in self.signal_types:
+            out.append("signal_types must define 'other' (unknown events are stored as it)")
+        out += [
+            f"event {ev!r} maps to unknown signal type {t!r}"
+            for ev, t in self.event_map.items()
+            if t not in self.signal_types
+        ]
+        out += _stage_problems(self)
+        out += _comp_problems(self.comp_points)
+        return out
+
+    # --- derived --------------------------------------------------------------------
+    def stage_rank(self, stage: str) -> int:
+        """Position of a stage in the policy's order (closed stages rank last)."""
+        return self.stages.index(stage)
+
+    def canonical_stage(self, label: str) -> str | None:
+        """Map a source label to a policy stage: alias first, then case/space-insensitive."""
+        text = label.strip()
+        if text in self.stage_aliases:
+            return self.stage_aliases[text]
+        key = _norm(text)
+        for stage in self.stages:
+            if _norm(stage) == key:
+                return stage
+        for alias, stage in self.stage_aliases.items():
+            if _norm(alias) == key:
+                return stage
+        return None
+
+
+def default_policy() -> Policy:
+    """The starting policy of docs/model.md, until `dtem train` fits the customer's own."""
+    return Policy()
+
+
+def _norm(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _stage_problems(p: Policy) -> list[str]:
+    out = [
+        f"stage {s!r} is in won_stages but not in stages" for s in p.won_stages if s not in p.stages
+    ]
+    out += [
+        f"stage {s!r} is in lost_stages but not in stages"
+        for s in p.lost_stages
+        if s not in p.stages
+    ]
+    out += [
+        f"stage alias {a!r} maps to unknown stage {s!r}"
+        for a, s in p.stage_aliases.items()
+        if s not in p.stages
+    ]
+    if len(set(p.stages)) != len(p.stages):
+        out.append("stages must be unique")
+    return out
+
+
+def _comp_problems(points: tuple[tuple[float, float], ...]) -> list[str]:
+    if len(points) < 2:
+        return ["comp_points needs at least two (score, rate) points"]
+    out: list[str] = []
+    scores = [s for s, _ in points]
+    if scores != sorted(scores) or len(set(scores)) != len(scores):
+        out.append("comp_points scores must be strictly increasing")
+    if scores[0] > 0 or scores[-1] < 100:
+        out.append("comp_points must cover scores 0 to 100")
+    out += [f"comp rate {r} outside [0, 1]" for _, r in points if not 0 <= r <= 1]
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,24 @@
+"""The HTTP API: one router per resource, wired to the container built by bootstrap."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import dtem
+from dtem.bootstrap import Container
+from dtem.entrypoints.api import errors
+from dtem.entrypoints.api.routers import governance, health
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the API on a container (tests pass their own)."""
+    app = FastAPI(
+        title="DTEM",
+        version=dtem.__version__,
+        description="Dynamic Territory Equity Model: ledger, scores, leases and policies.",
+    )
+    app.state.container = container
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(governance.router)
+    return app

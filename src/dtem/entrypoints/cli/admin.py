@@ -1,0 +1,270 @@
+"""Administration commands: init, policy, audit, token, serve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dtem.entrypoints.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    handle_errors,
+    open_ledger,
+    print_json,
+)
+from dtem.services import access, audit, governance
+
+policy_app = typer.Typer(help="Show, store and activate policy versions.", no_args_is_help=True)
+audit_app = typer.Typer(help="Inspect and verify the append-only audit log.", no_args_is_help=True)
+token_app = typer.Typer(help="Create and revoke API bearer tokens.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("serve")(serve)
+    app.add_typer(policy_app, name="policy")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(token_app, name="token")
+
+
+@handle_errors
+def init(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Create or migrate the ledger and activate the default policy. Safe to run twice.
+
+    Example:  dtem init --db postgresql://127.0.0.1/dtem
+    """
+    c = open_ledger(db)
+    active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    url = c.engine.url.render_as_string(hide_password=True)
+    if json_out:
+        print_json({"database": url, "policy_version": active.version})
+    else:
+        console.print(f"ledger ready at {url}; active policy v{active.version}")
+
+
+@handle_errors
+def serve(
+    db: DbOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Start the HTTP API (OpenAPI at /openapi.json, docs at /docs).
+
+    Example:  dtem serve --port 8000   then   curl localhost:8000/health
+    """
+    import uvicorn
+
+    from dtem.entrypoints.api.app import create_app
+
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    uvicorn.run(
+        create_app(c),
+        host=host or c.settings.api_host,
+        port=port or c.settings.api_port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+# --- policy ------------------------------------------------------------------------------
+@policy_app.command("show")
+@handle_errors
+def policy_show(
+    version: Annotated[int | None, typer.Argument(help="Version (default: active).")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Print a policy version (the active one by default).
+
+    Example:  dtem policy show --json | jq .threshold
+    """
+    c = open_ledger(db)
+    active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    with c.ledger.transaction() as tx:
+        v = version or active.version
+        doc = tx.policy_document(v)
+    if json_out:
+        print_json({"version": v, "active": v == active.version, "policy": doc})
+        return
+    console.print(f"[bold]policy v{v}[/]" + (" (active)" if v == active.version else ""))
+    for key, value in doc.items():
+        console.print(f"  {key}: {json.dumps(value)}", highlight=False)
+
+
+@policy_app.command("list")
+@handle_errors
+def policy_list(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """List stored policy versions.  Example:  dtem policy list"""
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    with c.ledger.transaction() as tx:
+        versions = tx.policy_versions()
+    if json_out:
+        print_json(versions)
+        return
+    table = Table("version", "active", "created", "by", "note")
+    for v in versions:
+        table.add_row(
+            str(v.version),
+            "*" if v.active else "",
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+            v.created_by,
+            v.note,
+        )
+    console.print(table)
+
+
+@policy_app.command("store")
+@handle_errors
+def policy_store(
+    file: Annotated[Path, typer.Argument(help="JSON or YAML policy document.", exists=True)],
+    note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Validate and store a new policy version (not activated).
+
+    Example:  dtem policy store policy.yaml --note "threshold 65"
+    """
+    import yaml
+
+    doc = yaml.safe_load(file.read_text())
+    if not isinstance(doc, dict):
+        raise ValueError(f"{file}: a policy document must be a mapping")
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    version = governance.store_policy(c.ledger, doc, c.clock, c.settings.actor, note)
+    if json_out:
+        print_json({"version": version})
+    else:
+        console.print(f"stored policy v{version}; activate it with: dtem policy activate {version}")
+
+
+@policy_app.command("activate")
+@handle_errors
+def policy_activate(
+    version: Annotated[int, typer.Argument(help="Stored version to make active.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Make a stored version the active policy (audited).  Example:  dtem policy activate 2"""
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    active = governance.activate_policy(c.ledger, version, c.clock, c.settings.actor)
+    if json_out:
+        print_json({"active_version": active.version})
+    else:
+        console.print(f"policy v{active.version} is now active")
+
+
+# --- audit -------------------------------------------------------------------------------
+@audit_app.command("verify")
+@handle_errors
+def audit_verify(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Walk the hash chain; exit 7 naming the first altered entry.
+
+    Example:  dtem audit verify
+    """
+    c = open_ledger(db)
+    n = audit.verify_audit(c.ledger)
+    if json_out:
+        print_json({"ok": True, "entries": n})
+    else:
+        console.print(f"audit chain intact: {n} entries verified")
+
+
+@audit_app.command("list")
+@handle_errors
+def audit_list(
+    limit: Annotated[int, typer.Option(help="How many of the latest entries.")] = 20,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Show the latest audit entries.  Example:  dtem audit list --limit 5 --json"""
+    c = open_ledger(db)
+    entries = audit.recent_entries(c.ledger, limit)
+    if json_out:
+        print_json(entries)
+        return
+    table = Table("#", "at", "actor", "action", "payload")
+    for e in entries:
+        table.add_row(str(e.seq), e.at[:19], e.actor, e.action, json.dumps(e.payload)[:80])
+    console.print(table)
+
+
+# --- tokens ------------------------------------------------------------------------------
+@token_app.command("create")
+@handle_errors
+def token_create(
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(access.ROLES)}.")],
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "",
+    ttl_days: Annotated[float | None, typer.Option(help="Expire after this many days.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Rep id (role rep) or agent name.")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create a bearer token; it is printed once and only its hash is stored.
+
+    Example:  dtem token create --role admin --name ops-laptop --ttl-days 90
+    """
+    c = open_ledger(db)
+    token_id, plaintext = access.create_token(
+        c.ledger, c.clock, role, name, ttl_days, subject, c.settings.actor
+    )
+    if json_out:
+        print_json({"id": token_id, "role": role, "token": plaintext})
+    else:
+        console.print(f"token #{token_id} ({role}); store it now, it is not shown again:")
+        console.print(plaintext, highlight=False)
+
+
+@token_app.command("revoke")
+@handle_errors
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="Token id from `dtem token list`.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a token at once.  Example:  dtem token revoke 3"""
+    c = open_ledger(db)
+    access.revoke_token(c.ledger, c.clock, token_id, c.settings.actor)
+    console.print(f"token #{token_id} revoked")
+
+
+@token_app.command("list")
+@handle_errors
+def token_list(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """List tokens (never their secrets).  Example:  dtem token list --json"""
+    c = open_ledger(db)
+    with c.ledger.transaction() as tx:
+        rows = [
+            {
+                "id": t.id,
+                "role": t.role,
+                "name": t.name,
+                "subject": t.subject,
+                "created_at": t.created_at,
+                "expires_at": t.expires_at,
+                "revoked_at": t.revoked_at,
+            }
+            for t in tx.tokens()
+        ]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "role", "name", "expires", "revoked")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["role"]),
+            str(r["name"]),
+            str(r["expires_at"] or ""),
+            str(r["revoked_at"] or ""),
+        )
+    console.print(table)

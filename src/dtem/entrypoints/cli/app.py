@@ -1,0 +1,33 @@
+"""The `dtem` command line: a thin layer over the services, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from dtem.entrypoints.cli import admin, demo, imports
+
+app = typer.Typer(
+    name="dtem",
+    help=(
+        "DTEM — the Dynamic Territory Equity Model.\n\n"
+        "Keeps the whole market in one ledger, scores every account, and leases hot\n"
+        "accounts to the reps who will get the most from them.\n\n"
+        "Example:  dtem init && dtem import accounts accounts.csv --mapping salesforce"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+admin.register(app)
+imports.register(app)
+demo.register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

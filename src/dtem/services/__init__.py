@@ -1,0 +1,1 @@
+"""Use cases. Each takes its dependencies (ledger, clock, policy) as arguments."""
