@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 from dtem.domain.audit import AuditEntry
 from dtem.domain.model import Account, Lease, LeaseState, Rep
+from dtem.domain.store_imports import ImportsStore
+from dtem.domain.store_market import MarketStore
+from dtem.domain.store_radar import RadarStore
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,11 @@ class TokenRecord:
     id: int | None = None
 
 
-class LedgerTx(Protocol):
-    """One unit of work. Leaving the `with` block commits; an exception rolls back."""
+class LedgerTx(ImportsStore, RadarStore, MarketStore, Protocol):
+    """One unit of work. Leaving the `with` block commits; an exception rolls back.
+
+    The core methods are below; each feature's methods live in `store_<feature>.py`.
+    """
 
     # audit ------------------------------------------------------------------------------
     def append_audit(

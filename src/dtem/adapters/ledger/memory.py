@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from dtem.adapters.ledger.memory_imports import ImportsMemory
+from dtem.adapters.ledger.memory_market import MarketMemory
+from dtem.adapters.ledger.memory_radar import RadarMemory
 from dtem.domain.audit import GENESIS, AuditEntry, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import LeaseConflict, NotFound
@@ -48,7 +51,7 @@ class MemoryLedger:
             self.state = tx.s
 
 
-class MemoryTx:
+class MemoryTx(ImportsMemory, RadarMemory, MarketMemory):
     def __init__(self, state: _State) -> None:
         self.s = state
 

@@ -12,6 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from dtem.adapters.ledger import tables as t
+from dtem.adapters.ledger.sql_imports import ImportsSql
+from dtem.adapters.ledger.sql_market import MarketSql
+from dtem.adapters.ledger.sql_radar import RadarSql
 from dtem.domain.audit import GENESIS, AuditEntry, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import LeaseConflict, NotFound
@@ -34,7 +37,7 @@ class SqlLedger:
             yield SqlTx(conn)
 
 
-class SqlTx:
+class SqlTx(ImportsSql, RadarSql, MarketSql):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 
     def __init__(self, conn: Connection) -> None:
