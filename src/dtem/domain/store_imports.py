@@ -1,4 +1,7 @@
-"""Ledger port, Imports: opportunities, stage history, activities, import batches, record changes."""
+"""Ledger port.
+
+Imports: opportunities, stage history, activities, import batches, record changes.
+"""
 
 from __future__ import annotations
 

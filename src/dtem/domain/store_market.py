@@ -1,4 +1,7 @@
-"""Ledger port, Market maker: routing decisions, overflow, lease events, availability, bids, sync."""
+"""Ledger port.
+
+Market maker: routing decisions, overflow, lease events, availability, bids, sync.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Ledger port, Radar: signals, identity links, sources, decayed account state, scores, crossings."""
+"""Ledger port.
+
+Radar: signals, identity links, sources, decayed account state, scores, crossings.
+"""
 
 from __future__ import annotations
 

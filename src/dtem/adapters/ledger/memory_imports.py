@@ -1,4 +1,7 @@
-"""In-memory implementation of `ImportsStore` for unit tests. Imports: opportunities, stage history, activities, import batches, record changes."""
+"""In-memory implementation of `ImportsStore` for unit tests.
+
+Imports: opportunities, stage history, activities, import batches, record changes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""In-memory implementation of `MarketStore` for unit tests. Market maker: routing decisions, overflow, lease events, availability, bids, sync."""
+"""In-memory implementation of `MarketStore` for unit tests.
+
+Market maker: routing decisions, overflow, lease events, availability, bids, sync.
+"""
 
 from __future__ import annotations
 

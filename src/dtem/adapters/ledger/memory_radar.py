@@ -1,4 +1,7 @@
-"""In-memory implementation of `RadarStore` for unit tests. Radar: signals, identity links, sources, decayed account state, scores, crossings."""
+"""In-memory implementation of `RadarStore` for unit tests.
+
+Radar: signals, identity links, sources, decayed account state, scores, crossings.
+"""
 
 from __future__ import annotations
 

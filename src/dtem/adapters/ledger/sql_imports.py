@@ -1,4 +1,7 @@
-"""SQL implementation of `ImportsStore`. Imports: opportunities, stage history, activities, import batches, record changes."""
+"""SQL implementation of `ImportsStore`.
+
+Imports: opportunities, stage history, activities, import batches, record changes.
+"""
 
 from __future__ import annotations
 

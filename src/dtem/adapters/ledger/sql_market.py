@@ -1,4 +1,7 @@
-"""SQL implementation of `MarketStore`. Market maker: routing decisions, overflow, lease events, availability, bids, sync."""
+"""SQL implementation of `MarketStore`.
+
+Market maker: routing decisions, overflow, lease events, availability, bids, sync.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""SQL implementation of `RadarStore`. Radar: signals, identity links, sources, decayed account state, scores, crossings."""
+"""SQL implementation of `RadarStore`.
+
+Radar: signals, identity links, sources, decayed account state, scores, crossings.
+"""
 
 from __future__ import annotations
 
