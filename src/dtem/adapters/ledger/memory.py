@@ -52,6 +52,8 @@ class MemoryLedger:
 
 
 class MemoryTx(ImportsMemory, RadarMemory, MarketMemory):
+    s: _State
+
     def __init__(self, state: _State) -> None:
         self.s = state
 
