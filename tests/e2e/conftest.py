@@ -1,0 +1,75 @@
+"""End-to-end helpers: run `dtem` as a user types it, start the API on a real port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+DTEM = [sys.executable, "-m", "dtem.entrypoints.cli.app"]
+
+
+def run_dtem(
+    *args: str, db: str | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a subprocess; `db` is passed with --db where given."""
+    cmd = [*DTEM, *args, *(["--db", db] if db else [])]
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    db: str
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """`dtem serve` on a free loopback port with a fresh SQLite ledger."""
+    db = f"sqlite:///{tmp_path}/api.db"
+    run_dtem("init", db=db, check=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [*DTEM, "serve", "--db", db, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc)
+        yield Server(base, db)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError("server did not become healthy in 30 s")

@@ -1,0 +1,75 @@
+"""init, policy and audit from the command line, as an admin types them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.e2e.conftest import run_dtem
+
+
+def test_init_twice_is_harmless(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/l.db"
+    first = json.loads(run_dtem("init", "--json", db=db, check=True).stdout)
+    second = json.loads(run_dtem("init", "--json", db=db, check=True).stdout)
+    assert first["policy_version"] == second["policy_version"] == 1
+    versions = json.loads(run_dtem("policy", "list", "--json", db=db, check=True).stdout)
+    assert len(versions) == 1
+
+
+def test_policy_store_and_activate_are_audited(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/l.db"
+    run_dtem("init", db=db, check=True)
+    doc = tmp_path / "p.yaml"
+    doc.write_text("threshold: 65\nsprint_days: 21\n")
+    stored = json.loads(run_dtem("policy", "store", str(doc), "--json", db=db, check=True).stdout)
+    assert stored["version"] == 2
+    run_dtem("policy", "activate", "2", db=db, check=True)
+    shown = json.loads(run_dtem("policy", "show", "--json", db=db, check=True).stdout)
+    assert shown["version"] == 2 and shown["policy"]["threshold"] == 65
+    actions = [e["action"] for e in json.loads(run_dtem("audit", "list", "--json", db=db).stdout)]
+    assert actions[-2:] == ["policy.store", "policy.activate"]
+
+
+def test_invalid_policy_is_rejected_with_every_problem(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/l.db"
+    doc = tmp_path / "bad.yaml"
+    doc.write_text("threshold: 140\nsprint_days: 0\ncolour: red\n")
+    proc = run_dtem("policy", "store", str(doc), db=db)
+    assert proc.returncode == 6
+    for fragment in ("threshold", "sprint_days", "colour"):
+        assert fragment in proc.stderr
+
+
+def test_activating_an_unknown_version_exits_4(tmp_path: Path) -> None:
+    proc = run_dtem("policy", "activate", "9", db=f"sqlite:///{tmp_path}/l.db")
+    assert proc.returncode == 4 and "9" in proc.stderr
+
+
+def test_audit_verify_names_the_first_altered_entry(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/l.db"
+    run_dtem("init", db=db, check=True)
+    for role in ("admin", "viewer", "agent"):
+        run_dtem("token", "create", "--role", role, db=db, check=True)
+    ok = json.loads(run_dtem("audit", "verify", "--json", db=db, check=True).stdout)
+    assert ok == {"ok": True, "entries": 5}
+    engine = sa.create_engine(db)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3"))
+    proc = run_dtem("audit", "verify", db=db)
+    assert proc.returncode == 7 and "#3" in proc.stderr
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for group in (
+        "init",
+        "serve",
+        "policy show",
+        "policy activate",
+        "audit verify",
+        "token create",
+    ):
+        proc = run_dtem(*group.split(), "--help", check=True)
+        assert "Example" in proc.stdout, group
