@@ -335,6 +335,14 @@ record_changes = sa.Table(  # what an import changed, field by field
     sa.Column("changes", sa.JSON, nullable=False),  # field -> [old, new]
 )
 
+account_attributes = sa.Table(  # source fields without a column (e.g. lead origin)
+    "account_attributes",
+    metadata,
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(1024)),
+)
+
 sync_watermarks = sa.Table(
     "sync_watermarks",
     metadata,

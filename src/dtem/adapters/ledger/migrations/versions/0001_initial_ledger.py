@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:05:19.983514
+Create Date: 2026-11-23 15:10:56.514417
 """
 
 from collections.abc import Sequence
@@ -120,6 +120,13 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_sync_watermarks'))
+    )
+    op.create_table('account_attributes',
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.String(length=1024), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_account_attributes_account_id_accounts')),
+    sa.PrimaryKeyConstraint('account_id', 'name', name=op.f('pk_account_attributes'))
     )
     op.create_table('account_state',
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -402,6 +409,7 @@ def downgrade() -> None:
 
     op.drop_table('activities')
     op.drop_table('account_state')
+    op.drop_table('account_attributes')
     op.drop_table('sync_watermarks')
     op.drop_table('signal_sources')
     op.drop_table('reps')
