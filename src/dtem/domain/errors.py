@@ -22,6 +22,10 @@ class LeaseConflict(DomainError):
         super().__init__(f"{msg}: {detail}" if detail else msg)
 
 
+class LeaseTransitionInvalid(DomainError):
+    """A lease command that its current state does not allow (e.g. advancing a closed lease)."""
+
+
 class PolicyInvalid(DomainError):
     """A policy document breaks a rule; `problems` lists every broken rule."""
 
@@ -72,3 +76,7 @@ class InputInvalid(DomainError):
         more = len(self.errors) - 20
         tail = f"\n… and {more} more" if more > 0 else ""
         super().__init__(f"{self.source}: {len(self.errors)} invalid row(s)\n{head}{tail}")
+
+
+class TrainingDataInsufficient(DomainError):
+    """The history cannot support a fit or an honest evaluation (no positives, too few rows)."""

@@ -24,6 +24,7 @@ class LeaseState(StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     RELEASED = "released"
+    REASSIGNED = "reassigned"
 
     @property
     def is_active(self) -> bool:

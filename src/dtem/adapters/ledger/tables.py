@@ -213,6 +213,24 @@ leases = sa.Table(
         sqlite_where=sa.text("ended_at IS NULL"),
         postgresql_where=sa.text("ended_at IS NULL"),
     ),
+    # Routing counts active leases per rep on every decision: a covering partial index.
+    sa.Index(
+        "ix_leases_active_rep",
+        "rep_id",
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    ),
+)
+
+rep_records = sa.Table(  # won/lost deals per rep and segment, refreshed by the daily review
+    "rep_records",
+    metadata,
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), primary_key=True),
+    sa.Column("segment", sa.String(160), primary_key=True),
+    sa.Column("wins", sa.Integer, nullable=False),
+    sa.Column("losses", sa.Integer, nullable=False),
+    sa.Column("as_of", TS, nullable=False),
+    sa.Index("ix_rep_records_segment", "segment"),
 )
 
 lease_events = sa.Table(

@@ -11,6 +11,7 @@ from dtem.domain.errors import (
     Forbidden,
     InputInvalid,
     LeaseConflict,
+    LeaseTransitionInvalid,
     NotFound,
     PolicyInvalid,
 )
@@ -18,6 +19,7 @@ from dtem.domain.errors import (
 STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     LeaseConflict: 409,
+    LeaseTransitionInvalid: 409,
     PolicyInvalid: 422,
     InputInvalid: 422,
     AuthError: 401,

@@ -24,6 +24,7 @@ from dtem.domain.errors import (
     Forbidden,
     InputInvalid,
     LeaseConflict,
+    LeaseTransitionInvalid,
     NotFound,
     PolicyInvalid,
 )
@@ -46,6 +47,7 @@ EXIT_CODES: dict[type[DomainError], int] = {
     InputInvalid: 3,
     NotFound: 4,
     LeaseConflict: 5,
+    LeaseTransitionInvalid: 5,
     PolicyInvalid: 6,
     AuditChainBroken: 7,
     AuthError: 8,

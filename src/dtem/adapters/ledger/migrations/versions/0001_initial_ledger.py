@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:10:56.514417
+Create Date: 2026-11-23 15:11:05.468655
 """
 
 from collections.abc import Sequence
@@ -181,6 +181,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('leases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_leases_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_leases_active_rep', ['rep_id'], unique=False, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_leases_rep_id'), ['rep_id'], unique=False)
         batch_op.create_index('uq_leases_one_active_per_account', ['account_id'], unique=True, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 
@@ -235,6 +236,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('record_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_record_changes_batch_id'), ['batch_id'], unique=False)
+
+    op.create_table('rep_records',
+    sa.Column('rep_id', sa.Integer(), nullable=False),
+    sa.Column('segment', sa.String(length=160), nullable=False),
+    sa.Column('wins', sa.Integer(), nullable=False),
+    sa.Column('losses', sa.Integer(), nullable=False),
+    sa.Column('as_of', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_rep_records_rep_id_reps')),
+    sa.PrimaryKeyConstraint('rep_id', 'segment', name=op.f('pk_rep_records'))
+    )
+    with op.batch_alter_table('rep_records', schema=None) as batch_op:
+        batch_op.create_index('ix_rep_records_segment', ['segment'], unique=False)
 
     op.create_table('rep_unavailability',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -383,6 +396,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rep_unavailability_rep_id'))
 
     op.drop_table('rep_unavailability')
+    with op.batch_alter_table('rep_records', schema=None) as batch_op:
+        batch_op.drop_index('ix_rep_records_segment')
+
+    op.drop_table('rep_records')
     with op.batch_alter_table('record_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_record_changes_batch_id'))
 
@@ -400,6 +417,7 @@ def downgrade() -> None:
     with op.batch_alter_table('leases', schema=None) as batch_op:
         batch_op.drop_index('uq_leases_one_active_per_account', sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_leases_rep_id'))
+        batch_op.drop_index('ix_leases_active_rep', sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_leases_account_id'))
 
     op.drop_table('leases')
