@@ -18,6 +18,7 @@ from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.store_imports import ImportsStore
 from dtem.domain.store_market import MarketStore
 from dtem.domain.store_radar import RadarStore
+from dtem.domain.store_training import TrainingStore
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class TokenRecord:
     id: int | None = None
 
 
-class LedgerTx(ImportsStore, RadarStore, MarketStore, Protocol):
+class LedgerTx(ImportsStore, RadarStore, MarketStore, TrainingStore, Protocol):
     """One unit of work. Leaving the `with` block commits; an exception rolls back.
 
     The core methods are below; each feature's methods live in `store_<feature>.py`.

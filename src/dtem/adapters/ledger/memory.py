@@ -17,6 +17,7 @@ from typing import Any
 from dtem.adapters.ledger.memory_imports import ImportsMemory
 from dtem.adapters.ledger.memory_market import MarketMemory
 from dtem.adapters.ledger.memory_radar import RadarMemory
+from dtem.adapters.ledger.memory_training import TrainingMemory
 from dtem.domain.audit import GENESIS, AuditEntry, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import LeaseConflict, NotFound
@@ -51,7 +52,7 @@ class MemoryLedger:
             self.state = tx.s
 
 
-class MemoryTx(ImportsMemory, RadarMemory, MarketMemory):
+class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory):
     s: _State
 
     def __init__(self, state: _State) -> None:

@@ -15,6 +15,7 @@ from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
+from dtem.adapters.ledger.sql_training import TrainingSql
 from dtem.domain.audit import GENESIS, AuditEntry, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import LeaseConflict, NotFound
@@ -37,7 +38,7 @@ class SqlLedger:
             yield SqlTx(conn)
 
 
-class SqlTx(ImportsSql, RadarSql, MarketSql):
+class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 
     def __init__(self, conn: Connection) -> None:
