@@ -176,7 +176,23 @@ scores = sa.Table(  # score history, appended by batch and incremental scoring
     sa.Column("cost", sa.Float, nullable=False),
     sa.Column("policy_version", sa.Integer, nullable=False),
     sa.Column("method", sa.String(16), nullable=False),  # batch | incremental
+    sa.Column("economics_version", sa.Integer),  # segment_economics snapshot used (None = none)
     sa.Index("ix_scores_account_asof", "account_id", "as_of"),
+)
+
+segment_economics = sa.Table(  # frozen deal value / cycle by segment: scores stay absolute
+    "segment_economics",
+    metadata,
+    _id(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("segment", sa.String(255), nullable=False),  # size band|industry; "*" = all
+    sa.Column("value_deals", sa.Integer, nullable=False),
+    sa.Column("mean_value", sa.Float, nullable=False),
+    sa.Column("cycle_deals", sa.Integer, nullable=False),
+    sa.Column("mean_cycle_days", sa.Float, nullable=False),
+    sa.Column("blended_hourly", sa.Float),  # mean hourly cost of active reps at refresh
+    sa.Column("computed_at", TS, nullable=False),
+    sa.UniqueConstraint("version", "segment"),
 )
 
 score_events = sa.Table(  # threshold crossings and hand-raises: routing triggers

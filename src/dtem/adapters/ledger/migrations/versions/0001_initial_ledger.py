@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:11:05.468655
+Create Date: 2026-11-23 15:12:03.926661
 """
 
 from collections.abc import Sequence
@@ -105,6 +105,19 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reps')),
     sa.UniqueConstraint('external_id', name=op.f('uq_reps_external_id'))
+    )
+    op.create_table('segment_economics',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('segment', sa.String(length=255), nullable=False),
+    sa.Column('value_deals', sa.Integer(), nullable=False),
+    sa.Column('mean_value', sa.Float(), nullable=False),
+    sa.Column('cycle_deals', sa.Integer(), nullable=False),
+    sa.Column('mean_cycle_days', sa.Float(), nullable=False),
+    sa.Column('blended_hourly', sa.Float(), nullable=True),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_segment_economics')),
+    sa.UniqueConstraint('version', 'segment', name=op.f('uq_segment_economics_version_segment'))
     )
     op.create_table('signal_sources',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -286,6 +299,7 @@ def upgrade() -> None:
     sa.Column('cost', sa.Float(), nullable=False),
     sa.Column('policy_version', sa.Integer(), nullable=False),
     sa.Column('method', sa.String(length=16), nullable=False),
+    sa.Column('economics_version', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_scores_account_id_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scores'))
     )
@@ -430,6 +444,7 @@ def downgrade() -> None:
     op.drop_table('account_attributes')
     op.drop_table('sync_watermarks')
     op.drop_table('signal_sources')
+    op.drop_table('segment_economics')
     op.drop_table('reps')
     op.drop_table('policies')
     op.drop_table('import_batches')
