@@ -34,6 +34,10 @@ class PolicyInvalid(DomainError):
         super().__init__("invalid policy: " + "; ".join(problems))
 
 
+class SourceExists(DomainError):
+    """A signal source with this name already exists (names are unique)."""
+
+
 class AuthError(DomainError):
     """Missing, unknown, expired or revoked credentials."""
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from dtem.adapters.ledger.memory_signals import SignalsMemory
 
-class RadarMemory:
+
+class RadarMemory(SignalsMemory):  # signal ingestion: memory_signals.py
     """Mixed into `MemoryTx`; `self.s.extra` holds this feature's rows by table name."""
 
     s: Any

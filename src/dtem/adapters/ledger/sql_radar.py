@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from dtem.adapters.ledger.sql_signals import SignalsSql
 
-class RadarSql:
+
+class RadarSql(SignalsSql):  # signal ingestion: sql_signals.py
     """Mixed into `SqlTx`; `self.conn` is the transaction's connection."""
 
     conn: Connection

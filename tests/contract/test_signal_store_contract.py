@@ -1,0 +1,98 @@
+"""The signal-ingestion store methods behave the same on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from dtem.domain.errors import NotFound, SourceExists
+from dtem.domain.model import Account
+from dtem.domain.signals import SignalRecord
+from dtem.domain.store_radar import SignalSource
+from tests.conftest import T0
+
+
+def _record(event_id: str, **kw: Any) -> SignalRecord:
+    base: dict[str, Any] = {
+        "account_key": "acme.com",
+        "key_kind": "domain",
+        "type": "web_visit",
+        "occurred_at": T0,
+        "value": 1.0,
+        "source": "first_party",
+        "received_at": T0,
+        "attributes": {"path": "/pricing"},
+    }
+    return SignalRecord(event_id=event_id, **(base | kw))
+
+
+def test_a_resent_event_id_is_not_inserted_twice(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        assert tx.insert_signals([_record("e1"), _record("e2")]) == {"e1", "e2"}
+    with ledger.transaction() as tx:
+        assert tx.insert_signals([_record("e2"), _record("e3")]) == {"e3"}
+        assert tx.count("signals") == 3
+
+
+def test_unmatched_signals_are_listed_and_attached(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        tx.insert_accounts([Account("A1", "Acme", domain="acme.com")], T0)
+        tx.insert_signals(
+            [
+                _record("e1", unmatched_reason="unknown_domain"),
+                _record(
+                    "e2", account_key="u1", key_kind="user_id", unmatched_reason="unknown_user"
+                ),
+            ]
+        )
+        account_id = tx.account_ids_by_domain(["acme.com", "nope.io"])
+        assert list(account_id) == ["acme.com"]
+        assert [r.event_id for r in tx.unmatched_signals("domain", ["acme.com"])] == ["e1"]
+        tx.attach_signals({"e1": account_id["acme.com"]})
+    with ledger.transaction() as tx:
+        left = tx.unmatched_signals()
+        assert [r.event_id for r in left] == ["e2"]
+        assert left[0].occurred_at == T0 and left[0].attributes == {"path": "/pricing"}
+        stats = tx.signal_stats()
+    assert stats.total == 2 and stats.unmatched == {"unknown_user": 1}
+
+
+def test_only_the_latest_intent_per_key_topic_source_stays_live(ledger: Any) -> None:
+    week = timedelta(days=7)
+    with ledger.transaction() as tx:
+        tx.insert_signals(
+            [
+                _record("w1", topic="crm", source="bombora", type="intent_surge"),
+                _record("w2", topic="crm", source="bombora", occurred_at=T0 + week),
+                _record("w0", topic="crm", source="bombora", occurred_at=T0 - week),
+                _record("x1", topic="erp", source="bombora"),
+            ]
+        )
+        assert tx.supersede_signals([("acme.com", "crm", "bombora")]) == 2
+        assert tx.supersede_signals([("acme.com", "crm", "bombora")]) == 0
+        assert tx.signal_stats().superseded == 2
+
+
+def test_identity_links_keep_or_replace(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        tx.link_identities({"u1": "id:A1", "u2": "domain:acme.com"}, T0, replace=True)
+        tx.link_identities({"u1": "id:B2"}, T0, replace=False)
+        assert tx.identity_links(["u1", "u3"]) == {"u1": "id:A1"}
+        tx.link_identities({"u1": "id:B2"}, T0, replace=True)
+        assert tx.identity_links(["u1"]) == {"u1": "id:B2"}
+        assert tx.users_linked_to(["domain:acme.com", "id:B2"]) == ["u1", "u2"]
+
+
+def test_signal_source_names_are_unique_and_revocable(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        tx.add_signal_source(SignalSource("web", "h1", T0))
+        with pytest.raises(SourceExists):
+            tx.add_signal_source(SignalSource("web", "h2", T0))
+        tx.revoke_signal_source("web", T0)
+        found = tx.signal_source_by_hash("h1")
+        assert found is not None and found.revoked_at == T0
+        with pytest.raises(NotFound):
+            tx.revoke_signal_source("web", T0)
+        assert [s.name for s in tx.signal_sources()] == ["web"]
