@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dtem.adapters.ledger.memory_scores import ScoresMemory
 from dtem.adapters.ledger.memory_signals import SignalsMemory
 
 
-class RadarMemory(SignalsMemory):  # signal ingestion: memory_signals.py
+class RadarMemory(SignalsMemory, ScoresMemory):  # ingestion: memory_signals; scoring: memory_scores
     """Mixed into `MemoryTx`; `self.s.extra` holds this feature's rows by table name."""
 
     s: Any

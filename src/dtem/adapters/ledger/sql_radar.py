@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from dtem.adapters.ledger.sql_scores import ScoresSql
 from dtem.adapters.ledger.sql_signals import SignalsSql
 
 
-class RadarSql(SignalsSql):  # signal ingestion: sql_signals.py
+class RadarSql(SignalsSql, ScoresSql):  # ingestion: sql_signals.py; scoring: sql_scores.py
     """Mixed into `SqlTx`; `self.conn` is the transaction's connection."""
 
     conn: Connection

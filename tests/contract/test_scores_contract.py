@@ -1,0 +1,125 @@
+"""The scoring store: same behaviour on the in-memory fake, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from dtem.domain.model import Account, Opportunity
+from dtem.domain.score_records import ScoreEvent, ScoreRecord
+from dtem.domain.scoring import Decayed, epoch_seconds
+from dtem.domain.segments import Economics, SegmentStats, WonDeal
+from dtem.domain.signals import SignalRecord
+from tests.conftest import T0
+
+
+def _accounts(ledger: Any) -> dict[str, int]:
+    with ledger.transaction() as tx:
+        tx.insert_accounts(
+            [
+                Account("A1", "Acme", industry="Retail", employees=40),
+                Account("A2", "Beta", industry=None, employees=None),
+            ],
+            T0,
+        )
+        return dict(tx.all_account_ids())
+
+
+def _score(account_id: int, at_days: float, score: float) -> ScoreRecord:
+    at = T0 + timedelta(days=at_days)
+    return ScoreRecord(account_id, at, score, 0.1, 0.2, 100.0, 600.0, 1, "batch", 3)
+
+
+def test_account_state_is_upserted_per_account_and_type(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    a1 = ids["A1"]
+    t0 = epoch_seconds(T0)
+    with ledger.transaction() as tx:
+        tx.save_account_states({a1: {"web_visit": Decayed(1.0, t0)}})
+        tx.save_account_states({a1: {"web_visit": Decayed(2.5, t0 + 60), "hiring": Decayed(1, t0)}})
+    with ledger.transaction() as tx:
+        states = tx.account_states([a1, ids["A2"]])
+    assert states == {a1: {"web_visit": Decayed(2.5, t0 + 60), "hiring": Decayed(1.0, t0)}}
+
+
+def test_latest_score_is_the_newest_row_of_each_account(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    with ledger.transaction() as tx:
+        tx.append_scores([_score(ids["A1"], 0, 40.0), _score(ids["A2"], 0, 10.0)])
+        tx.append_scores([_score(ids["A1"], 1, 65.0)])
+    with ledger.transaction() as tx:
+        latest = tx.latest_scores()
+        only = tx.latest_scores([ids["A2"]])
+        history = tx.score_history(ids["A1"])
+    assert {k: v.score for k, v in latest.items()} == {ids["A1"]: 65.0, ids["A2"]: 10.0}
+    assert list(only) == [ids["A2"]]
+    assert [h.score for h in history] == [65.0, 40.0]
+    assert history[0] == _score(ids["A1"], 1, 65.0)
+
+
+def test_score_events_are_read_in_order_and_consumed_once(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    events = [ScoreEvent(ids["A1"], T0, k, 61.0, 1) for k in ("crossed_up", "hand_raise")]
+    with ledger.transaction() as tx:
+        tx.append_score_events(events)
+    with ledger.transaction() as tx:
+        stored = tx.score_events()
+        tx.consume_score_events([stored[0].id], T0)
+    with ledger.transaction() as tx:
+        assert [e.kind for e in tx.score_events(unconsumed=True)] == ["hand_raise"]
+        assert [e.kind for e in tx.score_events(after_id=stored[0].id)] == ["hand_raise"]
+
+
+def test_economics_snapshots_get_increasing_versions(ledger: Any) -> None:
+    eco = Economics(
+        overall=SegmentStats(3, 1000.0, 2, 30.0),
+        segments={"smb|retail": SegmentStats(1, 500.0, 1, 10.0)},
+        blended_hourly=75.0,
+        computed_at=T0,
+    )
+    with ledger.transaction() as tx:
+        assert tx.latest_economics() is None
+        assert tx.add_economics(eco) == 1
+        assert tx.add_economics(eco) == 2
+    with ledger.transaction() as tx:
+        latest = tx.latest_economics()
+    assert latest is not None and latest.version == 2
+    assert (latest.overall, latest.segments, latest.blended_hourly) == (
+        eco.overall,
+        eco.segments,
+        75.0,
+    )
+
+
+def test_signals_for_scoring_skip_unmatched_superseded_and_future_ones(ledger: Any) -> None:
+    ids = _accounts(ledger)
+
+    def rec(event: str, acc: int | None, days: float, superseded: bool = False) -> SignalRecord:
+        at = T0 + timedelta(days=days)
+        return SignalRecord(event, "k", "id", "web_visit", at, 2.0, "first_party", at, acc)
+
+    with ledger.transaction() as tx:
+        tx.insert_signals([rec("e1", ids["A1"], -1), rec("e2", None, -1), rec("e3", ids["A1"], 5)])
+    with ledger.transaction() as tx:
+        mine = tx.account_signals(ids["A1"], T0)
+        cols = tx.signal_columns(T0)
+    assert [(s.type, s.value, s.occurred_at) for s in mine] == [
+        ("web_visit", 2.0, T0 - timedelta(days=1))
+    ]
+    assert list(cols.account_id) == [ids["A1"]] and cols.type == ["web_visit"]
+    assert cols.occurred_us[0] == round(epoch_seconds(T0 - timedelta(days=1)) * 1e6)
+
+
+def test_won_deals_carry_their_account_segment_and_cycle(ledger: Any) -> None:
+    _accounts(ledger)
+    with ledger.transaction() as tx:
+        tx.insert_opportunities(
+            [
+                Opportunity("O1", "A1", "closed_won", 900.0, date(2026, 1, 1), date(2026, 1, 31)),
+                Opportunity("O2", "A2", "proposal", 50.0, date(2026, 1, 1), None),
+            ],
+            T0,
+        )
+    with ledger.transaction() as tx:
+        deals = tx.won_deals(("closed_won",))
+    assert deals == [WonDeal("smb|retail", 900.0, 30)]
