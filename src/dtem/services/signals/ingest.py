@@ -1,0 +1,184 @@
+"""Store signals: resolve each to its account, skip resent event ids, supersede old intent.
+
+One call works inside the caller's unit of work, so what it stores commits (or not)
+together with the scoring the `on_committed` hook runs on it.
+
+Example (inside a unit of work)::
+
+    with ledger.transaction() as tx:
+        result = ingest(tx, drafts, policy, clock(), on_committed=score_them)
+    print(len(result.stored), "new,", len(result.duplicates), "already seen")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from dtem.domain.policy import Policy
+from dtem.domain.ports import LedgerTx
+from dtem.domain.signals import (
+    AccountKey,
+    KeyKind,
+    SignalDraft,
+    SignalRecord,
+    choose_key,
+    normalise_domain,
+    unmatched_reason,
+)
+
+OnCommitted = Callable[[LedgerTx, Sequence[SignalRecord]], object]
+
+
+def no_hook(_tx: LedgerTx, _stored: Sequence[SignalRecord]) -> None:
+    """The default `on_committed`: nothing runs after storing."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What a call stored (new event ids) and what it skipped as already seen."""
+
+    stored: list[SignalRecord] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+    @property
+    def unmatched(self) -> int:
+        return sum(r.account_id is None for r in self.stored)
+
+
+def ingest(
+    tx: LedgerTx,
+    drafts: Sequence[SignalDraft],
+    policy: Policy,
+    now: datetime,
+    on_committed: OnCommitted = no_hook,
+) -> IngestResult:
+    """Store new signals in `tx`; an event id seen before (here or earlier) is a duplicate.
+
+    Unmatched signals are kept with a reason. Snapshot signals (weekly intent) supersede
+    older rows of the same (account key, topic, source). `on_committed(tx, stored)` runs
+    last, in the same transaction.
+    """
+    unique: dict[str, SignalDraft] = {}
+    repeats: list[str] = []  # the same event id twice in one delivery
+    for d in drafts:
+        if d.event_id in unique:
+            repeats.append(d.event_id)
+        unique.setdefault(d.event_id, d)
+    keys = {e: choose_key(d.ref, policy.free_mail_domains) for e, d in unique.items()}
+    accounts = resolve_keys(tx, keys.values(), policy)
+    records = [_record(d, keys[e], accounts, policy, now) for e, d in unique.items()]
+    inserted = tx.insert_signals(records)
+    stored = [r for r in records if r.event_id in inserted]
+    snapshots = {
+        (r.account_key, r.topic, r.source)
+        for r in stored
+        if r.topic is not None and unique[r.event_id].snapshot
+    }
+    if snapshots:
+        tx.supersede_signals(snapshots)
+    on_committed(tx, stored)
+    return IngestResult(stored, [e for e in unique if e not in inserted] + repeats)
+
+
+def _record(
+    d: SignalDraft,
+    key: AccountKey,
+    accounts: dict[AccountKey, int | None],
+    policy: Policy,
+    now: datetime,
+) -> SignalRecord:
+    account_id = accounts.get(key)
+    reason = None if account_id else unmatched_reason(key, policy.free_mail_domains).value
+    return SignalRecord(
+        event_id=d.event_id,
+        account_key=key.value,
+        key_kind=key.kind,
+        type=d.type if d.type in policy.signal_types else "other",
+        occurred_at=d.occurred_at,
+        value=d.value,
+        source=d.source,
+        received_at=now,
+        account_id=account_id,
+        unmatched_reason=reason,
+        event_name=d.event_name,
+        topic=d.topic,
+        attributes=d.attributes,
+    )
+
+
+def resolve_keys(
+    tx: LedgerTx, keys: Iterable[AccountKey], policy: Policy
+) -> dict[AccountKey, int | None]:
+    """Account id of each key (None when none matches); user ids go through their links."""
+    keys = set(keys)
+    users = {k.value for k in keys if k.kind == KeyKind.USER_ID}
+    links = {u: AccountKey.decode(e) for u, e in tx.identity_links(users).items()}
+    direct = keys | set(links.values())
+    ids = {k.value for k in direct if k.kind == KeyKind.ID}
+    free = set(policy.free_mail_domains)
+    domains = {
+        k.value for k in direct if k.kind in (KeyKind.DOMAIN, KeyKind.EMAIL) and k.value not in free
+    }
+    by_id = {x: a.id for x, a in tx.accounts_by_external_id(ids).items()}
+    by_domain = tx.account_ids_by_domain(domains)
+
+    def lookup(k: AccountKey) -> int | None:
+        if k.kind == KeyKind.ID:
+            return by_id.get(k.value)
+        if k.kind in (KeyKind.DOMAIN, KeyKind.EMAIL) and k.value not in free:
+            return by_domain.get(k.value)
+        return None
+
+    out = {k: lookup(k) for k in keys if k.kind != KeyKind.USER_ID}
+    out |= {k: lookup(links[k.value]) if k.value in links else None for k in keys - out.keys()}
+    return out
+
+
+def attach_unmatched(
+    tx: LedgerTx,
+    policy: Policy,
+    *,
+    external_ids: Iterable[str] = (),
+    domains: Iterable[str] = (),
+    user_ids: Iterable[str] = (),
+    on_committed: OnCommitted = no_hook,
+) -> list[SignalRecord]:
+    """Attach unmatched signals that new accounts or identity links now resolve.
+
+    Call it in the transaction that adds accounts (their external ids and domains) or
+    links users (a `group` call); signals of users linked to those accounts come along.
+    Returns the attached signals; `on_committed` runs on them.
+    """
+    ids = set(external_ids)
+    doms = {d for d in (normalise_domain(x) for x in domains) if d}
+    encoded = [AccountKey(KeyKind.ID.value, x).encoded for x in ids]
+    encoded += [AccountKey(KeyKind.DOMAIN.value, d).encoded for d in doms]
+    encoded += [AccountKey(KeyKind.EMAIL.value, d).encoded for d in doms]
+    users = set(user_ids) | set(tx.users_linked_to(encoded))
+    found = {
+        r.event_id: r
+        for kind, keys in (
+            (KeyKind.ID, ids),
+            (KeyKind.DOMAIN, doms),
+            (KeyKind.EMAIL, doms),
+            (KeyKind.USER_ID, users),
+        )
+        if keys
+        for r in tx.unmatched_signals(kind.value, keys)
+    }
+    accounts = resolve_keys(tx, (_key(r) for r in found.values()), policy)
+    attach = {e: a for e, r in found.items() if (a := accounts.get(_key(r))) is not None}
+    tx.attach_signals(attach)
+    attached = [
+        replace(r, account_id=attach[e], unmatched_reason=None)
+        for e, r in found.items()
+        if e in attach
+    ]
+    on_committed(tx, attached)
+    return attached
+
+
+def _key(r: SignalRecord) -> AccountKey:
+    return AccountKey(r.key_kind, r.account_key)

@@ -1,0 +1,184 @@
+"""The messages DTEM accepts: Segment tracking calls and DTEM signal rows (pydantic).
+
+The same models check the webhook's bodies and the broker's messages, so both reject
+the same things with the same reasons (`field: problem`).
+
+>>> call = parse_call("track", {"userId": "u1", "event": "Demo Requested"})
+>>> call.event, call.properties
+('Demo Requested', {})
+>>> field_errors_of(lambda: parse_call("group", {"userId": "u1"}))
+['groupId: Field required']
+>>> field_errors_of(lambda: parse_call("track", {"event": "x"}))
+['userId or anonymousId is required']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+SEGMENT_CALLS = ("track", "page", "screen", "identify", "group", "alias")
+
+
+def _as_text(value: Any) -> Any:
+    # SDKs send numeric ids as numbers; Segment treats them as strings.
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SegmentCall(BaseModel):
+    """Fields every Segment call shares (others are kept, unchecked)."""
+
+    model_config = ConfigDict(extra="allow", alias_generator=to_camel, populate_by_name=True)
+
+    user_id: str | None = Field(None, max_length=255)
+    anonymous_id: str | None = Field(None, max_length=255)
+    context: dict[str, Any] = Field(default_factory=dict)
+    timestamp: datetime | None = None
+    original_timestamp: datetime | None = None
+    message_id: str | None = Field(None, min_length=1, max_length=255)
+
+    _coerce_ids = field_validator("user_id", "anonymous_id", mode="before")(_as_text)
+
+    @model_validator(mode="after")
+    def _needs_a_user(self) -> SegmentCall:
+        if not (self.user_id or self.anonymous_id) and not isinstance(self, Alias):
+            raise ValueError("userId or anonymousId is required")
+        return self
+
+    @property
+    def user(self) -> str | None:
+        return self.user_id or self.anonymous_id
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        return _utc(self.timestamp or self.original_timestamp)
+
+
+class Track(SegmentCall):
+    type: Literal["track"] = "track"
+    event: str = Field(min_length=1, max_length=255)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class Page(SegmentCall):
+    type: Literal["page", "screen"] = "page"
+    name: str | None = Field(None, max_length=255)
+    category: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class Identify(SegmentCall):
+    type: Literal["identify"] = "identify"
+    traits: dict[str, Any] = Field(default_factory=dict)
+
+
+class Group(SegmentCall):
+    type: Literal["group"] = "group"
+    group_id: str = Field(min_length=1, max_length=255)
+    traits: dict[str, Any] = Field(default_factory=dict)
+
+    _coerce_group = field_validator("group_id", mode="before")(_as_text)
+
+
+class Alias(SegmentCall):
+    type: Literal["alias"] = "alias"
+    previous_id: str = Field(min_length=1, max_length=255)
+
+
+AnyCall = Annotated[Track | Page | Identify | Group | Alias, Field(discriminator="type")]
+_ANY_CALL: TypeAdapter[Track | Page | Identify | Group | Alias] = TypeAdapter(AnyCall)
+_BY_TYPE: dict[str, type[SegmentCall]] = {
+    "track": Track,
+    "page": Page,
+    "screen": Page,
+    "identify": Identify,
+    "group": Group,
+    "alias": Alias,
+}
+
+
+def parse_call(call_type: str | None, doc: Any) -> SegmentCall:
+    """Validate one call; `call_type` None reads the `type` field. Raises ValidationError."""
+    if call_type is None:
+        return _ANY_CALL.validate_python(doc)
+    if isinstance(doc, dict) and call_type == "screen":
+        doc = {**doc, "type": "screen"}
+    return _BY_TYPE[call_type].model_validate(doc)
+
+
+class SignalRow(BaseModel):
+    """A DTEM signal row (broker message or JSON line): one fact about one account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str | None = Field(None, min_length=1, max_length=255)
+    account_id: str | None = Field(None, max_length=128)
+    domain: str | None = Field(None, max_length=255)
+    email: str | None = Field(None, max_length=255)
+    user_id: str | None = Field(None, max_length=255)
+    type: str | None = Field(None, max_length=64)
+    event_name: str | None = Field(None, max_length=255)
+    occurred_at: datetime
+    value: float = 1.0
+    source: str = Field("first_party", min_length=1, max_length=32)
+    topic: str | None = Field(None, max_length=255)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    snapshot: bool = False
+
+    _coerce_ids = field_validator("account_id", "user_id", mode="before")(_as_text)
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("value must be a finite number")
+        return v
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        return _utc(v) or v
+
+    @model_validator(mode="after")
+    def _needs_a_type(self) -> SignalRow:
+        if not (self.type or self.event_name):
+            raise ValueError("type or event_name is required")
+        return self
+
+
+def field_errors(exc: ValidationError) -> list[str]:
+    """Each problem as `field.path: message`, the way the API reports it."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if p not in _BY_TYPE)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        out.append(f"{loc}: {msg}" if loc else msg)  # model rules name their fields
+    return out
+
+
+def field_errors_of(fn: Callable[[], object]) -> list[str]:
+    """The field errors `fn` raises (empty when it validates); handy in examples and tests."""
+    try:
+        fn()
+    except ValidationError as exc:
+        return field_errors(exc)
+    return []

@@ -1,0 +1,200 @@
+"""Received messages (Segment calls, DTEM signal rows) into drafts, links and stored signals.
+
+`track`, `page` and `screen` calls become signals; `identify` and `group` calls link a
+user to an account (a `group` link replaces an older one, an `identify` never does);
+`alias` calls are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dtem.domain.policy import Policy
+from dtem.domain.ports import LedgerTx
+from dtem.domain.signals import (
+    AccountKey,
+    AccountRef,
+    KeyKind,
+    SignalDraft,
+    content_event_id,
+    email_domain,
+    normalise_domain,
+    page_type,
+    signal_type,
+)
+from dtem.services.signals.ingest import (
+    IngestResult,
+    OnCommitted,
+    attach_unmatched,
+    ingest,
+    no_hook,
+)
+from dtem.services.signals.messages import Group, Identify, Page, SegmentCall, SignalRow, Track
+
+Message = SegmentCall | SignalRow
+
+
+@dataclass(frozen=True)
+class Received:
+    """The outcome of one delivery: what was stored, skipped, linked and attached."""
+
+    result: IngestResult
+    linked_users: list[str] = field(default_factory=list)
+    attached: int = 0
+
+    @property
+    def accepted(self) -> int:
+        return len(self.result.stored)
+
+
+def receive(
+    tx: LedgerTx,
+    messages: Sequence[Message],
+    policy: Policy,
+    now: datetime,
+    via: str,
+    on_committed: OnCommitted = no_hook,
+) -> Received:
+    """Apply identity calls first (so signals in the same batch resolve), then store signals.
+
+    `via` names the channel in each signal's attributes (a source name, `nats`, a file).
+    """
+    linked = _link_users(tx, messages, policy, now)
+    drafts = [d for m in messages if (d := to_draft(m, policy, now, via)) is not None]
+    result = ingest(tx, drafts, policy, now, on_committed)
+    attached = attach_unmatched(tx, policy, user_ids=linked, on_committed=on_committed)
+    return Received(result, linked, len(attached))
+
+
+def to_draft(msg: Message, policy: Policy, now: datetime, via: str) -> SignalDraft | None:
+    """The signal a message carries, or None for identity calls."""
+    if isinstance(msg, SignalRow):
+        return _row_draft(msg, policy, via)
+    if isinstance(msg, Track):
+        kind, name, props = signal_type(msg.event, policy), msg.event, msg.properties
+    elif isinstance(msg, Page):
+        props = msg.properties
+        path = _text(props.get("path")) or _text(_dict(msg.context.get("page")).get("path"))
+        kind = page_type(msg.name, path or _text(props.get("url")), policy)
+        name = msg.name or ("Screen Viewed" if msg.type == "screen" else "Page Viewed")
+    else:
+        return None
+    return SignalDraft(
+        event_id=msg.message_id or content_event_id(msg.model_dump(mode="json", by_alias=True)),
+        ref=_segment_ref(msg, props),
+        type=kind,
+        occurred_at=msg.occurred_at or now,
+        value=_number(props.get("value"), 1.0),
+        event_name=name,
+        topic=_text(props.get("topic")),
+        attributes={"call": msg.type, "user_id": msg.user, "via": via, "properties": props},
+    )
+
+
+def _row_draft(row: SignalRow, policy: Policy, via: str) -> SignalDraft:
+    known = row.type in policy.signal_types
+    body = row.model_dump(mode="json", exclude={"event_id"})
+    return SignalDraft(
+        event_id=row.event_id or content_event_id(body),
+        ref=AccountRef(row.account_id, row.domain, row.email, row.user_id),
+        type=row.type if known and row.type else signal_type(row.event_name or row.type, policy),
+        occurred_at=row.occurred_at,
+        value=row.value,
+        source=row.source,
+        event_name=row.event_name or (None if known else row.type),
+        topic=row.topic,
+        attributes={**row.attributes, "via": via},
+        snapshot=row.snapshot,
+    )
+
+
+def _segment_ref(msg: SegmentCall, props: dict[str, Any]) -> AccountRef:
+    traits = _dict(msg.context.get("traits"))
+    company = _dict(traits.get("company"))
+    extra = msg.model_extra or {}
+    return AccountRef(
+        account_id=_first(
+            props.get("account_id"),
+            props.get("accountId"),
+            msg.context.get("groupId"),
+            extra.get("groupId"),
+        ),
+        domain=_first(
+            props.get("domain"),
+            props.get("company_domain"),
+            traits.get("domain"),
+            traits.get("website"),
+            company.get("domain"),
+            company.get("website"),
+        ),
+        email=_first(props.get("email"), traits.get("email")),
+        user_id=msg.user,
+    )
+
+
+def _link_users(
+    tx: LedgerTx, messages: Sequence[Message], policy: Policy, now: datetime
+) -> list[str]:
+    groups = {m.user: m for m in messages if isinstance(m, Group) and m.user}
+    known = tx.accounts_by_external_id({g.group_id for g in groups.values()})
+    strong = {u: _group_key(g, g.group_id in known).encoded for u, g in groups.items()}
+    weak = {
+        m.user: key.encoded
+        for m in messages
+        if isinstance(m, Identify)
+        and m.user
+        and m.user not in strong
+        and (key := _identify_key(m.traits, policy)) is not None
+    }
+    if weak:
+        tx.link_identities(weak, now, replace=False)
+    if strong:
+        tx.link_identities(strong, now, replace=True)
+    return sorted(strong.keys() | weak.keys())
+
+
+def _group_key(g: Group, account_exists: bool) -> AccountKey:
+    """The group id when DTEM knows it as an account id, else the group's web domain."""
+    domain = normalise_domain(_first(g.traits.get("domain"), g.traits.get("website")) or "")
+    if account_exists or not domain:
+        return AccountKey(KeyKind.ID.value, g.group_id)
+    return AccountKey(KeyKind.DOMAIN.value, domain)
+
+
+def _identify_key(traits: dict[str, Any], policy: Policy) -> AccountKey | None:
+    company = _dict(traits.get("company"))
+    domain = normalise_domain(_first(company.get("domain"), company.get("website")) or "")
+    if domain:
+        return AccountKey(KeyKind.DOMAIN.value, domain)
+    mail = email_domain(_first(traits.get("email")) or "")
+    if mail and mail not in policy.free_mail_domains:
+        return AccountKey(KeyKind.EMAIL.value, mail)
+    return None
+
+
+def _first(*values: Any) -> str | None:
+    return next((t for v in values if (t := _text(v))), None)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if _is_number(value):
+        return str(value)
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(value: Any, default: float) -> float:
+    return float(value) if _is_number(value) else default
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,54 @@
+"""Signal sources: write keys for the webhook, created once and stored only as a hash.
+
+Example::
+
+    source_id, write_key = create_source(ledger, clock, "website")
+    # Segment/RudderStack: write key = `write_key`, host = https://dtem.example.com
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from dtem.domain.clock import Clock
+from dtem.domain.errors import AuthError
+from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.store_radar import SignalSource
+from dtem.services.access import hash_secret
+
+KEY_PREFIX = "dtem_wk_"
+
+
+def create_source(ledger: Ledger, clock: Clock, name: str, actor: str = "cli") -> tuple[int, str]:
+    """Create a source; return its id and its write key (shown once, never stored)."""
+    name = name.strip()
+    if not name or len(name) > 128:
+        raise ValueError("a source name needs 1 to 128 characters")
+    write_key = KEY_PREFIX + secrets.token_urlsafe(24)
+    now = clock()
+    with ledger.transaction() as tx:
+        source_id = tx.add_signal_source(SignalSource(name, hash_secret(write_key), now))
+        tx.append_audit(actor, "source.create", {"source_id": source_id, "name": name}, now)
+    return source_id, write_key
+
+
+def list_sources(ledger: Ledger) -> list[SignalSource]:
+    with ledger.transaction() as tx:
+        return tx.signal_sources()
+
+
+def revoke_source(ledger: Ledger, clock: Clock, name: str, actor: str = "cli") -> None:
+    """Stop accepting a source's write key (audited). Raises `NotFound`."""
+    with ledger.transaction() as tx:
+        tx.revoke_signal_source(name, clock())
+        tx.append_audit(actor, "source.revoke", {"name": name}, clock())
+
+
+def authenticate_source(tx: LedgerTx, write_key: str) -> SignalSource:
+    """The active source holding this write key; `AuthError` otherwise."""
+    source = tx.signal_source_by_hash(hash_secret(write_key)) if write_key else None
+    if source is None:
+        raise AuthError("unknown write key")
+    if source.revoked_at is not None:
+        raise AuthError("write key revoked")
+    return source
