@@ -1,14 +1,263 @@
 """SQL implementation of `MarketStore`.
 
 Market maker: routing decisions, overflow, lease events, availability, bids, sync.
+Routing reads run on every decision, so each is one indexed query (see bench/route.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Connection
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from dtem.adapters.ledger import tables as t
+from dtem.domain.clock import as_utc
+from dtem.domain.leases import COOLING_STATES
+from dtem.domain.model import Account, Lease, LeaseState, Tier
+from dtem.domain.store_market import (
+    ClosedDeal,
+    LeaseEventRow,
+    LeaseFilter,
+    OverflowEntry,
+    RoutingRecord,
+    ScoreRow,
+    Unavailability,
+)
 
 
 class MarketSql:
     """Mixed into `SqlTx`; `self.conn` is the transaction's connection."""
 
     conn: Connection
+    is_postgres: bool
+
+    # --- routing facts -------------------------------------------------------------------
+    def accounts_by_id(self, account_ids: Collection[int]) -> dict[int, Account]:
+        out: dict[int, Account] = {}
+        ids = list(account_ids)
+        for i in range(0, len(ids), 500):
+            q = sa.select(t.accounts).where(t.accounts.c.id.in_(ids[i : i + 500]))
+            out.update((r["id"], _account(r)) for r in self.conn.execute(q).mappings())
+        return out
+
+    def routing_score(self, account_id: int) -> ScoreRow | None:
+        s = t.scores.c
+        q = (
+            sa.select(s.account_id, s.as_of, s.score, s.propensity, s.velocity, s.policy_version)
+            .where(s.account_id == account_id)
+            .order_by(s.as_of.desc(), s.id.desc())
+            .limit(1)
+        )
+        r = self.conn.execute(q).first()
+        if r is None:
+            return None
+        return ScoreRow(r[0], as_utc(r[1]), r[2], r[3], r[4], r[5])
+
+    def active_lease_counts(self) -> dict[int, int]:
+        c = t.leases.c  # served by the partial index ix_leases_active_rep
+        q = sa.select(c.rep_id, sa.func.count()).where(c.ended_at.is_(None)).group_by(c.rep_id)
+        return {int(r[0]): int(r[1]) for r in self.conn.execute(q)}
+
+    def lock_rep_load(self, rep_id: int) -> int:
+        if self.is_postgres:  # SQLite's BEGIN IMMEDIATE already serialises writers
+            self.conn.execute(sa.select(t.reps.c.id).where(t.reps.c.id == rep_id).with_for_update())
+        c = t.leases.c
+        q = sa.select(sa.func.count()).where(c.rep_id == rep_id, c.ended_at.is_(None))
+        return int(self.conn.execute(q).scalar_one())
+
+    def reps_on_leave(self, at: datetime) -> set[int]:
+        u = t.rep_unavailability.c
+        q = sa.select(u.rep_id).where(u.starts_at <= at, u.ends_at > at)
+        return {int(r[0]) for r in self.conn.execute(q)}
+
+    def cooling_reps(self, account_id: int, since: datetime) -> set[int]:
+        c = t.leases.c
+        q = sa.select(c.rep_id).where(
+            c.account_id == account_id,
+            c.state.in_([s.value for s in COOLING_STATES]),
+            c.ended_at >= since,
+        )
+        return {int(r[0]) for r in self.conn.execute(q)}
+
+    def rep_records(self, segment: str) -> dict[int, tuple[int, int]]:
+        r = t.rep_records.c
+        q = sa.select(r.rep_id, r.wins, r.losses).where(r.segment == segment)
+        return {int(x[0]): (int(x[1]), int(x[2])) for x in self.conn.execute(q)}
+
+    def replace_rep_records(
+        self, records: Mapping[tuple[int, str], tuple[int, int]], at: datetime
+    ) -> None:
+        self.conn.execute(sa.delete(t.rep_records))
+        rows = [
+            {"rep_id": rep, "segment": seg, "wins": w, "losses": lo, "as_of": at}
+            for (rep, seg), (w, lo) in records.items()
+        ]
+        if rows:
+            self.conn.execute(sa.insert(t.rep_records), rows)
+
+    def closed_deals(self, won: Collection[str], lost: Collection[str]) -> list[ClosedDeal]:
+        o, a = t.opportunities.c, t.accounts.c
+        q = (
+            sa.select(o.rep_id, a.employees, a.industry, o.stage)
+            .join_from(t.opportunities, t.accounts, o.account_id == a.id)
+            .where(o.rep_id.is_not(None), o.stage.in_([*won, *lost]))
+        )
+        return [ClosedDeal(int(r[0]), r[1], r[2], r[3]) for r in self.conn.execute(q)]
+
+    # --- decisions and overflow ----------------------------------------------------------
+    def add_routing_decision(self, record: RoutingRecord) -> int:
+        values = {k: getattr(record, k) for k in _DECISION_FIELDS}
+        res = self.conn.execute(sa.insert(t.routing_decisions).values(**values))
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def routing_decisions(self, account_id: int, limit: int = 20) -> list[RoutingRecord]:
+        d = t.routing_decisions.c
+        q = sa.select(t.routing_decisions).where(d.account_id == account_id)
+        q = q.order_by(d.id.desc()).limit(limit)
+        return [_decision(r) for r in self.conn.execute(q).mappings()]
+
+    def open_overflow(self, account_id: int) -> OverflowEntry | None:
+        o = t.overflow_queue.c
+        q = sa.select(t.overflow_queue).where(o.account_id == account_id, o.resolved_at.is_(None))
+        row = self.conn.execute(q.order_by(o.id.desc()).limit(1)).mappings().first()
+        return _overflow(row) if row else None
+
+    def add_overflow(self, account_id: int, at: datetime, reason: str) -> int:
+        values = {"account_id": account_id, "queued_at": at, "reason": reason[:512]}
+        res = self.conn.execute(sa.insert(t.overflow_queue).values(**values))
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def resolve_overflow(self, entry_id: int, at: datetime, resolution: str) -> None:
+        o = t.overflow_queue.c
+        stmt = sa.update(t.overflow_queue).where(o.id == entry_id, o.resolved_at.is_(None))
+        self.conn.execute(stmt.values(resolved_at=at, resolution=resolution[:64]))
+
+    def overflow_entries(
+        self, open_only: bool = True, queued_before: datetime | None = None
+    ) -> list[OverflowEntry]:
+        o = t.overflow_queue.c
+        q = sa.select(t.overflow_queue).order_by(o.queued_at, o.id)
+        if open_only:
+            q = q.where(o.resolved_at.is_(None))
+        if queued_before is not None:
+            q = q.where(o.queued_at < queued_before)
+        return [_overflow(r) for r in self.conn.execute(q).mappings()]
+
+    # --- lease history -------------------------------------------------------------------
+    def add_lease_event(self, lease_id: int, event: LeaseEventRow) -> None:
+        values: dict[str, Any] = {k: getattr(event, k) for k in _EVENT_FIELDS}
+        values["lease_id"] = lease_id
+        values["reason"] = values["reason"][:512]
+        self.conn.execute(sa.insert(t.lease_events).values(**values))
+
+    def lease_events(self, lease_id: int) -> list[LeaseEventRow]:
+        e = t.lease_events.c
+        q = sa.select(t.lease_events).where(e.lease_id == lease_id).order_by(e.id)
+        return [
+            LeaseEventRow(
+                lease_id=r["lease_id"],
+                **{k: r[k] for k in _EVENT_FIELDS if k != "at"},
+                at=as_utc(r["at"]),
+            )
+            for r in self.conn.execute(q).mappings()
+        ]
+
+    def leases_due(self, at: datetime) -> list[Lease]:
+        c = t.leases.c
+        q = sa.select(t.leases).where(c.ended_at.is_(None), c.expires_at <= at)
+        return [_lease(r) for r in self.conn.execute(q.order_by(c.expires_at, c.id)).mappings()]
+
+    def find_leases(self, where: LeaseFilter) -> list[Lease]:
+        c = t.leases.c
+        q = sa.select(t.leases).order_by(c.id.desc()).limit(where.limit)
+        if where.rep_id is not None:
+            q = q.where(c.rep_id == where.rep_id)
+        if where.account_id is not None:
+            q = q.where(c.account_id == where.account_id)
+        if where.active_only:
+            q = q.where(c.ended_at.is_(None))
+        return [_lease(r) for r in self.conn.execute(q).mappings()]
+
+    # --- availability --------------------------------------------------------------------
+    def add_unavailability(
+        self, rep_id: int, starts_at: datetime, ends_at: datetime, reason: str
+    ) -> int:
+        values = {"rep_id": rep_id, "starts_at": starts_at, "ends_at": ends_at, "reason": reason}
+        res = self.conn.execute(sa.insert(t.rep_unavailability).values(**values))
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def unavailability(self, rep_id: int | None = None) -> list[Unavailability]:
+        u = t.rep_unavailability.c
+        q = sa.select(t.rep_unavailability).order_by(u.starts_at, u.id)
+        if rep_id is not None:
+            q = q.where(u.rep_id == rep_id)
+        return [
+            Unavailability(
+                r["id"], r["rep_id"], as_utc(r["starts_at"]), as_utc(r["ends_at"]), r["reason"]
+            )
+            for r in self.conn.execute(q).mappings()
+        ]
+
+
+# --- rows <-> objects -------------------------------------------------------------------
+_DECISION_FIELDS = (
+    "account_id",
+    "at",
+    "trigger",
+    "policy_version",
+    "outcome",
+    "chosen_rep_id",
+    "lease_id",
+    "candidates",
+    "exclusions",
+)
+_EVENT_FIELDS = ("kind", "at", "actor", "reason", "policy_version", "payload")
+
+
+def _decision(r: RowMapping) -> RoutingRecord:
+    fields = {k: r[k] for k in _DECISION_FIELDS} | {"at": as_utc(r["at"]), "id": r["id"]}
+    return RoutingRecord(**fields)
+
+
+def _overflow(r: RowMapping) -> OverflowEntry:
+    resolved = as_utc(r["resolved_at"]) if r["resolved_at"] else None
+    return OverflowEntry(
+        r["id"], r["account_id"], as_utc(r["queued_at"]), r["reason"], resolved, r["resolution"]
+    )
+
+
+def _lease(r: RowMapping) -> Lease:
+    return Lease(
+        id=r["id"],
+        account_id=r["account_id"],
+        rep_id=r["rep_id"],
+        state=LeaseState(r["state"]),
+        granted_at=as_utc(r["granted_at"]),
+        expires_at=as_utc(r["expires_at"]),
+        score_at_grant=r["score_at_grant"],
+        policy_version=r["policy_version"],
+        ended_at=as_utc(r["ended_at"]) if r["ended_at"] else None,
+        reason=r["reason"],
+    )
+
+
+_ACCOUNT_FIELDS = (
+    "external_id",
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
+    "do_not_contact",
+    "static_owner",
+    "potential_value",
+)
+
+
+def _account(r: RowMapping) -> Account:
+    return Account(**{f: r[f] for f in _ACCOUNT_FIELDS}, tier=Tier(r["tier"]), id=r["id"])

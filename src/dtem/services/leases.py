@@ -1,0 +1,250 @@
+"""Lease use cases: grant, advance, expire, release, reassign, close — each one audited.
+
+Every transition goes through the pure state machine (`dtem.domain.leases.decide`), and
+`apply_events` persists what it decided: the leases projection, one `lease_events` row and
+one audit entry per event, in the caller's unit of work.
+
+>>> # with a ledger:  release_lease(ledger, clock, lease_id=7, actor="rep:R1", reason="PTO")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dtem.domain import leases as lm
+from dtem.domain.clock import Clock
+from dtem.domain.errors import Forbidden, LeaseTransitionInvalid, NotFound
+from dtem.domain.model import Lease
+from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.store_market import LeaseEventRow, LeaseFilter
+from dtem.services.governance import ActivePolicy, active_policy
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """An opportunity on `account_id` moved to `stage` (previous None = a new opportunity)."""
+
+    account_id: int
+    stage: str
+    previous_stage: str | None
+    at: datetime
+    source: str = "import"  # import | api | crm_sync
+
+
+def apply_events(
+    tx: LedgerTx, lease: Lease | None, events: Sequence[lm.LeaseEvent]
+) -> Lease | None:
+    """Persist decided events; return the lease as it now stands (None if nothing happened)."""
+    for event in events:
+        lease = _persist(tx, lease, event)
+    return lease
+
+
+def _persist(tx: LedgerTx, lease: Lease | None, event: lm.LeaseEvent) -> Lease:
+    if isinstance(event, lm.LeaseGranted):
+        assert event.expires_at is not None
+        lease = tx.grant_lease(
+            event.account_id,
+            event.rep_id,
+            event.at,
+            event.expires_at,
+            event.score,
+            event.policy_version,
+            event.reason,
+        )
+    elif isinstance(event, lm.LeaseAdvanced):
+        assert lease is not None and event.expires_at is not None
+        lease = tx.extend_lease(lease.id, event.expires_at, lm.evolve(lease, event).state)
+    else:
+        assert lease is not None and event.ends_as is not None
+        lease = tx.end_lease(lease.id, event.ends_as, event.at, event.reason)
+    payload = _payload(lease, event)
+    row = LeaseEventRow(
+        lease.id, event.kind, event.at, event.actor, event.reason, event.policy_version, payload
+    )
+    tx.add_lease_event(lease.id, row)
+    tx.append_audit(event.actor, f"lease.{event.kind}", {"lease_id": lease.id, **payload}, event.at)
+    return lease
+
+
+def _payload(lease: Lease, event: lm.LeaseEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "account_id": lease.account_id,
+        "rep_id": lease.rep_id,
+        "reason": event.reason,
+        "policy_version": event.policy_version,
+    }
+    if isinstance(event, lm.LeaseGranted | lm.LeaseAdvanced) and event.expires_at is not None:
+        out["expires_at"] = event.expires_at.isoformat()
+    if isinstance(event, lm.LeaseGranted):
+        out["score_at_grant"] = event.score
+    if isinstance(event, lm.LeaseAdvanced):
+        out["stage"] = event.stage
+    if isinstance(event, lm.LeaseReassigned):
+        out["to_rep_id"] = event.to_rep_id
+    return out
+
+
+def grant(
+    tx: LedgerTx,
+    account_id: int,
+    rep_id: int,
+    at: datetime,
+    score: float,
+    active: ActivePolicy,
+    reason: str,
+    actor: str,
+) -> Lease:
+    """Grant a lease (raises `LeaseConflict` when the account is already leased)."""
+    cmd = lm.GrantLease(account_id, rep_id, at, score, active.version, reason, actor)
+    lease = apply_events(tx, None, lm.decide(None, cmd, active.policy))
+    assert lease is not None
+    return lease
+
+
+def record_advances(
+    tx: LedgerTx, changes: Sequence[StageChange], active: ActivePolicy, actor: str
+) -> list[Lease]:
+    """Extend or close the active leases of the accounts whose opportunities moved.
+
+    Called by the opportunity import, the stage API and the CRM sync, inside their unit
+    of work. Accounts without an active lease are ignored; returns the leases changed.
+    """
+    changed: list[Lease] = []
+    for ch in sorted(changes, key=lambda c: c.at):
+        lease = tx.active_lease(ch.account_id)
+        if lease is None or ch.at < lease.granted_at:
+            continue  # progress made before the lease belongs to nobody's sprint
+        cmd = lm.RecordAdvance(
+            ch.at, ch.stage, ch.previous_stage, active.version, actor, f"stage {ch.stage}"
+        )
+        result = apply_events(tx, lease, lm.decide(lease, cmd, active.policy))
+        if result is not None and result != lease:
+            changed.append(result)
+    return changed
+
+
+def expire(
+    tx: LedgerTx, lease: Lease, at: datetime, back_to_pool: bool, active: ActivePolicy
+) -> Lease:
+    """End a lease whose sprint passed without an advance (a no-op inside the sprint)."""
+    cmd = lm.ExpireLease(at, back_to_pool, active.version)
+    return apply_events(tx, lease, lm.decide(lease, cmd, active.policy)) or lease
+
+
+def release_lease(
+    ledger: Ledger,
+    clock: Clock,
+    lease_id: int,
+    actor: str,
+    reason: str,
+    as_rep: str | None = None,
+) -> Lease:
+    """A rep gives a lease back early. `as_rep`: the caller is that rep (own leases only)."""
+    with ledger.transaction() as tx:
+        lease = tx.lease(lease_id)
+        _check_owner(tx, lease, as_rep)
+        active = active_policy(tx)
+        cmd = lm.ReleaseLease(clock(), reason or "released by the rep", active.version, actor)
+        result = apply_events(tx, lease, lm.decide(lease, cmd, active.policy))
+    assert result is not None
+    return result
+
+
+def reassign_lease(
+    ledger: Ledger, clock: Clock, lease_id: int, to_rep: str, reason: str, actor: str
+) -> Lease:
+    """A manager moves a lease to another rep; returns the new lease.
+
+    The old lease ends as `reassigned` (no cooldown: the rep did nothing wrong) and the new
+    one starts a fresh sprint at the account's current score. A manager may exceed the
+    target rep's capacity; the rep must be active.
+    """
+    if not reason.strip():
+        raise LeaseTransitionInvalid("reassign needs a reason (it goes to the audit log)")
+    with ledger.transaction() as tx:
+        lease, now, active = tx.lease(lease_id), clock(), active_policy(tx)
+        rep = tx.reps_by_external_id([to_rep]).get(to_rep)
+        if rep is None or rep.id is None:
+            raise NotFound(f"rep {to_rep!r} does not exist")
+        if not rep.active:
+            raise LeaseTransitionInvalid(f"rep {to_rep!r} is not active")
+        cmd = lm.ReassignLease(now, rep.id, reason, active.version, actor)
+        apply_events(tx, lease, lm.decide(lease, cmd, active.policy))
+        score = tx.routing_score(lease.account_id)
+        at_grant = score.score if score is not None else lease.score_at_grant
+        why = f"reassigned from lease {lease.id}: {reason}"
+        return grant(tx, lease.account_id, rep.id, now, at_grant, active, why, actor)
+
+
+def close_lease(
+    ledger: Ledger, clock: Clock, lease_id: int, outcome: str, actor: str, reason: str = ""
+) -> Lease:
+    """Close a lease as won or lost (normally done by a won/lost opportunity stage)."""
+    if outcome not in ("won", "lost"):
+        raise LeaseTransitionInvalid(f"outcome must be won or lost, not {outcome!r}")
+    with ledger.transaction() as tx:
+        lease, active = tx.lease(lease_id), active_policy(tx)
+        cmd = lm.CloseLease(
+            clock(), "won" if outcome == "won" else "lost", active.version, actor, reason
+        )
+        result = apply_events(tx, lease, lm.decide(lease, cmd, active.policy))
+    assert result is not None
+    return result
+
+
+def _check_owner(tx: LedgerTx, lease: Lease, as_rep: str | None) -> None:
+    if as_rep is None:
+        return
+    rep = tx.reps_by_external_id([as_rep]).get(as_rep)
+    if rep is None or rep.id != lease.rep_id:
+        raise Forbidden(f"lease {lease.id} is not held by rep {as_rep!r}")
+
+
+@dataclass(frozen=True)
+class LeaseView:
+    """A lease with the names a person reads, and its history."""
+
+    lease: Lease
+    account: str
+    rep: str
+    events: list[LeaseEventRow]
+
+
+def list_leases(
+    ledger: Ledger, rep: str | None = None, active_only: bool = True, limit: int = 100
+) -> list[LeaseView]:
+    """Leases newest first, optionally one rep's. Example: `list_leases(ledger, "R1")`."""
+    with ledger.transaction() as tx:
+        rep_id = _rep_id(tx, rep) if rep else None
+        found = tx.find_leases(LeaseFilter(rep_id=rep_id, active_only=active_only, limit=limit))
+        return _views(tx, found, with_events=False)
+
+
+def show_lease(ledger: Ledger, lease_id: int) -> LeaseView:
+    with ledger.transaction() as tx:
+        return _views(tx, [tx.lease(lease_id)], with_events=True)[0]
+
+
+def _rep_id(tx: LedgerTx, external_id: str) -> int:
+    rep = tx.reps_by_external_id([external_id]).get(external_id)
+    if rep is None or rep.id is None:
+        raise NotFound(f"rep {external_id!r} does not exist")
+    return rep.id
+
+
+def _views(tx: LedgerTx, found: list[Lease], with_events: bool) -> list[LeaseView]:
+    accounts = tx.accounts_by_id({x.account_id for x in found})
+    reps = {r.id: r.external_id for r in tx.all_reps()}
+    return [
+        LeaseView(
+            x,
+            accounts[x.account_id].external_id if x.account_id in accounts else str(x.account_id),
+            reps.get(x.rep_id, str(x.rep_id)),
+            tx.lease_events(x.id) if with_events else [],
+        )
+        for x in found
+    ]

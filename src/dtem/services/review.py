@@ -1,0 +1,193 @@
+"""The daily review: expire and re-route stale leases, retry overflow, consume triggers.
+
+Everything the review does is stamped with the review time of its date (the policy's
+`review_hour_utc`), and each step consumes what it handles, so running the review twice
+for the same date leaves the ledger as the first run left it:
+
+- leases past their sprint end (`expires_at <= review time`) are revoked, or returned to
+  the pool when the score fell below the threshold, then re-routed to a faster rep;
+- overflow entries queued before the review time are retried (the old entry is resolved
+  as `retried`; a still unroutable account is queued again at the review time);
+- unconsumed `score_events` up to the review time: crossed_up / hand_raise route the
+  account, crossed_down needs nothing now (the sprint end checks the score); all consumed.
+
+>>> from datetime import date
+>>> from dtem.domain.policy import default_policy
+>>> review_time(date(2027, 1, 4), default_policy()).isoformat()
+'2027-01-04T06:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from dtem.domain.clock import Clock
+from dtem.domain.model import LeaseState, segment_of
+from dtem.domain.policy import Policy
+from dtem.domain.ports import Ledger
+from dtem.domain.routing import TRIGGERS
+from dtem.services import leases
+from dtem.services.governance import active_policy
+from dtem.services.routing import rep_velocity, route_in_tx
+
+Progress = Callable[[str, int, int], None]  # step, done, total
+
+
+@dataclass
+class ReviewReport:
+    date: date
+    at: datetime
+    policy_version: int = 0
+    lambda_hourly: float = 0.0
+    revoked: int = 0
+    expired_to_pool: int = 0
+    overflow_retried: int = 0
+    triggers_consumed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)  # routing outcome -> count
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.revoked or self.expired_to_pool or self.overflow_retried) or bool(
+            self.triggers_consumed
+        )
+
+
+def review_time(on: date, policy: Policy) -> datetime:
+    """When the review of a date runs (and the time it stamps on what it does)."""
+    return datetime.combine(on, time(policy.review_hour_utc), tzinfo=UTC)
+
+
+def next_run(now: datetime, policy: Policy) -> datetime:
+    """The next review time strictly after `now` (for the worker's schedule).
+
+    >>> from dtem.domain.policy import default_policy
+    >>> next_run(datetime(2027, 1, 4, 7, tzinfo=UTC), default_policy()).isoformat()
+    '2027-01-05T06:00:00+00:00'
+    """
+    today = review_time(now.astimezone(UTC).date(), policy)
+    return today if today > now else today + timedelta(days=1)
+
+
+def run_review(
+    ledger: Ledger,
+    clock: Clock,
+    on: date | None = None,
+    actor: str = "review",
+    progress: Progress | None = None,
+) -> ReviewReport:
+    """Run the review of `on` (default: today in UTC). Idempotent for a date."""
+    with ledger.transaction() as tx:
+        active = active_policy(tx)
+        reps = tx.all_reps()
+    day = on or clock().astimezone(UTC).date()
+    report = ReviewReport(day, review_time(day, active.policy), active.version)
+    report.lambda_hourly = lambda_of(active.policy, [r.hourly_cost for r in reps])
+    refresh_rep_records(ledger, report.at)
+    _expire_leases(ledger, report, actor, progress)
+    _retry_overflow(ledger, report, actor, progress)
+    _consume_triggers(ledger, report, actor, progress)
+    if report.changed:
+        with ledger.transaction() as tx:
+            summary = {"date": day.isoformat(), **_summary(report)}
+            tx.append_audit(actor, "review.run", summary, report.at)
+    return report
+
+
+def lambda_of(policy: Policy, hourly_costs: list[float]) -> float:
+    """λ, the price of capacity: the policy's, else the blended hourly cost of reps."""
+    if policy.lambda_hourly is not None:
+        return policy.lambda_hourly
+    costs = [c for c in hourly_costs if c > 0]
+    return sum(costs) / len(costs) if costs else policy.default_lambda_hourly
+
+
+def refresh_rep_records(ledger: Ledger, at: datetime) -> int:
+    """Recount won/lost deals per rep and segment (read by every routing decision)."""
+    with ledger.transaction() as tx:
+        policy = active_policy(tx).policy
+        records: dict[tuple[int, str], tuple[int, int]] = {}
+        for deal in tx.closed_deals(policy.won_stages, policy.lost_stages):
+            key = (deal.rep_id, segment_of(deal.employees, deal.industry))
+            wins, losses = records.get(key, (0, 0))
+            won = deal.stage in policy.won_stages
+            records[key] = (wins + won, losses + (not won))
+        tx.replace_rep_records(records, at)
+    return len(records)
+
+
+def _expire_leases(
+    ledger: Ledger, report: ReviewReport, actor: str, progress: Progress | None
+) -> None:
+    with ledger.transaction() as tx:
+        due = [x.id for x in tx.leases_due(report.at)]
+    for i, lease_id in enumerate(due):
+        with ledger.transaction() as tx:
+            active, lease = active_policy(tx), tx.lease(lease_id)
+            if lease.ended_at is not None:
+                continue  # ended meanwhile (a release, an advance from another process)
+            account = tx.accounts_by_id([lease.account_id])[lease.account_id]
+            score = tx.routing_score(lease.account_id)
+            to_pool = score is None or score.score < active.policy.threshold
+            ended = leases.expire(tx, lease, report.at, to_pool, active)
+            if ended.state is LeaseState.EXPIRED:
+                report.expired_to_pool += 1
+            elif ended.state is LeaseState.REVOKED:
+                report.revoked += 1
+                q = rep_velocity(tx, lease.rep_id, account, active)
+                res = route_in_tx(tx, account, "revocation", report.at, actor, active, q)
+                _count(report, res.outcome)
+        if progress:
+            progress("expiries", i + 1, len(due))
+
+
+def _retry_overflow(
+    ledger: Ledger, report: ReviewReport, actor: str, progress: Progress | None
+) -> None:
+    with ledger.transaction() as tx:
+        entries = tx.overflow_entries(open_only=True, queued_before=report.at)
+    for i, entry in enumerate(entries):
+        with ledger.transaction() as tx:
+            active = active_policy(tx)
+            tx.resolve_overflow(entry.id, report.at, "retried")
+            account = tx.accounts_by_id([entry.account_id])[entry.account_id]
+            res = route_in_tx(tx, account, "overflow_retry", report.at, actor, active)
+            report.overflow_retried += 1
+            _count(report, res.outcome)
+        if progress:
+            progress("overflow", i + 1, len(entries))
+
+
+def _consume_triggers(
+    ledger: Ledger, report: ReviewReport, actor: str, progress: Progress | None
+) -> None:
+    with ledger.transaction() as tx:
+        pending = [e for e in tx.score_events(unconsumed=True) if e.at <= report.at]
+    for i, trigger in enumerate(pending):
+        with ledger.transaction() as tx:
+            assert trigger.id is not None
+            if trigger.kind in TRIGGERS:  # crossed_up, hand_raise
+                account = tx.accounts_by_id([trigger.account_id])[trigger.account_id]
+                res = route_in_tx(tx, account, trigger.kind, report.at, actor, active_policy(tx))
+                _count(report, res.outcome)
+            tx.consume_score_events([trigger.id], report.at)
+            report.triggers_consumed += 1
+        if progress:
+            progress("triggers", i + 1, len(pending))
+
+
+def _count(report: ReviewReport, outcome: str) -> None:
+    report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+
+
+def _summary(r: ReviewReport) -> dict[str, object]:
+    return {
+        "policy_version": r.policy_version,
+        "lambda_hourly": r.lambda_hourly,
+        "revoked": r.revoked,
+        "expired_to_pool": r.expired_to_pool,
+        "overflow_retried": r.overflow_retried,
+        "triggers_consumed": r.triggers_consumed,
+        "outcomes": dict(r.outcomes),
+    }

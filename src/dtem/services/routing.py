@@ -1,0 +1,256 @@
+"""Real-time routing of one account: gather the facts, decide, lease or queue, record why.
+
+Every call stores a routing decision (trigger, policy version, chosen rep, top five
+candidates with EV, why every other rep was excluded). No eligible rep puts the account
+in the overflow queue, retried by the daily review; it is never dropped.
+
+>>> # route(ledger, clock, "ACME-001", trigger="hand_raise").outcome  -> 'leased'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from dtem.domain.clock import Clock
+from dtem.domain.errors import LeaseConflict, NotFound
+from dtem.domain.model import Account, Lease, segment_of
+from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.routing import (
+    TRIGGERS,
+    RepFacts,
+    RoutingDecision,
+    RoutingRequest,
+    ScoreFacts,
+    capacity_of,
+    route_account,
+    win_rate_multiplier,
+)
+from dtem.domain.store_market import RoutingRecord
+from dtem.services import leases
+from dtem.services.governance import ActivePolicy, active_policy
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    account: str
+    outcome: str
+    reason: str
+    trigger: str
+    policy_version: int
+    decision_id: int
+    rep: str | None = None
+    lease: Lease | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    exclusions: dict[str, str] = field(default_factory=dict)
+
+
+def route(
+    ledger: Ledger, clock: Clock, account: str, trigger: str = "manual", actor: str = "router"
+) -> RouteResult:
+    """Route one account now (one unit of work). Raises `NotFound` for an unknown account."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown trigger {trigger!r}; one of {', '.join(TRIGGERS)}")
+    with ledger.transaction() as tx:
+        acct = tx.accounts_by_external_id([account]).get(account)
+        if acct is None:
+            raise NotFound(f"account {account!r} does not exist")
+        return route_in_tx(tx, acct, trigger, clock(), actor, active_policy(tx))
+
+
+def route_in_tx(
+    tx: LedgerTx,
+    account: Account,
+    trigger: str,
+    at: datetime,
+    actor: str,
+    active: ActivePolicy,
+    min_velocity: float | None = None,
+) -> RouteResult:
+    """Route inside the caller's unit of work (the review uses it for each account)."""
+    assert account.id is not None
+    score = tx.routing_score(account.id)
+    request = RoutingRequest(
+        account,
+        trigger,
+        _score_facts(score.score, score.propensity, account, active) if score else None,
+        has_active_lease=tx.active_lease(account.id) is not None,
+        min_velocity=min_velocity,
+    )
+    facts = _rep_facts(tx, account, at, active)
+    decision = route_account(request, facts, active.policy)
+    lease: Lease | None = None
+    if decision.outcome == "leased":
+        decision, lease = _grant_best(tx, request, facts, decision, at, actor, active)
+    return _record(tx, account, trigger, at, active, decision, lease)
+
+
+def _score_facts(score: float, p: float, account: Account, active: ActivePolicy) -> ScoreFacts:
+    # Scores store P and V = value / cycle, not the deal value itself: value(a) is the
+    # account's potential value when imported, else the policy's default deal value.
+    value = account.potential_value or active.policy.default_deal_value
+    return ScoreFacts(score, p, value)
+
+
+def _rep_facts(
+    tx: LedgerTx, account: Account, at: datetime, active: ActivePolicy
+) -> list[RepFacts]:
+    assert account.id is not None
+    counts = tx.active_lease_counts()
+    on_leave = tx.reps_on_leave(at)
+    since = at - timedelta(days=active.policy.cooldown_days)
+    cooling = tx.cooling_reps(account.id, since)
+    records = tx.rep_records(segment_of(account.employees, account.industry))
+    return [
+        RepFacts(
+            rep,
+            counts.get(rep.id or 0, 0),
+            rep.id in on_leave,
+            rep.id in cooling,
+            *records.get(rep.id or 0, (0, 0)),
+        )
+        for rep in tx.all_reps()
+    ]
+
+
+def _grant_best(
+    tx: LedgerTx,
+    req: RoutingRequest,
+    facts: list[RepFacts],
+    decision: RoutingDecision,
+    at: datetime,
+    actor: str,
+    active: ActivePolicy,
+) -> tuple[RoutingDecision, Lease | None]:
+    """Grant to the best candidate, re-checking its load under a lock (concurrent routers).
+
+    A rep filled up meanwhile is marked full and the decision retaken; a lease granted
+    meanwhile by another router (`LeaseConflict`) makes this one `already_leased`.
+    """
+    assert req.account.id is not None
+    for _ in range(len(facts)):
+        chosen = decision.chosen
+        if chosen is None:
+            return decision, None
+        load = tx.lock_rep_load(chosen.rep_id)
+        rep = next(f for f in facts if f.rep.id == chosen.rep_id)
+        if load >= capacity_of(rep.rep, active.policy):
+            facts = [replace(f, active_leases=load) if f is rep else f for f in facts]
+            decision = route_account(req, facts, active.policy)
+            continue
+        score = req.score.score if req.score else 0.0
+        try:
+            lease = leases.grant(
+                tx,
+                req.account.id,
+                chosen.rep_id,
+                at,
+                score,
+                active,
+                f"{req.trigger}: {decision.reason}",
+                actor,
+            )
+        except LeaseConflict as exc:
+            why = f"lost the race to another router ({exc})"
+            return RoutingDecision("already_leased", why, decision.segment), None
+        return decision, lease
+    return decision, None
+
+
+def _record(
+    tx: LedgerTx,
+    account: Account,
+    trigger: str,
+    at: datetime,
+    active: ActivePolicy,
+    decision: RoutingDecision,
+    lease: Lease | None,
+) -> RouteResult:
+    assert account.id is not None
+    candidates = [
+        {
+            "rep": c.rep_external_id,
+            "rep_id": c.rep_id,
+            "ev": round(c.ev, 2),
+            "q": round(c.q, 4),
+            "free_capacity": c.free_capacity,
+        }
+        for c in decision.candidates
+    ]
+    chosen = decision.chosen if decision.outcome == "leased" else None
+    record = RoutingRecord(
+        account.id,
+        at,
+        trigger,
+        active.version,
+        decision.outcome,
+        chosen.rep_id if chosen else None,
+        lease.id if lease else None,
+        candidates,
+        dict(decision.exclusions),
+    )
+    decision_id = tx.add_routing_decision(record)
+    _track_overflow(tx, account.id, at, decision)
+    return RouteResult(
+        account.external_id,
+        decision.outcome,
+        decision.reason,
+        trigger,
+        active.version,
+        decision_id,
+        chosen.rep_external_id if chosen else None,
+        lease,
+        candidates,
+        dict(decision.exclusions),
+    )
+
+
+def _track_overflow(tx: LedgerTx, account_id: int, at: datetime, d: RoutingDecision) -> None:
+    """Queue an unroutable account once; resolve its queue entry when it is decided."""
+    entry = tx.open_overflow(account_id)
+    if d.outcome == "overflow" and entry is None:
+        tx.add_overflow(account_id, at, d.reason)
+    elif d.outcome != "overflow" and entry is not None:
+        tx.resolve_overflow(entry.id, at, d.outcome)
+
+
+def rep_velocity(tx: LedgerTx, rep_id: int, account: Account, active: ActivePolicy) -> float:
+    """A rep's velocity on an account's segment: its win-rate multiplier q_r (1 = average)."""
+    wins, losses = tx.rep_records(segment_of(account.employees, account.industry)).get(
+        rep_id, (0, 0)
+    )
+    return win_rate_multiplier(wins, losses, active.policy)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    account: str
+    decisions: list[dict[str, Any]]
+
+
+def explain(ledger: Ledger, account: str, limit: int = 5) -> Explanation:
+    """The latest routing decisions of an account, newest first, with rep names."""
+    with ledger.transaction() as tx:
+        acct = tx.accounts_by_external_id([account]).get(account)
+        if acct is None or acct.id is None:
+            raise NotFound(f"account {account!r} does not exist")
+        reps = {r.id: r.external_id for r in tx.all_reps()}
+        rows = tx.routing_decisions(acct.id, limit)
+    return Explanation(
+        account,
+        [
+            {
+                "id": r.id,
+                "at": r.at,
+                "trigger": r.trigger,
+                "outcome": r.outcome,
+                "policy_version": r.policy_version,
+                "lease_id": r.lease_id,
+                "chosen": reps.get(r.chosen_rep_id) if r.chosen_rep_id else None,
+                "candidates": r.candidates,
+                "exclusions": r.exclusions,
+            }
+            for r in rows
+        ],
+    )
