@@ -2,10 +2,176 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dtem.domain.errors import InputInvalid
+from dtem.entrypoints.cli.common import (
+    EXIT_CODES,
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    handle_errors,
+    open_ledger,
+    print_json,
+)
+from dtem.services import governance
+from dtem.services.imports import ImportResult, import_file, load_mapping
+from dtem.services.imports.mapping import shipped_mappings
 
 import_app = typer.Typer(help="Import records from CSV, Parquet or JSONL.", no_args_is_help=True)
+
+FileArg = Annotated[Path, typer.Argument(help="CSV, Parquet or JSONL file.", show_default=False)]
+MappingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mapping",
+        "-m",
+        help="Mapping YAML path or shipped name (salesforce, hubspot, olist, olist-deals). "
+        "Default: columns named like DTEM fields.",
+    ),
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count; write nothing.")]
+OnErrorOption = Annotated[
+    str,
+    typer.Option(
+        "--on-error",
+        help="fail: any bad row aborts the import (exit 3). "
+        "skip: import the good rows, write bad ones to <file>.rejects.csv.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
+
+
+def run_import(
+    kind: str,
+    file: Path,
+    mapping: str | None,
+    dry_run: bool,
+    on_error: str,
+    db: str | None,
+    json_out: bool,
+) -> None:
+    """Shared body of every `dtem import <kind>` command."""
+    if on_error not in ("fail", "skip"):
+        raise ValueError(f"--on-error must be fail or skip, not {on_error!r}")
+    c = open_ledger(db)
+    active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    loaded = load_mapping(mapping) if mapping else None
+    with _progress(quiet=json_out) as tick, _every_error():
+        result = import_file(
+            c.ledger,
+            c.clock,
+            kind,
+            file,
+            loaded,
+            policy=active.policy,
+            actor=c.settings.actor,
+            dry_run=dry_run,
+            on_error="skip" if on_error == "skip" else "fail",
+            progress=tick,
+        )
+    _report(result, json_out)
+    if result.errors and on_error == "fail":  # a dry run that found bad rows
+        with _every_error():
+            raise InputInvalid(result.errors, source=str(file))
+
+
+@contextmanager
+def _every_error() -> Iterator[None]:
+    """List every bad row on stderr (the generic handler shows only the first few)."""
+    try:
+        yield
+    except InputInvalid as exc:
+        rows = len({e.row for e in exc.errors})
+        err_console.print(
+            f"[bold red]error:[/] {exc.source}: {rows} invalid row(s), nothing was written",
+            soft_wrap=True,
+            highlight=False,
+        )
+        for e in exc.errors:
+            err_console.print(str(e), soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(EXIT_CODES[InputInvalid]) from exc
+
+
+def _report(result: ImportResult, json_out: bool) -> None:
+    if json_out:
+        print_json(result)
+        return
+    verb = "would import" if result.dry_run else "imported"
+    n = result.counts
+    console.print(
+        f"{verb} {result.kind} from {result.file}: {n['inserted']} new, {n['updated']} updated, "
+        f"{n['unchanged']} unchanged, {n['rejected']} rejected (of {n['rows']} rows)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    if result.rejects_file:
+        console.print(f"rejected rows and reasons: {result.rejects_file}", soft_wrap=True)
+        for e in result.errors:
+            err_console.print(str(e), highlight=False, markup=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress line on stderr while rows are read (none with --json)."""
+    if quiet:
+        yield None
+        return
+    columns = (TextColumn("reading rows"), BarColumn(), TextColumn("{task.completed:,}"))
+    with Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("rows", total=None)
+        yield lambda rows: bar.update(task, completed=rows)
+
+
+def _command(kind: str, example: str) -> None:
+    @handle_errors
+    def command(
+        file: FileArg,
+        mapping: MappingOption = None,
+        dry_run: DryRunOption = False,
+        on_error: OnErrorOption = "fail",
+        db: DbOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        run_import(kind, file, mapping, dry_run, on_error, db, json_out)
+
+    command.__doc__ = (
+        f"Import {kind}: insert new ones, update changed ones by external id.\n\n"
+        "All or nothing: any invalid row aborts the import (exit 3) and every bad row is "
+        "listed with its row number (CSV header = row 1), field, value and reason.\n\n"
+        f"Example:  {example}"
+    )
+    import_app.command(kind)(command)
+
+
+_command("accounts", "dtem import accounts accounts.csv --mapping salesforce --dry-run")
+_command("reps", "dtem import reps reps.csv")
+_command("opportunities", "dtem import opportunities deals.csv --mapping hubspot")
+_command("activities", "dtem import activities activities.jsonl --on-error skip")
+
+
+@import_app.command("mappings")
+@handle_errors
+def mappings(json_out: JsonOption = False) -> None:
+    """List the shipped mappings and the entities each can import.
+
+    Example:  dtem import mappings
+    """
+    rows = {name: list(load_mapping(name).entities) for name in shipped_mappings()}
+    if json_out:
+        print_json(rows)
+        return
+    for name, entities in rows.items():
+        console.print(f"{name}: {', '.join(entities)}", highlight=False)

@@ -1,0 +1,184 @@
+"""The import use case: file → validated records → plan → one transaction.
+
+>>> # import_file(ledger, clock, "accounts", Path("accounts.csv"), load_mapping("salesforce"))
+
+All or nothing by default: if any row is invalid, nothing is written and `InputInvalid`
+lists every bad row (file, row, field, value, reason). With `on_error="skip"` the valid
+rows are imported in one transaction and the bad ones are written, with their reasons,
+to `<input stem>.rejects.csv` next to the input. `dry_run=True` plans and writes nothing.
+
+Re-importing the same file is a no-op: nothing is written, not even an import batch or an
+audit entry (the result's counts say "unchanged"). A batch that changes anything writes
+one `import_batches` row, one `record_changes` row per updated record, and one audit
+entry (`import.<kind>`) with the counts and the file's SHA-256.
+
+Opportunity imports return `ImportResult.stage_changes`: (opportunity external id,
+account id, old stage, new stage) for every new opportunity and stage change, committed
+before the result is returned, so a caller can advance leases on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from dtem.domain.clock import Clock
+from dtem.domain.errors import InputInvalid, RowError
+from dtem.domain.policy import Policy, default_policy
+from dtem.domain.ports import Ledger, LedgerTx
+from dtem.services.imports.mapping import EntityMapping, Mapping, identity_mapping
+from dtem.services.imports.opportunities import plan_activities, plan_opportunities
+from dtem.services.imports.plans import Plan, StageChange, account_maker, plan_upsert, rep_maker
+from dtem.services.imports.readers import read_batches, read_columns, sha256_of
+from dtem.services.imports.rejects import write_rejects
+from dtem.services.imports.validate import ATTR, Record, Validator, duplicate_errors
+
+OnError = Literal["fail", "skip"]
+Progress = Callable[[int], None]  # called with the number of rows read so far
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, for a dry run, would do)."""
+
+    kind: str
+    file: str
+    sha256: str
+    dry_run: bool
+    counts: dict[str, int]
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    stage_changes: list[StageChange] = field(default_factory=list)
+    batch_id: int | None = None
+    rejects_file: str | None = None
+
+
+def import_file(
+    ledger: Ledger,
+    clock: Clock,
+    kind: str,
+    path: Path,
+    mapping: Mapping | EntityMapping | None = None,
+    *,
+    policy: Policy | None = None,
+    actor: str = "cli",
+    dry_run: bool = False,
+    on_error: OnError = "fail",
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import one file of `kind` (accounts, reps, opportunities, activities)."""
+    policy = policy or default_policy()
+    records, errors, total = read_records(kind, path, mapping, policy, progress)
+    with ledger.transaction() as tx:
+        plan = make_plan(tx, kind, records, path.name, clock(), policy)
+        errors = sorted(errors + plan.errors, key=lambda e: (e.row, e.field))
+        result = _result(kind, path, dry_run, total, plan, errors)
+        if errors and on_error == "fail" and not dry_run:
+            raise InputInvalid(errors, source=str(path))
+        if not dry_run and plan.changed:
+            result.batch_id = write_plan(tx, plan, path, result, clock(), actor)
+    if errors and on_error == "skip" and not dry_run:
+        result.rejects_file = str(write_rejects(path, errors))
+    return result
+
+
+def read_records(
+    kind: str,
+    path: Path,
+    mapping: Mapping | EntityMapping | None,
+    policy: Policy,
+    progress: Progress | None = None,
+) -> tuple[list[Record], list[RowError], int]:
+    """Read and validate a file: (clean records, row errors, rows read).
+
+    Problems with the header (a mapped column the file lacks) raise `InputInvalid` at once.
+    """
+    columns = read_columns(path)
+    section = mapping.section(kind) if isinstance(mapping, Mapping) else mapping
+    validator = Validator(section or identity_mapping(kind, columns), path.name, columns, policy)
+    header = validator.header_errors(header_row=1 if path.suffix.lower() in (".csv", ".tsv") else 0)
+    if header:
+        raise InputInvalid(header, source=str(path))
+    records: list[Record] = []
+    errors: list[RowError] = []
+    total = 0
+    for batch in read_batches(path):
+        out = validator.apply(batch)
+        records += out.records
+        errors += out.errors
+        total += len(batch)
+        if progress:
+            progress(total)
+    records, dupes = duplicate_errors(records, validator.spec.key, path.name)
+    return records, errors + dupes, total
+
+
+def make_plan(
+    tx: LedgerTx, kind: str, records: list[Record], file: str, at: datetime, policy: Policy
+) -> Plan:
+    """What importing these records would change, given the ledger now."""
+    if kind == "accounts":
+        keys = [r["external_id"] for _, r in records]
+        has_attributes = bool(records) and any(k.startswith(ATTR) for k in records[0][1])
+        attrs = tx.account_attributes(keys) if has_attributes else {}
+        return plan_upsert("accounts", records, tx.all_accounts(), account_maker, None, attrs)
+    if kind == "reps":
+        existing = tx.reps_by_external_id([r["external_id"] for _, r in records])
+        defaults = {"capacity": policy.default_capacity}
+        return plan_upsert("reps", records, existing, rep_maker, defaults)
+    if kind == "opportunities":
+        return plan_opportunities(tx, records, file, at)
+    if kind == "activities":
+        return plan_activities(tx, records, file)
+    raise ValueError(f"cannot import {kind!r}: use accounts, reps, opportunities or activities")
+
+
+def write_plan(
+    tx: LedgerTx, plan: Plan, path: Path, result: ImportResult, at: datetime, actor: str
+) -> int:
+    """Write a plan, its batch, its record changes and its audit entry; return the batch id."""
+    writers = {
+        "accounts": (tx.insert_accounts, tx.update_accounts),
+        "reps": (tx.insert_reps, tx.update_reps),
+        "opportunities": (tx.insert_opportunities, tx.update_opportunities),
+    }
+    if plan.entity == "activities":
+        tx.insert_activities(plan.inserts)
+    else:
+        insert, update = writers[plan.entity]
+        insert(plan.inserts, at)  # type: ignore[operator]
+        update(plan.updates, at)  # type: ignore[operator]
+    if plan.attributes:
+        tx.set_account_attributes(plan.attributes)
+    if plan.stage_entries:
+        tx.append_stage_history(plan.stage_entries)
+    batch_id = tx.add_import_batch(plan.entity, path.name, result.sha256, at, actor, result.counts)
+    tx.add_record_changes(batch_id, plan.changes)
+    payload = {"batch_id": batch_id, "file": path.name, "sha256": result.sha256}
+    tx.append_audit(actor, f"import.{plan.entity}", payload | {"counts": result.counts}, at)
+    return batch_id
+
+
+def _result(
+    kind: str, path: Path, dry_run: bool, rows: int, plan: Plan, errors: list[RowError]
+) -> ImportResult:
+    counts = {
+        "rows": rows,
+        "inserted": len(plan.inserts),
+        "updated": len(plan.changes),
+        "unchanged": plan.unchanged,
+        "rejected": len({e.row for e in errors}),
+    }
+    return ImportResult(
+        kind,
+        str(path),
+        sha256_of(path),
+        dry_run,
+        counts,
+        errors,
+        plan.warnings,
+        plan.stage_changes,
+    )

@@ -1,0 +1,140 @@
+"""What each importable entity accepts: its fields, their parsers, which are required.
+
+A spec is data, so a new importable kind (the Radar's signals, say) is one more
+`EntitySpec`, reusing the readers, the mapping and the validation unchanged.
+
+>>> ACCOUNTS.fields["domain"].kind, ACCOUNTS.key
+('domain', 'external_id')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dtem.services.imports import transforms as tf
+
+# kind -> parser; "date"/"datetime"/"stage" are built per mapping (formats, policy)
+PARSERS: dict[str, tf.Parser] = {
+    "text": tf.parse_text,
+    "category": tf.parse_category,
+    "country": tf.parse_country,
+    "domain": tf.parse_domain,
+    "number": tf.parse_number,
+    "money": tf.parse_money,
+    "count": tf.parse_count,
+    "bool": tf.parse_bool,
+    "list": tf.parse_list,
+    "tier": lambda v: _tier(tf.parse_count(v)),
+    "actor_kind": lambda v: _choice(tf.parse_category(v), ("rep", "agent")),
+    "email": lambda v: _email(tf.parse_text(v).lower()),
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One DTEM field: how its values parse, and whether a new record needs it."""
+
+    kind: str
+    required: bool = False  # a new record without it is rejected
+    default: Any = None  # used when the value is empty
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """An importable entity: its key and its fields (in display order)."""
+
+    name: str
+    key: str
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+    references: dict[str, str] = field(default_factory=dict)  # field -> entity it names
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(self.fields)
+
+
+ACCOUNTS = EntitySpec(
+    "accounts",
+    "external_id",
+    {
+        "external_id": FieldSpec("text", required=True),
+        "name": FieldSpec("text", required=True),
+        "domain": FieldSpec("domain"),
+        "industry": FieldSpec("category"),
+        "employees": FieldSpec("count"),
+        "annual_revenue": FieldSpec("money"),
+        "country": FieldSpec("country"),
+        "region": FieldSpec("text"),
+        "tier": FieldSpec("tier"),
+        "do_not_contact": FieldSpec("bool"),
+        "static_owner": FieldSpec("text"),
+        "potential_value": FieldSpec("money"),
+    },
+)
+
+REPS = EntitySpec(
+    "reps",
+    "external_id",
+    {
+        "external_id": FieldSpec("text", required=True),
+        "name": FieldSpec("text", required=True),
+        "email": FieldSpec("email"),
+        "pod": FieldSpec("text"),
+        "segments": FieldSpec("list"),
+        "languages": FieldSpec("list"),
+        "capacity": FieldSpec("count"),  # default: the policy's default_capacity
+        "hourly_cost": FieldSpec("money"),
+        "active": FieldSpec("bool"),
+        "crm_user_id": FieldSpec("text"),
+    },
+)
+
+OPPORTUNITIES = EntitySpec(
+    "opportunities",
+    "external_id",
+    {
+        "external_id": FieldSpec("text", required=True),
+        "account_external_id": FieldSpec("text", required=True),
+        "stage": FieldSpec("stage", required=True),
+        "amount": FieldSpec("money"),
+        "created_date": FieldSpec("date"),
+        "close_date": FieldSpec("date"),
+        "rep_external_id": FieldSpec("text"),
+    },
+    references={"account_external_id": "accounts"},
+)
+
+ACTIVITIES = EntitySpec(
+    "activities",
+    "external_id",
+    {
+        "external_id": FieldSpec("text"),  # empty: derived from the row's content
+        "account_external_id": FieldSpec("text", required=True),
+        "kind": FieldSpec("category", required=True),
+        "occurred_at": FieldSpec("datetime", required=True),
+        "actor_kind": FieldSpec("actor_kind", default="rep"),
+        "actor_id": FieldSpec("text"),
+    },
+    references={"account_external_id": "accounts"},
+)
+
+SPECS: dict[str, EntitySpec] = {s.name: s for s in (ACCOUNTS, REPS, OPPORTUNITIES, ACTIVITIES)}
+
+
+def _tier(value: int) -> int:
+    if value not in (1, 2, 3):
+        raise ValueError("tier must be 1, 2 or 3")
+    return value
+
+
+def _choice(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _email(value: str) -> str:
+    if "@" not in value or "." not in value.rsplit("@", 1)[-1]:
+        raise ValueError("not an e-mail address")
+    return value

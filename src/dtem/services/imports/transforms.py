@@ -1,0 +1,193 @@
+"""Value parsers and cleaners for imported fields. Each raises `ValueError(reason)`.
+
+Parsers take one non-empty value (a string from CSV, or a typed value from Parquet or
+JSONL) and return the DTEM value. Empty strings and whitespace are nulls before any parser
+runs (see `is_null`).
+
+>>> parse_domain("https://www.Acme.com/about"), parse_number("$1,234,567.50")
+('acme.com', 1234567.5)
+>>> parse_category("  RETAIL "), parse_bool("Yes"), parse_list("smb; Mid | ent")
+('retail', True, ('smb', 'mid', 'ent'))
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+Parser = Callable[[Any], Any]
+
+_SPACES = re.compile(r"\s+")
+# currency symbols and codes people leave in amount cells
+_CURRENCY = re.compile(r"^(?:[A-Z]{3}|R\$|US\$|[$€£¥₹])\s*|\s*(?:[A-Z]{3}|[$€£¥₹])$")
+_THOUSANDS = re.compile(r"(?<=\d)[,\s\u00a0\u202f'](?=\d{3}(?:\D|$))")
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "on", "x", "checked"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "off", "unchecked"})
+_COUNTRY_ALIASES = {
+    "us": "united states",
+    "usa": "united states",
+    "u.s.": "united states",
+    "u.s.a.": "united states",
+    "united states of america": "united states",
+    "uk": "united kingdom",
+    "u.k.": "united kingdom",
+    "great britain": "united kingdom",
+    "gb": "united kingdom",
+    "br": "brazil",
+    "brasil": "brazil",
+    "de": "germany",
+    "deutschland": "germany",
+    "fr": "france",
+    "es": "spain",
+    "españa": "spain",
+}
+
+
+def is_null(value: Any) -> bool:
+    """None, NaN and blank strings are all "no value"."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, float) and math.isnan(value)
+
+
+def parse_text(value: Any) -> str:
+    """Trimmed text with inner runs of whitespace collapsed."""
+    return _SPACES.sub(" ", str(value).strip())
+
+
+def parse_category(value: Any) -> str:
+    """A category label compared case- and space-insensitively: `"  Retail"` → `retail`."""
+    return parse_text(value).lower()
+
+
+def parse_country(value: Any) -> str:
+    """Country names and common codes to one title-cased name: `"usa"` → `United States`."""
+    key = parse_category(value)
+    return _COUNTRY_ALIASES.get(key, key).title()
+
+
+def parse_domain(value: Any) -> str:
+    """A bare lower-case host: scheme, `www.`, path, port and trailing dots removed."""
+    text = parse_text(value).lower()
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
+    text = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    text = text.rsplit("@", 1)[-1].split(":", 1)[0].strip(".")
+    text = text.removeprefix("www.")
+    if "." not in text or not re.fullmatch(r"[a-z0-9.-]+", text):
+        raise ValueError("not a domain name")
+    return text
+
+
+def parse_number(value: Any) -> float:
+    """A number; accepts thousands separators (`1,234,567`, `1 234`) and currency marks."""
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    if isinstance(value, int | float):
+        return float(value)
+    text = _CURRENCY.sub("", parse_text(value).upper()).strip()
+    negative = text.startswith("(") and text.endswith(")")  # accounting style (1,200)
+    text = _THOUSANDS.sub("", text.strip("()"))
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return -number if negative else number
+
+
+def parse_money(value: Any) -> float:
+    """A non-negative amount of money."""
+    number = parse_number(value)
+    if number < 0:
+        raise ValueError("negative amount")
+    return number
+
+
+def parse_count(value: Any) -> int:
+    """A non-negative whole number (`"1,200"` → 1200; `"12.5"` is an error)."""
+    number = parse_number(value)
+    if number != int(number):
+        raise ValueError("not a whole number")
+    if number < 0:
+        raise ValueError("negative count")
+    return int(number)
+
+
+def parse_bool(value: Any) -> bool:
+    """Yes/no words in the usual spellings."""
+    if isinstance(value, bool):
+        return value
+    key = parse_category(value)
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise ValueError("not a yes/no value")
+
+
+def parse_list(value: Any) -> tuple[str, ...]:
+    """A list in one cell separated by `;`, `|` or `,`; items lower-cased, blanks dropped."""
+    if isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+    else:
+        items = re.split(r"[;|,]", str(value))
+    return tuple(dict.fromkeys(parse_category(i) for i in items if i.strip()))
+
+
+def date_parser(formats: Sequence[str] = ()) -> Parser:
+    """Parse a date with the given strptime formats (ISO 8601 when none are given)."""
+
+    def parse(value: Any) -> date:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        return _parse_datetime(parse_text(value), formats).date()
+
+    return parse
+
+
+def datetime_parser(formats: Sequence[str] = ()) -> Parser:
+    """Parse a timestamp (naive = UTC) with strptime formats (ISO 8601 when none)."""
+
+    def parse(value: Any) -> datetime:
+        if isinstance(value, datetime):
+            ts = value
+        elif isinstance(value, date):
+            ts = datetime(value.year, value.month, value.day)
+        else:
+            ts = _parse_datetime(parse_text(value), formats)
+        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+    return parse
+
+
+def _parse_datetime(text: str, formats: Sequence[str]) -> datetime:
+    if not formats:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError("unparsable date (expected ISO 8601, e.g. 2027-01-31)") from None
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise ValueError(f"unparsable date (expected {' or '.join(formats)})")
+
+
+CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "trim": lambda v: v.strip() if isinstance(v, str) else v,
+    "lower": lambda v: v.lower() if isinstance(v, str) else v,
+    "upper": lambda v: v.upper() if isinstance(v, str) else v,
+    "title": lambda v: v.title() if isinstance(v, str) else v,
+    "collapse_spaces": lambda v: _SPACES.sub(" ", v) if isinstance(v, str) else v,
+    "first_item": lambda v: re.split(r"[;,|]", v)[0].strip() if isinstance(v, str) else v,
+}
+"""Named string clean-ups a mapping can list under `transform:` (applied in order)."""
