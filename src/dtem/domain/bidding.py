@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from dtem.domain.policy import Policy
 
@@ -55,6 +55,40 @@ def quarter_start(quarter: str) -> date:
     """
     year, q = parse_quarter(quarter)
     return date(year, 3 * (q - 1) + 1, 1)
+
+
+@dataclass(frozen=True)
+class CapacityBid:
+    """A rep's bid for a quarter (`capacity_bids`); the award fields are set once."""
+
+    rep_id: int
+    quarter: str
+    leases: int
+    submitted_at: datetime
+    awarded: int | None = None
+    award_reason: str | None = None
+    awarded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RepDeal:
+    """A closed opportunity of a rep: won or lost, its amount and cycle (days, ≥ 1)."""
+
+    rep_id: int
+    won: bool
+    amount: float | None
+    cycle_days: float
+
+
+def cycle_days(created: date | None, closed: date | None, default: float) -> float:
+    """Days from creation to close (at least 1); `default` when a date is missing.
+
+    >>> cycle_days(date(2027, 1, 1), date(2027, 1, 31), 60.0), cycle_days(None, None, 60.0)
+    (30.0, 60.0)
+    """
+    if created is None or closed is None:
+        return default
+    return float(max((closed - created).days, 1))
 
 
 @dataclass(frozen=True)

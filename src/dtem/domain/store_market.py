@@ -157,9 +157,7 @@ class MarketStore(Protocol):
         """Bids of a quarter (all quarters when None), by quarter then rep id."""
         ...
 
-    def put_capacity_bid(
-        self, rep_id: int, quarter: str, leases: int, at: datetime
-    ) -> CapacityBid:
+    def put_capacity_bid(self, rep_id: int, quarter: str, leases: int, at: datetime) -> CapacityBid:
         """Insert or replace the rep's bid for the quarter (before the award)."""
         ...
 

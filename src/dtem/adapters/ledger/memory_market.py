@@ -192,9 +192,7 @@ class MarketMemory:
         bids = [b for b in self._table("capacity_bids") if quarter in (None, b.quarter)]
         return sorted(bids, key=lambda b: (b.quarter, b.rep_id))
 
-    def put_capacity_bid(
-        self, rep_id: int, quarter: str, leases: int, at: datetime
-    ) -> CapacityBid:
+    def put_capacity_bid(self, rep_id: int, quarter: str, leases: int, at: datetime) -> CapacityBid:
         rows = self._table("capacity_bids")
         rows[:] = [b for b in rows if (b.rep_id, b.quarter) != (rep_id, quarter)]
         bid = CapacityBid(rep_id, quarter, leases, as_utc(at))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
+from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
 from dtem.domain.leases import COOLING_STATES
 from dtem.domain.model import Account, Lease, LeaseState, Tier
@@ -201,6 +202,68 @@ class MarketSql:
             for r in self.conn.execute(q).mappings()
         ]
 
+    # === batch optimiser, capacity bidding, CRM export ===================================
+    def cooling_pairs(self, since: datetime) -> set[tuple[int, int]]:
+        c = t.leases.c
+        q = sa.select(c.account_id, c.rep_id).where(
+            c.state.in_([s.value for s in COOLING_STATES]), c.ended_at >= since
+        )
+        return {(int(r[0]), int(r[1])) for r in self.conn.execute(q)}
+
+    def capacity_bids(self, quarter: str | None = None) -> list[CapacityBid]:
+        b = t.capacity_bids.c
+        q = sa.select(t.capacity_bids).order_by(b.quarter, b.rep_id)
+        if quarter is not None:
+            q = q.where(b.quarter == quarter)
+        return [_bid(r) for r in self.conn.execute(q).mappings()]
+
+    def put_capacity_bid(self, rep_id: int, quarter: str, leases: int, at: datetime) -> CapacityBid:
+        b = t.capacity_bids.c
+        where = (b.rep_id == rep_id) & (b.quarter == quarter)
+        self.conn.execute(sa.delete(t.capacity_bids).where(where))
+        values = {"rep_id": rep_id, "quarter": quarter, "leases": leases, "submitted_at": at}
+        self.conn.execute(sa.insert(t.capacity_bids).values(**values))
+        return _bid(self.conn.execute(sa.select(t.capacity_bids).where(where)).mappings().one())
+
+    def record_capacity_award(
+        self, rep_id: int, quarter: str, awarded: int, reason: str, at: datetime
+    ) -> None:
+        b = t.capacity_bids.c
+        stmt = sa.update(t.capacity_bids).where(b.rep_id == rep_id, b.quarter == quarter)
+        self.conn.execute(stmt.values(awarded=awarded, award_reason=reason[:512], awarded_at=at))
+
+    def awarded_capacities(self, quarter: str) -> dict[int, int]:
+        b = t.capacity_bids.c
+        q = sa.select(b.rep_id, b.awarded).where(b.quarter == quarter, b.awarded.is_not(None))
+        return {int(r[0]): int(r[1]) for r in self.conn.execute(q)}
+
+    def rep_deals(self, won: Collection[str], lost: Collection[str]) -> list[RepDeal]:
+        o = t.opportunities.c
+        q = sa.select(o.rep_id, o.stage, o.amount, o.created_date, o.close_date).where(
+            o.rep_id.is_not(None), o.stage.in_([*won, *lost])
+        )
+        return [
+            RepDeal(int(r[0]), r[1] in won, r[2], cycle_days(r[3], r[4], 1.0))
+            for r in self.conn.execute(q)
+        ]
+
+    def watermark(self, name: str) -> datetime | None:
+        w = t.sync_watermarks.c
+        at = self.conn.execute(sa.select(w.at).where(w.name == name)).scalar()
+        return as_utc(at) if at is not None else None
+
+    def set_watermark(self, name: str, at: datetime) -> None:
+        w = t.sync_watermarks.c
+        self.conn.execute(sa.delete(t.sync_watermarks).where(w.name == name))
+        self.conn.execute(sa.insert(t.sync_watermarks).values(name=name, at=at))
+
+    def accounts_with_lease_changes(self, since: datetime, until: datetime) -> list[int]:
+        c = t.leases.c
+        granted = sa.and_(c.granted_at > since, c.granted_at <= until)
+        ended = sa.and_(c.ended_at > since, c.ended_at <= until)
+        q = sa.select(c.account_id).where(sa.or_(granted, ended)).distinct()
+        return sorted(int(r[0]) for r in self.conn.execute(q))
+
 
 # --- rows <-> objects -------------------------------------------------------------------
 _DECISION_FIELDS = (
@@ -261,3 +324,15 @@ _ACCOUNT_FIELDS = (
 
 def _account(r: RowMapping) -> Account:
     return Account(**{f: r[f] for f in _ACCOUNT_FIELDS}, tier=Tier(r["tier"]), id=r["id"])
+
+
+def _bid(r: RowMapping) -> CapacityBid:
+    return CapacityBid(
+        r["rep_id"],
+        r["quarter"],
+        r["leases"],
+        as_utc(r["submitted_at"]),
+        r["awarded"],
+        r["award_reason"],
+        as_utc(r["awarded_at"]) if r["awarded_at"] else None,
+    )
