@@ -25,6 +25,7 @@ PARSERS: dict[str, tf.Parser] = {
     "count": tf.parse_count,
     "bool": tf.parse_bool,
     "list": tf.parse_list,
+    "segments": tf.parse_segments,
     "tier": lambda v: _tier(tf.parse_count(v)),
     "actor_kind": lambda v: _choice(tf.parse_category(v), ("rep", "agent")),
     "email": lambda v: _email(tf.parse_text(v).lower()),
@@ -81,7 +82,7 @@ REPS = EntitySpec(
         "name": FieldSpec("text", required=True),
         "email": FieldSpec("email"),
         "pod": FieldSpec("text"),
-        "segments": FieldSpec("list"),
+        "segments": FieldSpec("segments"),
         "languages": FieldSpec("list"),
         "capacity": FieldSpec("count"),  # default: the policy's default_capacity
         "hourly_cost": FieldSpec("money"),

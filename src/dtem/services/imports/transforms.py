@@ -6,8 +6,8 @@ runs (see `is_null`).
 
 >>> parse_domain("https://www.Acme.com/about"), parse_number("$1,234,567.50")
 ('acme.com', 1234567.5)
->>> parse_category("  RETAIL "), parse_bool("Yes"), parse_list("smb; Mid | ent")
-('retail', True, ('smb', 'mid', 'ent'))
+>>> parse_category("  RETAIL "), parse_bool("Yes"), parse_list("en; PT | es")
+('retail', True, ('en', 'pt', 'es'))
 """
 
 from __future__ import annotations
@@ -138,6 +138,23 @@ def parse_list(value: Any) -> tuple[str, ...]:
     else:
         items = re.split(r"[;|,]", str(value))
     return tuple(dict.fromkeys(parse_category(i) for i in items if i.strip()))
+
+
+def parse_segments(value: Any) -> tuple[str, ...]:
+    """Rep segments `size band|industry` separated by `;` or `,` (`|` is inside a segment).
+
+    An entry without a size band means any size: `"Retail"` → `*|retail`.
+
+    >>> parse_segments("smb|retail; Mid|Retail, pet")
+    ('smb|retail', 'mid|retail', '*|pet')
+    """
+    items = (
+        [str(v) for v in value]
+        if isinstance(value, list | tuple)
+        else re.split(r"[;,]", str(value))
+    )
+    cleaned = (parse_category(i).replace(" | ", "|") for i in items if i.strip())
+    return tuple(dict.fromkeys(i if "|" in i else f"*|{i}" for i in cleaned))
 
 
 def date_parser(formats: Sequence[str] = ()) -> Parser:
