@@ -1,0 +1,221 @@
+"""Scoring use cases: incremental apply on ingest, segment economics, explain.
+
+Every function takes the unit of work (`tx`), the active policy and the time; nothing is
+read from globals. The batch run lives in `services/score_batch.py`.
+
+Example (the ingestion hook, inside the transaction that stored the signals):
+
+    events = apply_signals(tx, stored_records, active_policy(tx), clock())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from dtem.domain.errors import NotFound
+from dtem.domain.model import segment_of
+from dtem.domain.policy import Policy
+from dtem.domain.ports import LedgerTx
+from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord
+from dtem.domain.scoring import (
+    Decayed,
+    EquityScore,
+    SignalContribution,
+    SignalLike,
+    absorb,
+    account_score,
+    crossing,
+    decay_rate,
+    epoch_seconds,
+    intensities_of,
+    intensity_at,
+    top_signals,
+)
+from dtem.domain.segments import (
+    Economics,
+    Velocity,
+    blended_hourly_cost,
+    lambda_hourly,
+    segment_velocity,
+)
+from dtem.services.governance import ActivePolicy
+
+HAND_RAISE = "hand_raise"
+
+
+# --- segment economics ---------------------------------------------------------------------
+def refresh_economics(tx: LedgerTx, policy: Policy, at: datetime) -> Economics:
+    """Freeze a new snapshot of won-deal figures by segment and the blended rep cost."""
+    eco = Economics.from_deals(
+        tx.won_deals(policy.won_stages),
+        version=0,
+        blended_hourly=blended_hourly_cost(tx.all_reps()),
+        computed_at=at,
+    )
+    return replace(eco, version=tx.add_economics(eco))
+
+
+def current_economics(tx: LedgerTx) -> Economics:
+    """The newest snapshot; version 0 (policy defaults) before the first refresh."""
+    return tx.latest_economics() or Economics()
+
+
+# --- incremental ---------------------------------------------------------------------------
+def apply_signals(
+    tx: LedgerTx, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime
+) -> list[ScoreEvent]:
+    """Fold newly stored signals into each account's decayed state and re-score it at once.
+
+    Signals without an account, superseded ones and types the policy does not know are
+    skipped. Returns the routing triggers written (crossings and hand-raises).
+    """
+    return _fold(tx, signals, active, now, sign=1.0)
+
+
+def retract_signals(
+    tx: LedgerTx, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime
+) -> list[ScoreEvent]:
+    """Take signals back out of the state (e.g. when a newer snapshot supersedes them).
+
+    Exact for the same reason as `apply_signals`: the state is linear in the values.
+    """
+    return _fold(tx, signals, active, now, sign=-1.0)
+
+
+def _fold(
+    tx: LedgerTx, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime, sign: float
+) -> list[ScoreEvent]:
+    types = active.policy.signal_types
+    by_account: dict[int, list[SignalLike]] = {}
+    for s in signals:
+        if s.account_id is not None and s.type in types and not getattr(s, "superseded", False):
+            by_account.setdefault(s.account_id, []).append(s)
+    if not by_account:
+        return []
+    states = tx.account_states(by_account)
+    for acc, sigs in by_account.items():
+        mine = states.setdefault(acc, {})
+        for s in sigs:
+            rate = decay_rate(types[s.type].half_life_days)
+            mine[s.type] = absorb(
+                mine.get(s.type), sign * s.value, epoch_seconds(s.occurred_at), rate
+            )
+    tx.save_account_states(states)
+    raised = set() if sign < 0 else _hand_raisers(by_account, active.policy, now)
+    return rescore(tx, states, active, now, raised)
+
+
+def _hand_raisers(
+    by_account: Mapping[int, Sequence[SignalLike]], policy: Policy, now: datetime
+) -> set[int]:
+    """Accounts with a fresh hand-raise (younger than its half-life): route them now."""
+    if HAND_RAISE not in policy.signal_types:
+        return set()
+    window = policy.signal_types[HAND_RAISE].half_life_days * 86_400.0
+    now_s = epoch_seconds(now)
+    return {
+        acc
+        for acc, sigs in by_account.items()
+        if any(
+            s.type == HAND_RAISE and now_s - epoch_seconds(s.occurred_at) <= window for s in sigs
+        )
+    }
+
+
+def state_score(
+    policy: Policy, eco: Economics, facts: AccountFacts, states: Mapping[str, Decayed], now: float
+) -> EquityScore:
+    """An account's score from its decayed state at `now` (epoch seconds)."""
+    intensities = {
+        t: intensity_at(d, now, decay_rate(policy.signal_types[t].half_life_days))
+        for t, d in states.items()
+        if t in policy.signal_types
+    }
+    return account_score(policy, eco, facts.industry, facts.employees, intensities)
+
+
+def rescore(
+    tx: LedgerTx,
+    states: Mapping[int, Mapping[str, Decayed]],
+    active: ActivePolicy,
+    now: datetime,
+    hand_raisers: set[int] | frozenset[int] = frozenset(),
+) -> list[ScoreEvent]:
+    """Score the accounts from their states, append the scores and their triggers."""
+    eco, policy = current_economics(tx), active.policy
+    facts = {f.id: f for f in tx.scoring_accounts(list(states))}
+    previous = tx.latest_scores(list(states))
+    now_s = epoch_seconds(now)
+    records: list[ScoreRecord] = []
+    events: list[ScoreEvent] = []
+    for acc, acc_states in states.items():
+        s = state_score(policy, eco, facts[acc], acc_states, now_s)
+        records.append(_record(acc, now, s, active.version, "incremental", eco))
+        prev = previous[acc].score if acc in previous else None
+        kind = crossing(prev, s.score, policy.threshold)
+        kinds = [k for k in (kind, HAND_RAISE if acc in hand_raisers else None) if k]
+        events += [ScoreEvent(acc, now, k, s.score, active.version) for k in kinds]
+    tx.append_scores(records)
+    tx.append_score_events(events)
+    return events
+
+
+def _record(
+    account_id: int, at: datetime, s: EquityScore, version: int, method: str, eco: Economics
+) -> ScoreRecord:
+    return ScoreRecord(
+        account_id, at, s.score, s.equity, s.propensity, s.velocity, s.cost,
+        version, method, eco.version or None,
+    )  # fmt: skip
+
+
+# --- explain -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Explanation:
+    """Why an account scores what it scores, at a time, under a policy."""
+
+    external_id: str
+    account_id: int
+    as_of: datetime
+    policy_version: int
+    economics_version: int | None
+    segment: str
+    score: EquityScore
+    intensities: dict[str, float]
+    velocity: Velocity
+    effort_hours: float
+    lambda_hourly: float
+    top_signals: list[SignalContribution]
+    last_recorded: ScoreRecord | None
+
+
+def explain(tx: LedgerTx, external_id: str, active: ActivePolicy, now: datetime) -> Explanation:
+    """Recompute an account's score from its signals and break it down. Raises `NotFound`."""
+    found = tx.accounts_by_external_id([external_id])
+    if external_id not in found or found[external_id].id is None:
+        raise NotFound(f"account {external_id!r} does not exist")
+    acc = found[external_id]
+    assert acc.id is not None
+    policy, eco = active.policy, current_economics(tx)
+    signals = tx.account_signals(acc.id, now)
+    now_s = epoch_seconds(now)
+    intensities = intensities_of(policy, signals, now_s)
+    segment = segment_of(acc.employees, acc.industry)
+    history = tx.score_history(acc.id, limit=1)
+    return Explanation(
+        external_id=external_id,
+        account_id=acc.id,
+        as_of=now,
+        policy_version=active.version,
+        economics_version=eco.version or None,
+        segment=segment,
+        score=account_score(policy, eco, acc.industry, acc.employees, intensities),
+        intensities=intensities,
+        velocity=segment_velocity(eco, policy, segment),
+        effort_hours=policy.effort_hours.get(segment, policy.default_effort_hours),
+        lambda_hourly=lambda_hourly(eco, policy),
+        top_signals=top_signals(policy, signals, now_s, n=5),
+        last_recorded=history[0] if history else None,
+    )
