@@ -1,7 +1,7 @@
 """In-memory implementation of `TrainingStore`, over the rows other features keep.
 
-Rows of `signals`, `opportunities` and `opportunity_stages` live in `self.s.extra`
-as dicts keyed like the SQL columns (see tables.py).
+`self.s.extra` holds `signals` as `SignalRecord`s, `opportunities` as `Opportunity`s
+and `opportunity_stages` as `StageEntry`s (see memory_signals.py, memory_imports.py).
 """
 
 from __future__ import annotations
@@ -15,30 +15,27 @@ from dtem.domain.store_training import OutcomeFact, SignalFact
 
 
 class TrainingMemory:
-    """Mixed into `MemoryTx`; `self.s.extra` holds rows by table name."""
+    """Mixed into `MemoryTx`; reads the rows of the signal and import features."""
 
     s: Any
 
     def training_signals(self, until: datetime) -> Iterator[SignalFact]:
-        for r in _rows(self.s, "signals"):
-            ts = as_utc(r["occurred_at"])
-            if r.get("account_id") is not None and not r.get("superseded") and ts <= until:
-                yield SignalFact(int(r["account_id"]), r["type"], ts, float(r["value"]))
+        for r in self.s.extra.get("signals", []):
+            ts = as_utc(r.occurred_at)
+            if r.account_id is not None and not r.superseded and ts <= until:
+                yield SignalFact(r.account_id, r.type, ts, float(r.value))
 
     def won_outcomes(self, won_stages: Collection[str]) -> list[OutcomeFact]:
-        won_at: dict[int, date] = {}
-        for h in _rows(self.s, "opportunity_stages"):
-            if h["stage"] in won_stages:
-                day = as_utc(h["changed_at"]).date()
-                won_at[h["opportunity_id"]] = min(day, won_at.get(h["opportunity_id"], day))
+        won_at: dict[str, date] = {}
+        for h in self.s.extra.get("opportunity_stages", []):
+            if h.stage in won_stages:
+                day = as_utc(h.changed_at).date()
+                key = h.opportunity_external_id
+                won_at[key] = min(day, won_at.get(key, day))
         out: list[OutcomeFact] = []
-        for o in _rows(self.s, "opportunities"):
-            on = o.get("close_date") or won_at.get(o["id"])
-            if o["stage"] in won_stages and on is not None:
-                out.append(OutcomeFact(int(o["account_id"]), on))
+        for o in self.s.extra.get("opportunities", []):
+            on = o.close_date or won_at.get(o.external_id)
+            account = self.s.accounts.get(o.account_external_id)
+            if o.stage in won_stages and on is not None and account is not None:
+                out.append(OutcomeFact(account.id, on))
         return out
-
-
-def _rows(state: Any, table: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = state.extra.get(table, [])
-    return rows

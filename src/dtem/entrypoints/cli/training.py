@@ -1,0 +1,176 @@
+"""`dtem train`: fit the propensity model on the ledger's history; store it, not active."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from dtem.entrypoints.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    handle_errors,
+    open_ledger,
+    print_json,
+)
+from dtem.services import governance
+from dtem.services.training import TrainingReport, TrainOptions, train_policy
+
+_DAYS = re.compile(r"^\s*(\d+)\s*d?\s*$")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+
+
+def parse_days(text: str) -> int:
+    """`90d` or `90` → 90.
+
+    >>> parse_days("90d"), parse_days("30")
+    (90, 30)
+    """
+    m = _DAYS.match(text)
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError(f"expected a positive number of days like 90d, got {text!r}")
+    return int(m.group(1))
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"expected a date like 2018-02-01, got {text!r}") from exc
+
+
+@handle_errors
+def train(
+    snapshot: Annotated[str, typer.Option(help="Snapshot date S (YYYY-MM-DD): features as of S.")],
+    horizon: Annotated[str, typer.Option(help="Label horizon: won within (S, S+H].")] = "90d",
+    holdout_days: Annotated[
+        int | None, typer.Option(help="Holdout snapshot = S + N days (N ≥ horizon).")
+    ] = None,
+    holdout_snapshot: Annotated[
+        str | None, typer.Option(help="Holdout snapshot date (instead of --holdout-days).")
+    ] = None,
+    train_snapshots: Annotated[
+        int, typer.Option(help="Rolling origins ending at S, stacked for training.")
+    ] = 1,
+    every: Annotated[str, typer.Option(help="Spacing of the rolling origins.")] = "30d",
+    population: Annotated[
+        str, typer.Option(help="signalled (accounts with a signal by S) or all.")
+    ] = "signalled",
+    as_of: Annotated[
+        str | None, typer.Option(help="Date E_half is proposed on (default: last signal/today).")
+    ] = None,
+    note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Fit and calibrate the propensity model; report it on a later holdout; store it.
+
+    Training rows are accounts as of --snapshot S labelled by a won deal in (S, S+H];
+    the holdout is scored as of S+H (or --holdout-snapshot) and labelled by the next H
+    days, so no holdout outcome is ever seen in training. The result is a NEW policy
+    version, not active.
+
+    Example:  dtem train --snapshot 2018-02-01 --horizon 90d --json
+    """
+    opts = _options(snapshot, horizon, holdout_days, holdout_snapshot, train_snapshots, every,
+                    population, as_of, note)  # fmt: skip
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=err_console,
+        transient=True, disable=json_out,
+    ) as progress:  # fmt: skip
+        progress.add_task("training the propensity model…", total=None)
+        report = train_policy(c.ledger, c.clock, opts, c.settings.actor)
+    if json_out:
+        print_json(report)
+    else:
+        _print(report)
+
+
+def _options(
+    snapshot: str,
+    horizon: str,
+    holdout_days: int | None,
+    holdout_snapshot: str | None,
+    train_snapshots: int,
+    every: str,
+    population: str,
+    as_of: str | None,
+    note: str,
+) -> TrainOptions:
+    s = _date(snapshot)
+    assert s is not None
+    if population not in ("signalled", "all"):
+        raise ValueError(f"--population must be signalled or all, got {population!r}")
+    if holdout_days is not None and holdout_snapshot is not None:
+        raise ValueError("give --holdout-days or --holdout-snapshot, not both")
+    hold = _date(holdout_snapshot)
+    if holdout_days is not None:
+        hold = s + timedelta(days=holdout_days)
+    return TrainOptions(
+        snapshot=s,
+        horizon_days=parse_days(horizon),
+        holdout_snapshot=hold,
+        train_snapshots=train_snapshots,
+        every_days=parse_days(every),
+        population=population,
+        as_of=_date(as_of),
+        note=note,
+    )
+
+
+def _print(r: TrainingReport) -> None:
+    console.print(
+        f"[bold]train[/] rows {r.train.rows} ({r.train.positives} won) from "
+        f"{', '.join(map(str, r.train.snapshots))}; [bold]holdout[/] rows {r.holdout.rows} "
+        f"({r.holdout.positives} won) as of {r.holdout.snapshots[0]}, labels "
+        f"({r.holdout.label_from}, {r.holdout.label_to}]"
+    )
+    figures = Table("holdout", "AUC", "Brier", "calib. error", "mean P", "observed")
+    for name, e in (
+        ("model (stored)", r.model),
+        ("model before calibration", r.model_uncalibrated),
+        ("baseline: segment base rate", r.baseline),
+    ):
+        figures.add_row(
+            name, f"{e.auc:.3f}", f"{e.brier:.4f}", f"{e.calibration_error:.4f}",
+            f"{e.mean_predicted:.4f}", f"{e.observed_rate:.4f}",
+        )  # fmt: skip
+    console.print(figures)
+    bins = Table("bin", "rows", "mean predicted", "observed rate", "won", title="calibration")
+    for b in r.model.calibration:
+        bins.add_row(
+            str(b.bin), str(b.count), f"{b.mean_predicted:.4f}", f"{b.observed_rate:.4f}",
+            str(b.positives),
+        )  # fmt: skip
+    console.print(bins)
+    _print_policy(r)
+
+
+def _print_policy(r: TrainingReport) -> None:
+    c = r.coefficients
+    weights = ", ".join(f"{t}={w:.3f}" for t, w in c.weights.items() if t not in r.unseen_types)
+    console.print(f"b0 = {c.b0:.3f}; weights: {weights}", highlight=False)
+    if c.fit_industry or c.fit_size_band:
+        console.print(f"fit: industry {c.fit_industry}, size band {c.fit_size_band}")
+    console.print(f"Platt scaling: slope {r.platt_slope:.3f}, offset {r.platt_offset:.3f}")
+    if r.new_types:
+        console.print(f"signal types added from the history: {', '.join(r.new_types)}")
+    e = r.e_half
+    console.print(f"E_half {e.previous:g} → {e.stored:g} ({e.reason}; as of {e.as_of})")
+    console.print(
+        f"stored policy v{r.version} (not active; based on v{r.based_on_version}). "
+        f"Activate it with: [bold]{r.activate_with}[/]"
+    )

@@ -1,0 +1,171 @@
+"""Training rows: features as of a snapshot, labels from the horizon after it.
+
+A row is one account at one snapshot S. Its features use only signals at or before
+the end of day S; its label is 1 when the account wins a deal in (S, S + horizon].
+Accounts that already won on or before S are customers, not prospects, and are left
+out. With `population="signalled"` (the default) only accounts with at least one
+signal by S are rows: an account the ledger had not heard of yet was not on anyone's
+radar at S (Olist leads exist only from their first contact).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from dtem.domain.model import Account, size_band
+from dtem.domain.ports import LedgerTx
+from dtem.domain.scoring import SECONDS_PER_DAY, decay_rate, epoch_seconds
+from dtem.domain.store_training import OutcomeFact
+from dtem.domain.training import FloatArray, decayed_intensities
+
+IntArray = npt.NDArray[np.int64]
+
+
+def day_end(d: date) -> datetime:
+    """The instant a snapshot date stands for: the end of that day, UTC."""
+    return datetime.combine(d + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def industry_key(industry: str | None) -> str:
+    """The key of `fit_industry`, normalised like `dtem.domain.model.segment_of`."""
+    return (industry or "unknown").strip().lower()
+
+
+@dataclass(frozen=True)
+class History:
+    """Everything training reads from the ledger, as arrays indexed by account position."""
+
+    account_ids: IntArray
+    industries: tuple[str, ...]
+    size_bands: tuple[str, ...]
+    employees: tuple[int | None, ...]
+    types: tuple[str, ...]  # signal types seen in the history, in first-seen order
+    sig_account: IntArray  # position of each signal's account
+    sig_type: IntArray  # index into `types`
+    sig_seconds: FloatArray  # occurred_at in epoch seconds (UTC)
+    sig_value: FloatArray
+    win_account: IntArray
+    win_seconds: FloatArray  # end of the win date, in epoch seconds
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Training or holdout rows: log1p intensities per type, segments, labels."""
+
+    snapshot: date
+    account_ids: IntArray
+    log_intensity: FloatArray  # shape (rows, len(types))
+    industries: tuple[str, ...]
+    size_bands: tuple[str, ...]
+    labels: IntArray
+
+
+def load_history(tx: LedgerTx, until: date, won_stages: Sequence[str]) -> History:
+    """Read accounts, signals up to `until` and every won outcome from the ledger."""
+    known = tx.accounts_by_external_id(tx.all_account_ids())
+    accounts = sorted(known.values(), key=lambda a: a.id or 0)
+    pos = {a.id: i for i, a in enumerate(accounts)}
+    types: dict[str, int] = {}
+    acc: list[int] = []
+    typ: list[int] = []
+    days: list[float] = []
+    val: list[float] = []
+    for s in tx.training_signals(day_end(until)):
+        if s.account_id in pos:
+            acc.append(pos[s.account_id])
+            typ.append(types.setdefault(s.type, len(types)))
+            days.append(epoch_seconds(s.occurred_at))
+            val.append(s.value)
+    wins = [w for w in tx.won_outcomes(won_stages) if w.account_id in pos]
+    return _history(accounts, tuple(types), (acc, typ, days, val), wins, pos)
+
+
+def _history(
+    accounts: list[Account],
+    types: tuple[str, ...],
+    sig: tuple[list[int], list[int], list[float], list[float]],
+    wins: list[OutcomeFact],
+    pos: dict[int | None, int],
+) -> History:
+    return History(
+        account_ids=np.array([a.id for a in accounts], dtype=np.int64),
+        industries=tuple(industry_key(a.industry) for a in accounts),
+        size_bands=tuple(size_band(a.employees) for a in accounts),
+        employees=tuple(a.employees for a in accounts),
+        types=types,
+        sig_account=np.array(sig[0], dtype=np.int64),
+        sig_type=np.array(sig[1], dtype=np.int64),
+        sig_seconds=np.array(sig[2], dtype=np.float64),
+        sig_value=np.array(sig[3], dtype=np.float64),
+        win_account=np.array([pos[w.account_id] for w in wins], dtype=np.int64),
+        win_seconds=np.array([epoch_seconds(day_end(w.on)) for w in wins], dtype=np.float64),
+    )
+
+
+def build_rows(
+    h: History,
+    snapshot: date,
+    horizon_days: int,
+    half_lives: dict[str, float],
+    columns: Sequence[str],
+    population: str = "signalled",
+) -> Rows:
+    """Rows of every eligible account at `snapshot`, with features in `columns` order."""
+    at = epoch_seconds(day_end(snapshot))
+    n = len(h.account_ids)
+    won_before = np.zeros(n, dtype=bool)
+    np.logical_or.at(won_before, h.win_account, h.win_seconds <= at)
+    label = np.zeros(n, dtype=np.int64)
+    in_window = (h.win_seconds > at) & (h.win_seconds <= at + horizon_days * SECONDS_PER_DAY)
+    np.maximum.at(label, h.win_account, in_window.astype(np.int64))
+    seen = h.sig_seconds <= at
+    signalled = np.zeros(n, dtype=bool)
+    signalled[h.sig_account[seen]] = True
+    keep = ~won_before & (signalled if population == "signalled" else True)
+    intensity = _intensity_columns(h, seen, at, half_lives, columns, n)
+    idx = np.flatnonzero(keep)
+    return Rows(
+        snapshot=snapshot,
+        account_ids=h.account_ids[idx],
+        log_intensity=np.log1p(intensity[idx]),
+        industries=tuple(h.industries[i] for i in idx),
+        size_bands=tuple(h.size_bands[i] for i in idx),
+        labels=label[idx],
+    )
+
+
+def _intensity_columns(
+    h: History,
+    seen: npt.NDArray[np.bool_],
+    at: float,
+    half_lives: dict[str, float],
+    columns: Sequence[str],
+    n: int,
+) -> FloatArray:
+    col_of_type = np.array([columns.index(t) for t in h.types], dtype=np.int64)
+    rates = np.array([decay_rate(half_lives[c]) for c in columns], dtype=np.float64)
+    return decayed_intensities(
+        h.sig_account[seen],
+        col_of_type[h.sig_type[seen]] if len(h.types) else h.sig_type[seen],
+        at - h.sig_seconds[seen],
+        h.sig_value[seen],
+        rates,
+        n,
+    )
+
+
+def stack(rows: Sequence[Rows]) -> Rows:
+    """Several snapshots' rows as one training set (rolling origin)."""
+    return Rows(
+        snapshot=max(r.snapshot for r in rows),
+        account_ids=np.concatenate([r.account_ids for r in rows]),
+        log_intensity=np.vstack([r.log_intensity for r in rows]),
+        industries=tuple(x for r in rows for x in r.industries),
+        size_bands=tuple(x for r in rows for x in r.size_bands),
+        labels=np.concatenate([r.labels for r in rows]),
+    )
