@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dtem.entrypoints.cli import admin, demo, imports
+from dtem.entrypoints.cli import admin, demo, imports, training
 
 app = typer.Typer(
     name="dtem",
@@ -23,6 +23,7 @@ app = typer.Typer(
 admin.register(app)
 imports.register(app)
 demo.register(app)
+training.register(app)
 
 
 def main() -> None:
