@@ -254,3 +254,21 @@ def explain(ledger: Ledger, account: str, limit: int = 5) -> Explanation:
             for r in rows
         ],
     )
+
+
+def overflow(ledger: Ledger, open_only: bool = True) -> list[dict[str, Any]]:
+    """The overflow queue with account ids resolved, oldest first (managers watch it)."""
+    with ledger.transaction() as tx:
+        entries = tx.overflow_entries(open_only=open_only)
+        accounts = tx.accounts_by_id({e.account_id for e in entries})
+    return [
+        {
+            "id": e.id,
+            "account": accounts[e.account_id].external_id,
+            "queued_at": e.queued_at,
+            "reason": e.reason,
+            "resolved_at": e.resolved_at,
+            "resolution": e.resolution,
+        }
+        for e in entries
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dtem.entrypoints.cli import admin, demo, imports, training
+from dtem.entrypoints.cli import admin, demo, imports, market, signals, training
 
 app = typer.Typer(
     name="dtem",
@@ -23,7 +23,9 @@ app = typer.Typer(
 admin.register(app)
 imports.register(app)
 demo.register(app)
+market.register(app)
 training.register(app)
+signals.register(app)
 
 
 def main() -> None:

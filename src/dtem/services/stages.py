@@ -1,0 +1,46 @@
+"""An opportunity's stage changed (API or CRM sync): store it, then advance or close the lease.
+
+>>> # change_stage(ledger, clock, "OPP-1", "Proposal", actor="crm").leases[0].state
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dtem.domain.clock import Clock
+from dtem.domain.errors import InputInvalid, NotFound, RowError
+from dtem.domain.model import Lease
+from dtem.domain.ports import Ledger
+from dtem.domain.store_imports import StageEntry
+from dtem.services.governance import active_policy
+from dtem.services.leases import StageChange, record_advances
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: str
+    previous_stage: str | None
+    leases: list[Lease]  # leases extended or closed by this change
+
+
+def change_stage(
+    ledger: Ledger, clock: Clock, opportunity: str, label: str, actor: str, source: str = "api"
+) -> StageResult:
+    """Move an opportunity to a stage (a policy stage or one of its aliases)."""
+    with ledger.transaction() as tx:
+        active = active_policy(tx)
+        stage = active.policy.canonical_stage(label)
+        if stage is None:
+            err = RowError(source, 1, "stage", label, "not a stage of the active policy")
+            raise InputInvalid([err], source=source)
+        opp = tx.opportunities_by_external_id([opportunity]).get(opportunity)
+        if opp is None:
+            raise NotFound(f"opportunity {opportunity!r} does not exist")
+        now = clock()
+        tx.update_opportunities([replace(opp, stage=stage)], now)
+        tx.append_stage_history([StageEntry(opportunity, stage, now, source)])
+        account = tx.accounts_by_external_id([opp.account_external_id])[opp.account_external_id]
+        assert account.id is not None
+        change = StageChange(account.id, stage, opp.stage, now, source)
+        changed = record_advances(tx, [change], active, actor)
+    return StageResult(stage, opp.stage, changed)
