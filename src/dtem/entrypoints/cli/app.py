@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dtem.entrypoints.cli import admin, demo, imports, market, signals, training
+from dtem.entrypoints.cli import admin, demo, imports, market, optim, signals, training
 
 app = typer.Typer(
     name="dtem",
@@ -26,6 +26,7 @@ demo.register(app)
 market.register(app)
 training.register(app)
 signals.register(app)
+optim.register(app)
 
 
 def main() -> None:
