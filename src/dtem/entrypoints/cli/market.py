@@ -88,6 +88,9 @@ def run_review(
     rebalance: Annotated[
         bool, typer.Option(help="Then solve the whole assignment (services.rebalance).")
     ] = False,
+    move_leases: Annotated[
+        bool, typer.Option("--move-leases", help="With --rebalance: also move active leases.")
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -107,7 +110,7 @@ def run_review(
     if rebalance:
         from dtem.services import rebalance as rb
 
-        out["rebalance"] = rb.rebalance(c.ledger, c.clock)
+        out["rebalance"] = rb.rebalance(c.ledger, c.clock, move_leases=move_leases)
     if json_out:
         print_json(out)
         return
@@ -119,7 +122,9 @@ def run_review(
         highlight=False,
     )
     if rebalance:
-        console.print(f"rebalance: {out['rebalance']}", highlight=False)
+        from dtem.entrypoints.cli.optim import show_rebalance
+
+        show_rebalance(out["rebalance"], json_out=False)
 
 
 def _review_with_progress(c: Any, day: date | None) -> review.ReviewReport:
