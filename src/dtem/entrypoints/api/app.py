@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import dtem
 from dtem.bootstrap import Container
 from dtem.entrypoints.api import errors
-from dtem.entrypoints.api.routers import governance, health, market
+from dtem.entrypoints.api.routers import governance, health, market, optim
 
 
 def create_app(container: Container) -> FastAPI:
@@ -22,4 +22,5 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(health.router)
     app.include_router(governance.router)
     app.include_router(market.router)
+    app.include_router(optim.router)
     return app
