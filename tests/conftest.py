@@ -65,3 +65,19 @@ def ledger(request: pytest.FixtureRequest) -> Iterator[object]:
     led = sql_ledger(url)
     yield led
     led.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """ONE local Spark session per test process (the JVM takes 10–25 s to start).
+
+    Spark tests also carry `@pytest.mark.xdist_group("spark")` so that under
+    `-n 2 --dist loadgroup` they all run in the same worker, hence one JVM per run.
+    """
+    pytest.importorskip("pyspark")
+    from dtem.adapters.batch.spark_engine import spark_session
+
+    session = spark_session("local[2]")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

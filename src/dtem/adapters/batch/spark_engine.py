@@ -34,6 +34,7 @@ def spark_session(master: str | None = None) -> Any:
     else:
         builder = builder.master(master or os.environ.get("DTEM_SPARK_MASTER", "local[2]"))
         builder = builder.config("spark.ui.enabled", "false")
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
         builder = builder.config("spark.sql.shuffle.partitions", "4")
         builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
     builder = builder.config("spark.sql.session.timeZone", "UTC")
