@@ -74,6 +74,14 @@ def test_unmatched_signals_keep_their_reason(ledger: MemoryLedger, clock: FixedC
     assert got.result.unmatched == 4
 
 
+def test_a_user_linked_to_a_missing_account_reports_the_links_reason(
+    ledger: MemoryLedger, clock: FixedClock
+) -> None:
+    group = parse_call("group", {"userId": "u5", "groupId": "G5", "traits": {"website": "g5.io"}})
+    got = receive_calls(ledger, clock, [group, _track("Demo Requested", userId="u5")])
+    assert [r.unmatched_reason for r in got.result.stored] == ["unknown_domain"]
+
+
 def test_group_call_links_the_user_and_attaches_earlier_signals(
     ledger: MemoryLedger, clock: FixedClock
 ) -> None:

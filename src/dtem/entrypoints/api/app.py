@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import dtem
 from dtem.bootstrap import Container
 from dtem.entrypoints.api import errors
-from dtem.entrypoints.api.routers import governance, health, market, optim
+from dtem.entrypoints.api.routers import governance, health, market, optim, segment
 
 
 def create_app(container: Container) -> FastAPI:
@@ -21,6 +21,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(governance.router)
+    app.include_router(segment.router)
     app.include_router(market.router)
     app.include_router(optim.router)
     return app

@@ -120,7 +120,32 @@ ACTIVITIES = EntitySpec(
     references={"account_external_id": "accounts"},
 )
 
-SPECS: dict[str, EntitySpec] = {s.name: s for s in (ACCOUNTS, REPS, OPPORTUNITIES, ACTIVITIES)}
+SIGNALS = EntitySpec(  # the Radar's file imports; rules beyond parsing: services/signals/files.py
+    "signals",
+    "event_id",
+    {
+        "event_id": FieldSpec("text"),  # empty: derived from the row's content
+        "account_id": FieldSpec("text"),
+        "domain": FieldSpec("domain"),
+        "email": FieldSpec("email"),
+        "user_id": FieldSpec("text"),
+        "type": FieldSpec("text"),
+        "event_name": FieldSpec("text"),
+        "occurred_at": FieldSpec("datetime"),  # empty: the import's as-of time
+        "value": FieldSpec("number"),
+        "source": FieldSpec("text"),
+        "topic": FieldSpec("text"),
+        "category": FieldSpec("text"),
+        "company_name": FieldSpec("text"),
+        "intent_score": FieldSpec("number"),  # 0-100 topic score (third-party intent)
+        "surge_at": FieldSpec("number"),  # the score at which intent is a surge
+        "snapshot": FieldSpec("bool"),
+    },
+)
+
+SPECS: dict[str, EntitySpec] = {
+    s.name: s for s in (ACCOUNTS, REPS, OPPORTUNITIES, ACTIVITIES, SIGNALS)
+}
 
 
 def _tier(value: int) -> int:

@@ -85,12 +85,12 @@ def ingest(
 def _record(
     d: SignalDraft,
     key: AccountKey,
-    accounts: dict[AccountKey, int | None],
+    accounts: dict[AccountKey, tuple[int | None, AccountKey]],
     policy: Policy,
     now: datetime,
 ) -> SignalRecord:
-    account_id = accounts.get(key)
-    reason = None if account_id else unmatched_reason(key, policy.free_mail_domains).value
+    account_id, deciding = accounts[key]
+    reason = None if account_id else unmatched_reason(deciding, policy.free_mail_domains).value
     return SignalRecord(
         event_id=d.event_id,
         account_key=key.value,
@@ -110,8 +110,11 @@ def _record(
 
 def resolve_keys(
     tx: LedgerTx, keys: Iterable[AccountKey], policy: Policy
-) -> dict[AccountKey, int | None]:
-    """Account id of each key (None when none matches); user ids go through their links."""
+) -> dict[AccountKey, tuple[int | None, AccountKey]]:
+    """Each key's account id (None when none matches) and the key that decided it.
+
+    A user id goes through its identity link, so the deciding key is the linked one.
+    """
     keys = set(keys)
     users = {k.value for k in keys if k.kind == KeyKind.USER_ID}
     links = {u: AccountKey.decode(e) for u, e in tx.identity_links(users).items()}
@@ -131,9 +134,8 @@ def resolve_keys(
             return by_domain.get(k.value)
         return None
 
-    out = {k: lookup(k) for k in keys if k.kind != KeyKind.USER_ID}
-    out |= {k: lookup(links[k.value]) if k.value in links else None for k in keys - out.keys()}
-    return out
+    deciding = {k: links.get(k.value, k) if k.kind == KeyKind.USER_ID else k for k in keys}
+    return {k: (lookup(d), d) for k, d in deciding.items()}
 
 
 def attach_unmatched(
@@ -169,7 +171,7 @@ def attach_unmatched(
         for r in tx.unmatched_signals(kind.value, keys)
     }
     accounts = resolve_keys(tx, (_key(r) for r in found.values()), policy)
-    attach = {e: a for e, r in found.items() if (a := accounts.get(_key(r))) is not None}
+    attach = {e: a for e, r in found.items() if (a := accounts[_key(r)][0]) is not None}
     tx.attach_signals(attach)
     attached = [
         replace(r, account_id=attach[e], unmatched_reason=None)

@@ -14,8 +14,10 @@ the same things with the same reasons (`field: problem`).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -182,3 +184,60 @@ def field_errors_of(fn: Callable[[], object]) -> list[str]:
     except ValidationError as exc:
         return field_errors(exc)
     return []
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A call of a batch that failed validation: its position and every reason."""
+
+    index: int
+    errors: list[str]
+
+
+def parse_batch(doc: Any) -> tuple[list[SegmentCall], list[Rejected]]:
+    """Validate a Segment batch envelope call by call; ValueError when it is no batch.
+
+    A context at the top of the envelope is shared by every call (as Segment does).
+
+    >>> calls, rejected = parse_batch({"batch": [{"type": "track", "userId": "u",
+    ...     "event": "Demo Requested"}, {"type": "track", "event": "x"}]})
+    >>> len(calls), rejected
+    (1, [Rejected(index=1, errors=['userId or anonymousId is required'])])
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("batch"), list):
+        raise ValueError("batch: expected an object with a 'batch' list of calls")
+    shared = doc.get("context") if isinstance(doc.get("context"), dict) else None
+    calls: list[SegmentCall] = []
+    rejected: list[Rejected] = []
+    for i, raw in enumerate(doc["batch"]):
+        item = raw
+        if shared and isinstance(raw, dict):
+            item = {**raw, "context": {**shared, **(raw.get("context") or {})}}
+        try:
+            calls.append(parse_call(None, item))
+        except ValidationError as exc:
+            rejected.append(Rejected(i, field_errors(exc)))
+    return calls, rejected
+
+
+def parse_message(payload: bytes) -> SegmentCall | SignalRow:
+    """One broker message: a Segment call (it has a Segment `type`) or a DTEM signal row.
+
+    Raises ValueError with the reason when it is neither (it goes to the dead letters).
+
+    >>> parse_message(b'{"domain": "acme.com", "type": "hand_raise",'
+    ...               b' "occurred_at": "2027-01-04T09:00:00Z"}').type
+    'hand_raise'
+    """
+    try:
+        doc = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ValueError("expected a JSON object")
+    try:
+        if doc.get("type") in SEGMENT_CALLS:
+            return parse_call(None, doc)
+        return SignalRow.model_validate(doc)
+    except ValidationError as exc:
+        raise ValueError("; ".join(field_errors(exc))) from exc

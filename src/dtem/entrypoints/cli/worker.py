@@ -1,0 +1,81 @@
+"""`dtem worker`: consume signals from NATS JetStream (and, later, periodic jobs)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+
+from dtem.adapters.broker.nats import BrokerSettings
+from dtem.entrypoints.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    handle_errors,
+    open_ledger,
+    print_json,
+)
+from dtem.entrypoints.worker import SignalConsumer, Task, run_tasks
+from dtem.services import governance
+
+_D = BrokerSettings()
+
+
+@handle_errors
+def worker(
+    nats_url: Annotated[
+        str | None, typer.Option(help="NATS server (default: $DTEM_NATS_URL).", show_default=False)
+    ] = None,
+    stream: Annotated[str, typer.Option(help="JetStream stream (created if missing).")] = _D.stream,
+    subject: Annotated[str, typer.Option(help="Subjects the stream holds.")] = _D.subject,
+    durable: Annotated[str, typer.Option(help="Durable consumer name.")] = _D.durable,
+    dlq_subject: Annotated[str, typer.Option(help="Dead-letter subject.")] = _D.dlq_subject,
+    max_deliver: Annotated[int, typer.Option(help="Deliveries before a dead letter.")] = 5,
+    batch: Annotated[int, typer.Option(help="Messages stored per transaction (at most).")] = 100,
+    max_messages: Annotated[
+        int | None, typer.Option(help="Stop after this many messages.", show_default=False)
+    ] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many idle seconds.", show_default=False)
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Consume signal messages from NATS JetStream until stopped (Ctrl-C / SIGTERM).
+
+    A message is a Segment call (track, page, identify, group…) or a DTEM signal row, as
+    JSON. It is acked once its signal is committed; one that cannot be parsed, or fails
+    --max-deliver times, goes to the dead-letter subject with the reason.
+
+    Example:  dtem worker --nats-url nats://127.0.0.1:4222 --idle-timeout 60
+    """
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    broker = BrokerSettings(
+        nats_url or c.settings.nats_url, stream, subject, durable, dlq_subject, max_deliver
+    )
+    consumer = SignalConsumer(
+        c, broker, batch=batch, max_messages=max_messages, idle_timeout=idle_timeout
+    )
+    tasks: list[Task] = [consumer.run]  # periodic jobs join here, e.g. every(86400, review)
+    asyncio.run(_until_signalled(tasks, quiet=json_out))
+    if json_out:
+        print_json(consumer.stats)
+    else:
+        s = consumer.stats
+        console.print(
+            f"worker stopped: {s.messages} message(s), {s.stored} stored, "
+            f"{s.duplicates} duplicate(s), {s.dead_letters} dead letter(s)"
+        )
+
+
+async def _until_signalled(tasks: list[Task], quiet: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if not quiet:
+        console.print("worker running; Ctrl-C to stop", style="dim")
+    await run_tasks(tasks, stop)
