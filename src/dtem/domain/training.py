@@ -174,13 +174,16 @@ def propose_e_half(raw_equity: FloatArray, capacity: int, threshold: float) -> f
 
     Score = 100·E/(E + E_half) ≥ T  ⇔  E ≥ E_half · T/(100 − T), so the K-th largest
     raw equity E_K (K = total capacity) must sit exactly on the threshold:
-    E_half = E_K · (100 − T)/T. None when there is no capacity or no positive equity.
+    E_half = E_K · (100 − T)/T. None when there is no capacity, or more capacity than
+    accounts with positive equity (then no E_half makes exactly K accounts cross).
 
     >>> propose_e_half(np.array([4.0, 3.0, 2.0, 1.0]), 2, 60.0)
     2.0
+    >>> propose_e_half(np.array([4.0, 3.0]), 5, 60.0) is None
+    True
     """
     positive = np.sort(raw_equity[raw_equity > 0])[::-1]
-    if capacity <= 0 or len(positive) == 0:
+    if capacity <= 0 or capacity > len(positive):
         return None
-    e_k = float(positive[min(capacity, len(positive)) - 1])
+    e_k = float(positive[capacity - 1])
     return e_k * (100.0 - threshold) / threshold

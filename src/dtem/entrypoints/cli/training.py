@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from dtem.entrypoints.cli.common import (
 )
 from dtem.services import governance
 from dtem.services.training import TrainingReport, TrainOptions, train_policy
+from dtem.services.training.dataset import FIT_TERMS
 
 _DAYS = re.compile(r"^\s*(\d+)\s*d?\s*$")
 
@@ -39,6 +41,19 @@ def parse_days(text: str) -> int:
     if not m or int(m.group(1)) <= 0:
         raise ValueError(f"expected a positive number of days like 90d, got {text!r}")
     return int(m.group(1))
+
+
+def parse_fit_terms(text: str) -> tuple[str, ...]:
+    """`industry,size_band` → ('industry', 'size_band'); `none` → ().
+
+    >>> parse_fit_terms("size_band"), parse_fit_terms("none")
+    (('size_band',), ())
+    """
+    terms = tuple(t.strip() for t in text.split(",") if t.strip() and t.strip() != "none")
+    unknown = [t for t in terms if t not in FIT_TERMS]
+    if unknown:
+        raise ValueError(f"--fit-terms: unknown term(s) {unknown}; use {', '.join(FIT_TERMS)}")
+    return terms
 
 
 def _date(text: str | None) -> date | None:
@@ -70,6 +85,9 @@ def train(
     as_of: Annotated[
         str | None, typer.Option(help="Date E_half is proposed on (default: last signal/today).")
     ] = None,
+    fit_terms: Annotated[
+        str, typer.Option(help="Firmographic terms to fit: industry,size_band or none.")
+    ] = "industry,size_band",
     note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -85,6 +103,7 @@ def train(
     """
     opts = _options(snapshot, horizon, holdout_days, holdout_snapshot, train_snapshots, every,
                     population, as_of, note)  # fmt: skip
+    opts = replace(opts, fit_terms=parse_fit_terms(fit_terms))
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     with Progress(
@@ -170,6 +189,8 @@ def _print_policy(r: TrainingReport) -> None:
         console.print(f"signal types added from the history: {', '.join(r.new_types)}")
     e = r.e_half
     console.print(f"E_half {e.previous:g} → {e.stored:g} ({e.reason}; as of {e.as_of})")
+    for w in r.warnings:
+        err_console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
     console.print(
         f"stored policy v{r.version} (not active; based on v{r.based_on_version}). "
         f"Activate it with: [bold]{r.activate_with}[/]"

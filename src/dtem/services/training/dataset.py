@@ -11,7 +11,7 @@ radar at S (Olist leads exist only from their first contact).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -24,6 +24,8 @@ from dtem.domain.store_training import OutcomeFact
 from dtem.domain.training import FloatArray, decayed_intensities
 
 IntArray = npt.NDArray[np.int64]
+FIT_TERMS = ("industry", "size_band")
+_LEAK_RATE = 0.9  # a firmographic value this predictive smells of post-outcome data
 
 
 def day_end(d: date) -> datetime:
@@ -169,3 +171,31 @@ def stack(rows: Sequence[Rows]) -> Rows:
         size_bands=tuple(x for r in rows for x in r.size_bands),
         labels=np.concatenate([r.labels for r in rows]),
     )
+
+
+def without_terms(rows: Rows, keep: Sequence[str]) -> Rows:
+    """The rows with the firmographic terms not in `keep` blanked (one level: not fitted).
+
+    A field filled only once a deal is won (Olist's business segment) would leak the
+    label; leaving its term out keeps the model honest.
+    """
+    blank = ("*",) * len(rows.labels)
+    return replace(
+        rows,
+        industries=rows.industries if "industry" in keep else blank,
+        size_bands=rows.size_bands if "size_band" in keep else blank,
+    )
+
+
+def leak_warnings(train: Rows) -> list[str]:
+    """Warn when a firmographic field is known (almost) only for accounts that won."""
+    out = []
+    for name, values in (("industry", train.industries), ("size_band", train.size_bands)):
+        known = np.array([v not in ("unknown", "*") for v in values], dtype=bool)
+        if known.sum() >= 5 and known.any() and train.labels[known].mean() >= _LEAK_RATE:
+            out.append(
+                f"{name} is known for {int(known.sum())} training rows and "
+                f"{train.labels[known].mean():.0%} of them won: is it filled after the "
+                f"deal (a label leak)? Leave it out with --fit-terms"
+            )
+    return out

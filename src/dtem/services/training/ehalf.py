@@ -3,7 +3,7 @@
 With the trained policy, score every open account as of a date (the scoring code's
 `account_score`, same economics), and pick the E_half at which the number of accounts
 scoring at or above the threshold equals the total capacity of active reps. No active
-reps (or no positive equity): the current E_half is kept. E_half is then fixed in the
+reps, or more capacity than open accounts: the current E_half is kept. E_half is then fixed in the
 policy: scores stay absolute until RevOps activates another version.
 """
 
@@ -61,10 +61,11 @@ def propose(
     stored = proposed if proposed is not None else policy.e_half
     cut = stored * policy.threshold / (100.0 - policy.threshold)
     reason = (
-        f"{min(capacity, len(equity))} accounts at or above {policy.threshold:g} "
-        f"= capacity {capacity} of active reps"
+        f"{capacity} accounts at or above {policy.threshold:g} = capacity of active reps"
         if proposed is not None
-        else "kept: no active rep capacity (or no account with positive equity)"
+        else "kept: no active rep capacity"
+        if capacity <= 0
+        else f"kept: capacity {capacity} exceeds the {len(equity)} open accounts"
     )
     return EHalfProposal(
         previous=policy.e_half,

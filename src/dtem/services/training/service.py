@@ -20,7 +20,16 @@ from dtem.domain.ports import Ledger
 from dtem.domain.scoring import from_epoch_seconds
 from dtem.domain.training import SplitPlan, split_plan
 from dtem.services.governance import active_policy, store_policy
-from dtem.services.training.dataset import History, Rows, build_rows, load_history, stack
+from dtem.services.training.dataset import (
+    FIT_TERMS,
+    History,
+    Rows,
+    build_rows,
+    leak_warnings,
+    load_history,
+    stack,
+    without_terms,
+)
 from dtem.services.training.ehalf import EHalfProposal, propose
 from dtem.services.training.evaluate import (
     Evaluation,
@@ -41,6 +50,7 @@ class TrainOptions:
     population: str = "signalled"  # or "all": accounts without signals are rows too
     as_of: date | None = None  # when E_half is proposed; default: latest signal or today
     regularisation: float = 1.0  # C of the L2 logistic regression
+    fit_terms: tuple[str, ...] = FIT_TERMS  # firmographic terms to fit (subset of FIT_TERMS)
     note: str = ""
 
 
@@ -73,6 +83,8 @@ class TrainingReport:
     new_types: list[str]
     unseen_types: list[str]
     e_half: EHalfProposal
+    fit_terms: list[str]
+    warnings: list[str]
     activate_with: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -97,7 +109,7 @@ def train_policy(ledger: Ledger, clock: Clock, opts: TrainOptions, actor: str) -
     policy = replace(policy, e_half=e_half.stored)
     version = store_policy(ledger, policy.to_dict(), clock, actor, _note(opts, plan))
     new_types = [t for t in types if t not in base.policy.signal_types]
-    return _report(version, base.version, run, new_types, e_half)
+    return _report(version, base.version, run, new_types, e_half, opts.fit_terms)
 
 
 @dataclass(frozen=True)
@@ -117,8 +129,8 @@ def _fit(policy: Policy, h: History, types: list[str], plan: SplitPlan, opts: Tr
     def rows(snapshot: date) -> Rows:
         return build_rows(h, snapshot, plan.horizon_days, half_lives, types, opts.population)
 
-    train = stack([rows(s) for s in plan.train_snapshots])
-    holdout = rows(plan.holdout_snapshot)
+    train = without_terms(stack([rows(s) for s in plan.train_snapshots]), opts.fit_terms)
+    holdout = without_terms(rows(plan.holdout_snapshot), opts.fit_terms)
     fitted = fit_propensity(train, types, opts.regularisation)
     stored, unseen = _stored_coefficients(policy, fitted, train, types)
     return _Run(plan, types, train, holdout, fitted, stored, unseen)
@@ -192,7 +204,12 @@ def _sample(rows: Rows, snapshots: list[date], horizon: int) -> Sample:
 
 
 def _report(
-    version: int, base_version: int, run: _Run, new_types: list[str], e_half: EHalfProposal
+    version: int,
+    base_version: int,
+    run: _Run,
+    new_types: list[str],
+    e_half: EHalfProposal,
+    fit_terms: tuple[str, ...],
 ) -> TrainingReport:
     rates, overall = segment_base_rates(run.train, strength=10.0)
     hold, plan = run.holdout, run.plan
@@ -214,4 +231,6 @@ def _report(
         new_types=new_types,
         unseen_types=run.unseen,
         e_half=e_half,
+        fit_terms=list(fit_terms),
+        warnings=leak_warnings(run.train),
     )
