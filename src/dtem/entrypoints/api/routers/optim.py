@@ -1,0 +1,106 @@
+"""The batch optimiser over HTTP: rebalance, capacity bids and awards, CRM export.
+
+Rebalance, award and export: manager (or admin). A bid: a manager, or the rep bidding
+for themself (a rep token's subject is the rep's external id). Listing bids: any token.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from dtem.domain.clock import as_utc
+from dtem.domain.errors import Forbidden
+from dtem.domain.ports import TokenRecord
+from dtem.entrypoints.api.deps import ContainerDep, TokenDep, require_role
+from dtem.services import bidding, export
+from dtem.services.rebalance import rebalance
+
+router = APIRouter(tags=["optimiser"])
+
+ManagerDep = Annotated[TokenRecord, Depends(require_role("manager"))]
+BidderDep = Annotated[TokenRecord, Depends(require_role("manager", "rep"))]
+
+
+class RebalanceIn(BaseModel):
+    move_leases: bool = False
+    hours: bool = Field(False, description="hour capacities: a GAP MIP instead of min-cost flow")
+    top_k: int = Field(50, ge=1)
+    time_limit: float = Field(60.0, gt=0, le=3600)
+    dry_run: bool = False
+
+
+class BidIn(BaseModel):
+    rep: str
+    quarter: str = Field(examples=["2027Q1"])
+    leases: int
+
+
+class AwardIn(BaseModel):
+    quarter: str = Field(examples=["2027Q1"])
+    total: int | None = Field(None, ge=0, description="default: Σ capacity of active reps")
+
+
+def _finite(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in doc.items()}
+
+
+@router.post("/rebalance")
+def post_rebalance(body: RebalanceIn, c: ContainerDep, token: ManagerDep) -> dict[str, Any]:
+    """Solve (and unless dry_run apply) the batch assignment; the report with its bound."""
+    report = rebalance(
+        c.ledger, c.clock, body.move_leases, body.hours, body.top_k, body.time_limit,
+        body.dry_run, f"token:{token.id}",
+    )  # fmt: skip
+    return _finite(report.to_dict())
+
+
+@router.post("/bids", status_code=201)
+def post_bid(body: BidIn, c: ContainerDep, token: BidderDep) -> dict[str, Any]:
+    if token.role == "rep" and token.subject != body.rep:
+        raise Forbidden(f"a rep token may only bid for its own rep ({token.subject!r})")
+    bid = bidding.submit_bid(c.ledger, c.clock, body.rep, body.quarter, body.leases,
+                             f"token:{token.id}")  # fmt: skip
+    return {"rep": body.rep, "quarter": bid.quarter, "leases": bid.leases}
+
+
+@router.get("/bids")
+def get_bids(
+    c: ContainerDep, _t: TokenDep, quarter: Annotated[str | None, Query()] = None
+) -> list[dict[str, Any]]:
+    return bidding.list_bids(c.ledger, quarter)
+
+
+@router.post("/bids/award")
+def post_award(body: AwardIn, c: ContainerDep, token: ManagerDep) -> dict[str, Any]:
+    result = bidding.award_quarter(c.ledger, c.clock, body.quarter, body.total,
+                                   f"token:{token.id}")  # fmt: skip
+    return {
+        "quarter": result.quarter,
+        "total_capacity": result.total_capacity,
+        "awarded": result.awarded,
+        "lines": [vars(x) for x in result.lines],
+    }
+
+
+@router.get("/exports/assignments", response_class=PlainTextResponse)
+def get_export(
+    c: ContainerDep,
+    token: ManagerDep,
+    format: Annotated[str, Query(pattern="^(salesforce|hubspot)$")],
+    since: Annotated[datetime | None, Query()] = None,
+    pool_owner: Annotated[str | None, Query()] = None,
+) -> PlainTextResponse:
+    """The owner changes since `since` (default: the watermark) as a bulk-update CSV."""
+    parts: list[str] = []
+    start = as_utc(since) if since is not None else None
+    result = export.export_assignments(
+        c.ledger, c.clock, format, parts.append, start, pool_owner, f"token:{token.id}"
+    )
+    headers = {"X-DTEM-Rows": str(result.rows), "X-DTEM-Until": result.until.isoformat()}
+    return PlainTextResponse(parts[0], media_type="text/csv", headers=headers)
