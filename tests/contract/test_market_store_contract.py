@@ -96,3 +96,23 @@ def test_rep_records_replace_and_closed_deals(ledger: Any) -> None:
         tx.replace_rep_records({(rep["R2"], "smb|retail"): (2, 0)}, T0)
     with ledger.transaction() as tx:
         assert tx.rep_records("smb|retail") == {rep["R2"]: (2, 0)}
+
+
+def test_routing_reps_carry_loads_kept_by_grant_and_end(ledger: Any) -> None:
+    acc, rep = _market(ledger)
+    with ledger.transaction() as tx:
+        a = tx.grant_lease(acc["A0"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        tx.end_lease(a.id, LeaseState.RELEASED, T0, "early")
+        tx.replace_rep_records({(rep["R2"], "smb|retail"): (3, 1)}, T0)
+    with ledger.transaction() as tx:
+        found = {
+            x.rep.external_id: (x.active_leases, x.wins, x.losses)
+            for x in tx.routing_reps("smb|retail")
+        }
+        assert found == {"R1": (1, 0, 0), "R2": (0, 3, 1)}
+        assert tx.rebuild_rep_loads() == 1
+        assert {x.rep.id: x.active_leases for x in tx.routing_reps("x")} == {
+            rep["R1"]: 1,
+            rep["R2"]: 0,
+        }

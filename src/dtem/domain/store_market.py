@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dtem.domain.bidding import CapacityBid, RepDeal
-from dtem.domain.model import Account, Lease
+from dtem.domain.model import Account, Lease, Rep
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,16 @@ class RoutingRecord:
     candidates: list[dict[str, Any]]
     exclusions: dict[str, str]
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoutingRep:
+    """A rep as routing needs it: identity and rules, active leases, record in a segment."""
+
+    rep: Rep
+    active_leases: int
+    wins: int
+    losses: int
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,18 @@ class MarketStore(Protocol):
 
     def active_lease_counts(self) -> dict[int, int]:
         """Rep id -> number of active leases (reps without one are absent)."""
+        ...
+
+    def routing_reps(self, segment: str) -> list[RoutingRep]:
+        """Every rep with its active leases and its (wins, losses) in the segment: one query."""
+        ...
+
+    def add_rep_load(self, rep_id: int, delta: int) -> None:
+        """Keep the per-rep active lease count (called by grant_lease / end_lease)."""
+        ...
+
+    def rebuild_rep_loads(self) -> int:
+        """Recount the per-rep loads from the leases (the review repairs any drift)."""
         ...
 
     def lock_rep_load(self, rep_id: int) -> int:

@@ -114,6 +114,7 @@ def refresh_rep_records(ledger: Ledger, at: datetime) -> int:
             won = deal.stage in policy.won_stages
             records[key] = (wins + won, losses + (not won))
         tx.replace_rep_records(records, at)
+        tx.rebuild_rep_loads()  # repairs any drift of the per-rep counts routing reads
     return len(records)
 
 

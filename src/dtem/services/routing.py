@@ -97,20 +97,15 @@ def _rep_facts(
     tx: LedgerTx, account: Account, at: datetime, active: ActivePolicy
 ) -> list[RepFacts]:
     assert account.id is not None
-    counts = tx.active_lease_counts()
     on_leave = tx.reps_on_leave(at)
     since = at - timedelta(days=active.policy.cooldown_days)
     cooling = tx.cooling_reps(account.id, since)
-    records = tx.rep_records(segment_of(account.employees, account.industry))
+    reps = tx.routing_reps(segment_of(account.employees, account.industry))
     return [
         RepFacts(
-            rep,
-            counts.get(rep.id or 0, 0),
-            rep.id in on_leave,
-            rep.id in cooling,
-            *records.get(rep.id or 0, (0, 0)),
+            x.rep, x.active_leases, x.rep.id in on_leave, x.rep.id in cooling, x.wins, x.losses
         )
-        for rep in tx.all_reps()
+        for x in reps
     ]
 
 

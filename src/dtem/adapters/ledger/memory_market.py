@@ -22,6 +22,7 @@ from dtem.domain.store_market import (
     LeaseFilter,
     OverflowEntry,
     RoutingRecord,
+    RoutingRep,
     ScoreRow,
     Unavailability,
 )
@@ -65,6 +66,19 @@ class MarketMemory:
             if lease.ended_at is None:
                 out[lease.rep_id] = out.get(lease.rep_id, 0) + 1
         return out
+
+    def add_rep_load(self, rep_id: int, delta: int) -> None:
+        """Loads are counted from the leases themselves here: nothing to keep."""
+
+    def rebuild_rep_loads(self) -> int:
+        return len(self.active_lease_counts())
+
+    def routing_reps(self, segment: str) -> list[RoutingRep]:
+        loads, records = self.active_lease_counts(), self.rep_records(segment)
+        return [
+            RoutingRep(r, loads.get(r.id, 0), *records.get(r.id, (0, 0)))
+            for r in sorted(self.s.reps.values(), key=lambda r: r.id)
+        ]
 
     def lock_rep_load(self, rep_id: int) -> int:
         return self.active_lease_counts().get(rep_id, 0)  # transactions are serialised

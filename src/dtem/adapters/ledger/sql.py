@@ -206,6 +206,7 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
             if "one_active_per_account" in str(exc.orig) or "leases.account_id" in str(exc.orig):
                 raise LeaseConflict(str(account_id)) from exc
             raise
+        self.add_rep_load(rep_id, 1)  # the per-rep count routing reads (sql_market.py)
         return self.lease(int(res.inserted_primary_key[0]))  # type: ignore[index]
 
     def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease:
@@ -216,7 +217,9 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
         )
         if self.conn.execute(stmt).rowcount == 0:
             raise NotFound(f"lease {lease_id} does not exist or has already ended")
-        return self.lease(lease_id)
+        ended = self.lease(lease_id)
+        self.add_rep_load(ended.rep_id, -1)
+        return ended
 
     def extend_lease(self, lease_id: int, expires_at: datetime, state: LeaseState) -> Lease:
         stmt = (

@@ -6,24 +6,28 @@ Routing reads run on every decision, so each is one indexed query (see bench/rou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
 from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
 from dtem.domain.leases import COOLING_STATES
-from dtem.domain.model import Account, Lease, LeaseState, Tier
+from dtem.domain.model import Account, Lease, LeaseState, Rep, Tier
 from dtem.domain.store_market import (
     ClosedDeal,
     LeaseEventRow,
     LeaseFilter,
     OverflowEntry,
     RoutingRecord,
+    RoutingRep,
     ScoreRow,
     Unavailability,
 )
@@ -61,6 +65,30 @@ class MarketSql:
         c = t.leases.c  # served by the partial index ix_leases_active_rep
         q = sa.select(c.rep_id, sa.func.count()).where(c.ended_at.is_(None)).group_by(c.rep_id)
         return {int(r[0]): int(r[1]) for r in self.conn.execute(q)}
+
+    def add_rep_load(self, rep_id: int, delta: int) -> None:
+        ins = (pg_insert if self.is_postgres else sqlite_insert)(t.rep_loads)
+        stmt = ins.values(rep_id=rep_id, active_leases=max(delta, 0))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["rep_id"],
+            set_={"active_leases": t.rep_loads.c.active_leases + delta},
+        )
+        self.conn.execute(stmt)
+
+    def rebuild_rep_loads(self) -> int:
+        counts = self.active_lease_counts()
+        self.conn.execute(sa.delete(t.rep_loads))
+        rows = [{"rep_id": r, "active_leases": n} for r, n in counts.items()]
+        if rows:
+            self.conn.execute(sa.insert(t.rep_loads), rows)
+        return len(rows)
+
+    def routing_reps(self, segment: str) -> list[RoutingRep]:
+        rows = self.conn.execute(_ROUTING_REPS, {"seg": segment}).fetchall()
+        return [
+            RoutingRep(_routing_rep(_hashable(r[:6])), r[6] or 0, r[7] or 0, r[8] or 0)
+            for r in rows
+        ]
 
     def lock_rep_load(self, rep_id: int) -> int:
         if self.is_postgres:  # SQLite's BEGIN IMMEDIATE already serialises writers
@@ -266,6 +294,43 @@ class MarketSql:
 
 
 # --- rows <-> objects -------------------------------------------------------------------
+# One statement for every rep with its load and its record in the segment: text SQL
+# because this runs on every decision and Core's per-row typing costs milliseconds.
+_ROUTING_REPS = sa.text(
+    "SELECT r.id, r.external_id, r.segments, r.languages, r.capacity, r.active,"
+    " l.active_leases, rr.wins, rr.losses FROM reps r"
+    " LEFT JOIN rep_loads l ON l.rep_id = r.id"
+    " LEFT JOIN rep_records rr ON rr.rep_id = r.id AND rr.segment = :seg"
+)
+
+
+_REP_CACHE: dict[tuple[Any, ...], Rep] = {}
+
+
+def _routing_rep(key: tuple[Any, ...]) -> Rep:
+    """Reps change rarely: an unchanged row maps to the same immutable `Rep` (saves ms)."""
+    rep = _REP_CACHE.get(key)
+    if rep is None:
+        if len(_REP_CACHE) > 50_000:
+            _REP_CACHE.clear()
+        i, external_id, segments, languages, capacity, active = key
+        rep = Rep(
+            external_id, "", segments=tuple(_json(segments)), languages=tuple(_json(languages)),
+            capacity=capacity, active=bool(active), id=i,
+        )  # fmt: skip
+        _REP_CACHE[key] = rep
+    return rep
+
+
+def _hashable(values: Any) -> tuple[Any, ...]:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
+def _json(value: Any) -> list[str]:
+    """SQLite hands JSON back as text, psycopg already decoded."""
+    return list(json.loads(value) if isinstance(value, str) else value or [])
+
+
 _DECISION_FIELDS = (
     "account_id",
     "at",

@@ -238,6 +238,13 @@ leases = sa.Table(
     ),
 )
 
+rep_loads = sa.Table(  # active leases per rep, kept by grant/end_lease (routing reads it)
+    "rep_loads",
+    metadata,
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), primary_key=True),
+    sa.Column("active_leases", sa.Integer, nullable=False),
+)
+
 rep_records = sa.Table(  # won/lost deals per rep and segment, refreshed by the daily review
     "rep_records",
     metadata,

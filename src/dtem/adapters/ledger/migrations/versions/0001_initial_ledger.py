@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:12:03.926661
+Create Date: 2026-11-23 15:22:25.324557
 """
 
 from collections.abc import Sequence
@@ -250,6 +250,12 @@ def upgrade() -> None:
     with op.batch_alter_table('record_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_record_changes_batch_id'), ['batch_id'], unique=False)
 
+    op.create_table('rep_loads',
+    sa.Column('rep_id', sa.Integer(), nullable=False),
+    sa.Column('active_leases', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_rep_loads_rep_id_reps')),
+    sa.PrimaryKeyConstraint('rep_id', name=op.f('pk_rep_loads'))
+    )
     op.create_table('rep_records',
     sa.Column('rep_id', sa.Integer(), nullable=False),
     sa.Column('segment', sa.String(length=160), nullable=False),
@@ -414,6 +420,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_rep_records_segment')
 
     op.drop_table('rep_records')
+    op.drop_table('rep_loads')
     with op.batch_alter_table('record_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_record_changes_batch_id'))
 
