@@ -149,3 +149,21 @@ def test_an_awarded_quarter_sets_the_capacity_the_rebalance_uses(
         tx.put_capacity_bid(rep["R1"], "2027Q1", 5, T0)
         tx.record_capacity_award(rep["R1"], "2027Q1", 5, "test", T0)
     assert rebalance(ledger, clock).granted == 5
+
+
+def test_segment_rules_and_cooldowns_limit_who_may_get_an_account(
+    ledger: MemoryLedger, clock: FixedClock
+) -> None:
+    accounts = [Account("SMB", "Small", employees=20), Account("COOL", "Cooled", employees=20)]
+    reps = [Rep("ENT", "Enterprise only", segments=("enterprise|*",)), Rep("ANY", "Anyone")]
+    acc, rep = seed(ledger, clock, accounts, reps)
+    for key in acc:
+        score(ledger, acc[key], 80.0)
+    old = grant(ledger, acc["COOL"], rep["ANY"])
+    with ledger.transaction() as tx:
+        tx.end_lease(old, LeaseState.REVOKED, T0, "no advance")
+    report = rebalance(ledger, clock)
+    assert (report.accounts, report.arcs, report.granted) == (2, 1, 1)
+    with ledger.transaction() as tx:
+        (lease,) = tx.active_leases()
+    assert (lease.account_id, lease.rep_id) == (acc["SMB"], rep["ANY"])

@@ -149,41 +149,55 @@ def _effort(account: Account, policy: Policy) -> float:
 
 
 def _eligible_arcs(snap: MarketSnapshot, policy: Policy) -> tuple[IntArray, IntArray, FloatArray]:
-    """Every (account, rep) pair routing would allow, with its EV."""
-    accs: list[int] = []
-    reps: list[int] = []
-    evs: list[float] = []
-    rep_langs = [{LANGUAGE_NAMES.get(x.lower(), x.lower()) for x in r.languages} for r in snap.reps]
+    """Every (account, rep) pair routing would allow, with its EV, one segment at a time."""
+    value = np.array([a.potential_value or policy.default_deal_value for a in snap.accounts])
+    base = snap.propensity * value  # P(a) × value(a), as routing defines it
+    groups: dict[tuple[str, str | None], list[int]] = {}
     for a, account in enumerate(snap.accounts):
-        # value(a) as routing defines it: potential value, else the policy's deal value
-        base = snap.propensity[a] * (account.potential_value or policy.default_deal_value)
-        seg, lang = _segment(account), account_language(account)
-        record = snap.records.get(seg, {})
-        for r, rep in enumerate(snap.reps):
-            mine = snap.current[a] == r
-            if not mine and not _allowed(rep, seg, lang, rep_langs[r], account, snap.cooling):
-                continue
-            wins, losses = record.get(rep.id or 0, (0, 0))
-            accs.append(a)
-            reps.append(r)
-            evs.append(base * win_rate_multiplier(wins, losses, policy))
+        groups.setdefault((_segment(account), account_language(account)), []).append(a)
+    position = {r.id: i for i, r in enumerate(snap.reps)}
+    row_of = {account.id: a for a, account in enumerate(snap.accounts)}
+    blocked = [
+        (row_of[acc], position[rep])
+        for acc, rep in snap.cooling
+        if acc in row_of and rep in position
+    ]
+    parts = [_group_arcs(snap, policy, key, rows, base, blocked) for key, rows in groups.items()]
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
     return (
-        np.asarray(accs, dtype=np.int64),
-        np.asarray(reps, dtype=np.int64),
-        np.asarray(evs, dtype=np.float64),
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
     )
 
 
-def _allowed(
-    rep: Rep,
-    segment: str,
-    lang: str | None,
-    langs: set[str],
-    account: Account,
-    cooling: set[tuple[int, int]],
-) -> bool:
+def _group_arcs(
+    snap: MarketSnapshot, policy: Policy, key: tuple[str, str | None], rows: list[int],
+    base: FloatArray, blocked: list[tuple[int, int]],
+) -> tuple[IntArray, IntArray, FloatArray]:  # fmt: skip
+    segment, lang = key
+    record = snap.records.get(segment, {})
+    fits = np.array([_fits(rep, segment, lang) for rep in snap.reps], dtype=np.bool_)
+    q = np.array(
+        [win_rate_multiplier(*record.get(rep.id or 0, (0, 0)), policy) for rep in snap.reps]
+    )
+    idx = np.asarray(rows, dtype=np.int64)
+    allowed = np.tile(fits, (idx.shape[0], 1))
+    local = {a: i for i, a in enumerate(rows)}
+    for a, r in blocked:  # cooling off on this account
+        if a in local:
+            allowed[local[a], r] = False
+    held = np.flatnonzero(snap.current[idx] >= 0)
+    allowed[held, snap.current[idx][held]] = True  # the holder keeps its arc
+    a_local, cols = np.nonzero(allowed)
+    return idx[a_local], cols.astype(np.int64), base[idx[a_local]] * q[cols]
+
+
+def _fits(rep: Rep, segment: str, lang: str | None) -> bool:
+    """Segment and language rules of routing (an empty list means any)."""
     if not segment_matches(rep.segments, segment):
         return False
-    if lang is not None and langs and lang not in langs:
-        return False
-    return (account.id, rep.id) not in cooling
+    langs = {LANGUAGE_NAMES.get(x.strip().lower(), x.strip().lower()) for x in rep.languages}
+    return lang is None or not langs or lang in langs
