@@ -48,6 +48,9 @@ class ImportsMemory:
     def all_accounts(self) -> dict[str, Account]:
         return dict(self.s.accounts)
 
+    def bulk_insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
+        self.insert_accounts(accounts, at)  # type: ignore[attr-defined]
+
     def account_attributes(self, external_ids: Collection[str]) -> dict[str, dict[str, str]]:
         wanted = set(external_ids)
         out: dict[str, dict[str, str]] = {}

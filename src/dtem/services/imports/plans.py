@@ -15,7 +15,7 @@ Industry column never wipes an account's industry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -73,27 +73,34 @@ def plan_upsert(
     """Insert new keys, update changed ones (mapped fields only), count the rest."""
     plan = Plan(entity)
     keep = NOT_NULL.get(entity, frozenset())
+    names = list(records[0][1]) if records else []
+    attr_names = [k for k in names if k.startswith(ATTR)]
+    droppable = [k for k in names if k in keep]  # a None here means "not given"
     for _row, rec in records:
-        attrs = {k[len(ATTR) :]: _text(v) for k, v in rec.items() if k.startswith(ATTR)}
-        values = {k: v for k, v in rec.items() if not k.startswith(ATTR)}
-        values = {k: _coerce(k, v) for k, v in values.items() if v is not None or k not in keep}
-        key = values["external_id"]
+        attrs = {k[len(ATTR) :]: _text(rec.pop(k)) for k in attr_names}
+        for k in droppable:
+            if rec[k] is None:
+                del rec[k]
+        if "tier" in rec:
+            rec["tier"] = Tier(rec["tier"])
+        key = rec["external_id"]
         old = existing.get(key)
+        diff: dict[str, list[Any]] = {}
         if old is None:
-            plan.inserts.append(make(**{**(defaults or {}), **values}))
-            diff: dict[str, list[Any]] = {}
+            plan.inserts.append(make(**{**defaults, **rec}) if defaults else make(**rec))
         else:
             diff = {
                 k: [_json(getattr(old, k)), _json(v)]
-                for k, v in values.items()
+                for k, v in rec.items()
                 if getattr(old, k) != v
             }
             if diff:
-                plan.updates.append(replace(old, **values))
-        attr_diff = _attribute_diff(attrs, (old_attributes or {}).get(key, {}))
-        if attr_diff:
-            plan.attributes[key] = {name: new for name, (_, new) in attr_diff.items()}
-            diff |= {f"attributes.{n}": [o, v] for n, (o, v) in attr_diff.items()}
+                plan.updates.append(replace(old, **rec))
+        if attrs:
+            attr_diff = _attribute_diff(attrs, (old_attributes or {}).get(key, {}))
+            if attr_diff:
+                plan.attributes[key] = {name: new for name, (_, new) in attr_diff.items()}
+                diff |= {f"attributes.{n}": [o, v] for n, (o, v) in attr_diff.items()}
         if old is not None and diff:
             plan.changes.append(RecordChange(entity, key, diff))
         elif old is not None:
@@ -111,16 +118,6 @@ def account_maker(**values: Any) -> Account:
 
 def rep_maker(**values: Any) -> Rep:
     return Rep(**values)
-
-
-def entity_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
-
-
-def _coerce(name: str, value: Any) -> Any:
-    if name == "tier" and value is not None:
-        return Tier(value)
-    return value
 
 
 def _text(value: Any) -> str | None:

@@ -141,7 +141,7 @@ def write_plan(
 ) -> int:
     """Write a plan, its batch, its record changes and its audit entry; return the batch id."""
     writers = {
-        "accounts": (tx.insert_accounts, tx.update_accounts),
+        "accounts": (tx.bulk_insert_accounts, tx.update_accounts),
         "reps": (tx.insert_reps, tx.update_reps),
         "opportunities": (tx.insert_opportunities, tx.update_opportunities),
     }

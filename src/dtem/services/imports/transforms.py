@@ -57,7 +57,10 @@ def is_null(value: Any) -> bool:
 
 def parse_text(value: Any) -> str:
     """Trimmed text with inner runs of whitespace collapsed."""
-    return _SPACES.sub(" ", str(value).strip())
+    text = value.strip() if value.__class__ is str else str(value).strip()
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text:  # the regex is rarely needed
+        text = _SPACES.sub(" ", text)
+    return text
 
 
 def parse_category(value: Any) -> str:
@@ -89,6 +92,16 @@ def parse_number(value: Any) -> float:
         raise ValueError("not a number")
     if isinstance(value, int | float):
         return float(value)
+    try:  # most cells are plain numbers: skip the clean-up
+        number = float(value)
+    except (TypeError, ValueError):
+        return _parse_dirty_number(value)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+def _parse_dirty_number(value: Any) -> float:
     text = _CURRENCY.sub("", parse_text(value).upper()).strip()
     negative = text.startswith("(") and text.endswith(")")  # accounting style (1,200)
     text = _THOUSANDS.sub("", text.strip("()"))

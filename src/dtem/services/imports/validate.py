@@ -17,6 +17,7 @@ million-row file within seconds. A row with any error is rejected as a whole.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,7 +30,10 @@ from dtem.services.imports.mapping import EntityMapping, FieldRule
 from dtem.services.imports.readers import SourceBatch
 from dtem.services.imports.specs import PARSERS, SPECS, FieldSpec
 
-ATTR = "attr:"  # prefix of attribute fields in a record
+ATTR = "attr:"
+_FEW_VALUES = frozenset(
+    {"category", "country", "bool", "stage", "actor_kind", "tier"}
+)  # prefix of attribute fields in a record
 Record = tuple[int, dict[str, Any]]  # (row number, {field: value})
 
 
@@ -56,7 +60,13 @@ class _Converter:
         nulls, parse = set(self.rule.null_values), self.parse
         vmap = {**{k.strip().lower(): v for k, v in self.rule.map.items()}, **self.rule.map}
         for i, raw in enumerate(values):
-            if raw is None or raw == "" or tf.is_null(raw) or raw in nulls:
+            if (
+                raw is None
+                or raw == ""
+                or raw in nulls
+                or (raw.__class__ is not str and tf.is_null(raw))
+                or (raw.__class__ is str and raw.isspace())
+            ):
                 if self.required:
                     fail(i, raw, "missing required field")
                 continue
@@ -143,6 +153,8 @@ class Validator:
     def _converter(self, target: str, rule: FieldRule, spec: FieldSpec) -> _Converter:
         default = rule.default if rule.default is not None else spec.default
         parse = self._parser(spec.kind, rule.formats or self.mapping.date_formats)
+        if spec.kind in _FEW_VALUES:  # labels repeat: parse each distinct one once
+            parse = functools.lru_cache(maxsize=65_536)(parse)
         if default is not None:
             default = parse(default)
         required = spec.required and default is None
