@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from dtem.adapters.ledger.engine import make_engine, migrate
 from dtem.adapters.ledger.sql import SqlLedger
 from dtem.config import Settings
+from dtem.domain.batch import BatchScorer
 from dtem.domain.clock import Clock, system_clock
 
 
@@ -29,3 +30,16 @@ def build(settings: Settings, database_url: str | None = None, *, create: bool =
     if create:
         migrate(engine)
     return Container(settings=settings, engine=engine, ledger=SqlLedger(engine))
+
+
+def batch_scorer(engine: str) -> BatchScorer:
+    """The batch scoring engine by name: `duckdb` (embedded default) or `spark`."""
+    if engine == "duckdb":
+        from dtem.adapters.batch.duckdb_engine import DuckDbScorer
+
+        return DuckDbScorer()
+    if engine == "spark":
+        from dtem.adapters.batch.spark_engine import SparkScorer
+
+        return SparkScorer()
+    raise ValueError(f"unknown engine {engine!r}: use duckdb or spark")

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,13 +53,16 @@ def run_batch(
     signals_path: str | None = None,
     refresh: bool = False,
     top: int = 10,
+    on_step: Callable[[str], None] = lambda _step: None,
 ) -> BatchSummary:
     """Score every account as of `as_of` (default now) from the ledger or a Parquet set.
 
     The first run (or `refresh=True`) freezes a new segment-economics snapshot from the
     won opportunities; later runs reuse the newest one, so scores stay absolute.
+    `on_step` hears each phase (for a progress display).
     """
     started = time.perf_counter()
+    on_step("reading the ledger")
     now = clock()
     as_of = as_of or now
     with ledger.transaction() as tx:
@@ -71,7 +75,9 @@ def run_batch(
     names = {f.id: f.external_id for f in facts}
     params = account_params(active.policy, eco, facts)
     types = TypeParams.of(active.policy)
+    on_step(f"scoring {len(facts)} accounts on {scorer.name}")
     result = scorer.score(signals, params, types, active.policy.e_half, as_of)
+    on_step("writing scores and crossings")
     events = _write(ledger, result, active, eco, as_of)
     return _summary(scorer.name, result, active, eco, as_of, signals, events, names, top, started)
 

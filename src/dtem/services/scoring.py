@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from dtem.domain.errors import NotFound
 from dtem.domain.model import segment_of
@@ -189,6 +190,47 @@ class Explanation:
     lambda_hourly: float
     top_signals: list[SignalContribution]
     last_recorded: ScoreRecord | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready data, as the CLI's `--json` and the HTTP API print it."""
+        e = self
+        s = e.score
+        return {
+            "account": e.external_id,
+            "as_of": e.as_of.isoformat(),
+            "policy_version": e.policy_version,
+            "economics_version": e.economics_version,
+            "segment": e.segment,
+            "score": s.score,
+            "equity": s.equity,
+            "propensity": s.propensity,
+            "velocity": s.velocity,
+            "cost": s.cost,
+            "deal_value": e.velocity.deal_value,
+            "cycle_days": e.velocity.cycle_days,
+            "effort_hours": e.effort_hours,
+            "lambda_hourly": e.lambda_hourly,
+            "logit": sum(s.logit_terms.values()),
+            "logit_terms": s.logit_terms,
+            "intensities": e.intensities,
+            "top_signals": [
+                {
+                    "type": t.type,
+                    "occurred_at": t.occurred_at.isoformat(),
+                    "value": t.value,
+                    "decayed": t.decayed,
+                    "logit": t.logit,
+                }
+                for t in e.top_signals
+            ],
+            "last_recorded": None
+            if e.last_recorded is None
+            else {
+                "score": e.last_recorded.score,
+                "as_of": e.last_recorded.as_of.isoformat(),
+                "method": e.last_recorded.method,
+            },
+        }
 
 
 def explain(tx: LedgerTx, external_id: str, active: ActivePolicy, now: datetime) -> Explanation:

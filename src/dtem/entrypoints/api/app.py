@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import dtem
 from dtem.bootstrap import Container
 from dtem.entrypoints.api import errors
-from dtem.entrypoints.api.routers import governance, health, market, optim, segment
+from dtem.entrypoints.api.routers import governance, health, market, optim, scores, segment
 
 
 def create_app(container: Container) -> FastAPI:
@@ -24,4 +24,5 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(segment.router)
     app.include_router(market.router)
     app.include_router(optim.router)
+    app.include_router(scores.router)
     return app

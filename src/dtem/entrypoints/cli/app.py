@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dtem.entrypoints.cli import admin, demo, imports, market, optim, signals, training
+from dtem.entrypoints.cli import admin, demo, imports, market, optim, scoring, signals, training
 
 app = typer.Typer(
     name="dtem",
@@ -27,6 +27,7 @@ market.register(app)
 training.register(app)
 signals.register(app)
 optim.register(app)
+scoring.register(app)
 
 
 def main() -> None:
