@@ -18,6 +18,7 @@ the rep with the most free capacity. Pure: the service gathers the facts, this d
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -172,7 +173,8 @@ def _exclusion(
     return None
 
 
-def segment_matches(rep_segments: Sequence[str], segment: str) -> bool:
+@functools.lru_cache(maxsize=65536)
+def segment_matches(rep_segments: tuple[str, ...], segment: str) -> bool:
     """Empty = any; an entry matches part by part, `*` matching anything.
 
     >>> segment_matches(("smb|*",), "smb|retail"), segment_matches(("mid|retail",), "smb|retail")
@@ -192,8 +194,9 @@ def capacity_of(rep: Rep, policy: Policy) -> int:
     return rep.capacity if rep.capacity > 0 else policy.default_capacity
 
 
-def _codes(languages: Sequence[str]) -> set[str]:
-    return {LANGUAGE_NAMES.get(x.strip().lower(), x.strip().lower()) for x in languages}
+@functools.lru_cache(maxsize=4096)
+def _codes(languages: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(LANGUAGE_NAMES.get(x.strip().lower(), x.strip().lower()) for x in languages)
 
 
 def _candidate(facts: RepFacts, score: ScoreFacts | None, policy: Policy) -> Candidate:

@@ -86,7 +86,12 @@ class MarketSql:
     def routing_reps(self, segment: str) -> list[RoutingRep]:
         rows = self.conn.execute(_ROUTING_REPS, {"seg": segment}).fetchall()
         return [
-            RoutingRep(_routing_rep(_hashable(r[:6])), r[6] or 0, r[7] or 0, r[8] or 0)
+            RoutingRep(
+                _routing_rep(r[:6] if isinstance(r[2], str) else _hashable(r[:6])),
+                r[6] or 0,
+                r[7] or 0,
+                r[8] or 0,
+            )
             for r in rows
         ]
 
