@@ -76,8 +76,10 @@ class SignalConsumer:
         batch: int = 100,
         max_messages: int | None = None,
         idle_timeout: float | None = None,
+        on_committed: signals.OnCommitted = signals.on_signals_committed,
     ) -> None:
         self.c, self.broker, self.batch = container, broker, batch
+        self.on_committed = on_committed
         self.max_messages, self.idle_timeout = max_messages, idle_timeout
         self.stats = ConsumerStats()
 
@@ -135,13 +137,18 @@ class SignalConsumer:
                 await self._dead(inbox, msg, f"failed {deliveries(msg)} times: {exc}")
             else:
                 self.stats.retried += 1
-                await msg.nak(delay=min(2.0 ** deliveries(msg), 60.0))
+                await msg.nak(delay=min(0.5 * 2.0 ** deliveries(msg), 60.0))  # back off
             return
         await msg.ack()
 
     async def _store(self, messages: list[signals.Message]) -> None:
         got = await asyncio.to_thread(
-            signals.receive_calls, self.c.ledger, self.c.clock, messages, via="nats"
+            signals.receive_calls,
+            self.c.ledger,
+            self.c.clock,
+            messages,
+            via="nats",
+            on_committed=self.on_committed,
         )
         self.stats.stored += got.accepted
         self.stats.duplicates += len(got.result.duplicates)

@@ -20,7 +20,6 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
@@ -72,7 +71,7 @@ class SignalInbox:
         assert self._sub is not None, "connect() first"
         try:
             return list(await self._sub.fetch(batch, timeout=timeout))
-        except NatsTimeout:
+        except TimeoutError:  # nats raises its own subclass or asyncio's, by path
             return []
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
@@ -88,7 +87,9 @@ class SignalInbox:
 
     async def close(self) -> None:
         if self._nc is not None:
-            await self._nc.drain()
+            # every fetched message is acked or nak'd by now; drain() would wait up to
+            # 30 s for the server to expire the last pull request
+            await self._nc.close()
             self._nc = None
 
 

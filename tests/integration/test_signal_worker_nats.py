@@ -1,0 +1,150 @@
+"""`dtem worker` against the real NATS JetStream: store then ack, dedupe, dead letters.
+
+Each test uses its own stream, subjects and durable name, so parallel runs don't collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from dtem.adapters.broker.nats import REASON_HEADER, BrokerSettings
+from dtem.bootstrap import Container, build
+from dtem.config import Settings
+from dtem.domain.ports import LedgerTx
+from dtem.domain.signals import SignalRecord
+from dtem.entrypoints.worker import SignalConsumer, run_tasks
+from dtem.services import governance
+from dtem.services.signals import reports
+
+NATS_URL = os.environ.get("DTEM_TEST_NATS_URL")
+pytestmark = [
+    pytest.mark.nats,
+    pytest.mark.skipif(not NATS_URL, reason="DTEM_TEST_NATS_URL not set"),
+]
+
+
+@pytest.fixture
+def broker() -> Iterator[BrokerSettings]:
+    tag = uuid.uuid4().hex[:10]
+    settings = BrokerSettings(
+        url=NATS_URL or "",
+        stream=f"T_{tag}",
+        subject=f"t{tag}.signals.>",
+        durable=f"w{tag}",
+        dlq_subject=f"t{tag}.dlq",
+        max_deliver=2,
+    )
+    yield settings
+    asyncio.run(_drop_streams(settings))
+
+
+@pytest.fixture
+def container(tmp_path: Path) -> Iterator[Container]:
+    c = build(Settings(), f"sqlite:///{tmp_path}/worker.db")
+    governance.ensure_policy(c.ledger, c.clock)
+    yield c
+    c.engine.dispose()
+
+
+async def _drop_streams(s: BrokerSettings) -> None:
+    nc = await nats.connect(s.url)
+    js = nc.jetstream()
+    for name in (s.stream, s.dlq_stream):
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.delete_stream(name)
+    await nc.close()
+
+
+async def _publish(s: BrokerSettings, payloads: Sequence[bytes]) -> None:
+    nc = await nats.connect(s.url)
+    js = nc.jetstream()
+    for p in payloads:
+        await js.publish(s.subject.replace(">", "web"), p)
+    await nc.close()
+
+
+def _run(consumer: SignalConsumer, s: BrokerSettings, payloads: Sequence[bytes]) -> None:
+    async def go() -> None:
+        # the consumer creates the stream; publish once it is there
+        task = asyncio.create_task(run_tasks([consumer.run], asyncio.Event()))
+        await asyncio.sleep(1.0)
+        await _publish(s, payloads)
+        await task
+
+    asyncio.run(go())
+
+
+async def _dead_letters(s: BrokerSettings) -> list[tuple[bytes, dict[str, str]]]:
+    nc = await nats.connect(s.url)
+    js = nc.jetstream()
+    sub = await js.pull_subscribe(s.dlq_subject, durable="reader", stream=s.dlq_stream)
+    try:
+        msgs = await sub.fetch(10, timeout=2)
+    except TimeoutError:
+        msgs = []
+    await nc.close()
+    return [(m.data, dict(m.headers or {})) for m in msgs]
+
+
+def _track(message_id: str, **kw: Any) -> bytes:
+    body = {"type": "track", "userId": "u1", "event": "Demo Requested", "messageId": message_id}
+    return json.dumps(body | kw).encode()
+
+
+def test_worker_stores_segment_calls_and_signal_rows_once(
+    container: Container, broker: BrokerSettings
+) -> None:
+    row = {"domain": "acme.com", "type": "hiring", "occurred_at": "2027-01-04T09:00:00Z"}
+    payloads = [_track("m1"), _track("m1"), json.dumps(row).encode(), json.dumps(row).encode()]
+    consumer = SignalConsumer(container, broker, max_messages=4, idle_timeout=20)
+    _run(consumer, broker, payloads)
+    assert (consumer.stats.stored, consumer.stats.duplicates) == (2, 2)
+    stats = reports.signal_stats(container.ledger)
+    assert stats.by_type == {"hand_raise": 1, "hiring": 1}
+    assert _dead_letters_of(broker) == []
+
+
+def test_unparseable_message_goes_to_dead_letters_with_reason(
+    container: Container, broker: BrokerSettings
+) -> None:
+    payloads = [b"{not json", json.dumps({"type": "track", "event": "x"}).encode(), _track("ok")]
+    consumer = SignalConsumer(container, broker, max_messages=3, idle_timeout=20)
+    _run(consumer, broker, payloads)
+    dead = _dead_letters_of(broker)
+    assert [body for body, _ in dead] == payloads[:2]
+    assert "not JSON" in dead[0][1][REASON_HEADER]
+    assert "userId or anonymousId is required" in dead[1][1][REASON_HEADER]
+    assert consumer.stats.stored == 1
+    # acked: a second run on the same durable consumer finds nothing left
+    again = SignalConsumer(container, broker, idle_timeout=2)
+    asyncio.run(run_tasks([again.run], asyncio.Event()))
+    assert again.stats.messages == 0
+
+
+def test_message_failing_every_delivery_is_dead_lettered_after_max_deliver(
+    container: Container, broker: BrokerSettings
+) -> None:
+    def fail_on_poison(_tx: LedgerTx, stored: Sequence[SignalRecord]) -> None:
+        if any(r.event_id == "poison" for r in stored):
+            raise RuntimeError("scoring exploded")
+
+    consumer = SignalConsumer(container, broker, idle_timeout=4, on_committed=fail_on_poison)
+    _run(consumer, broker, [_track("poison"), _track("fine")])
+    dead = _dead_letters_of(broker)
+    assert [json.loads(body)["messageId"] for body, _ in dead] == ["poison"]
+    assert "failed 2 times: scoring exploded" in dead[0][1][REASON_HEADER]
+    assert reports.signal_stats(container.ledger).total == 1  # "fine" only
+
+
+def _dead_letters_of(s: BrokerSettings) -> list[tuple[bytes, dict[str, str]]]:
+    return asyncio.run(_dead_letters(s))
