@@ -25,7 +25,7 @@ from dtem.domain.training import FloatArray, decayed_intensities
 
 IntArray = npt.NDArray[np.int64]
 FIT_TERMS = ("industry", "size_band")
-_LEAK_RATE = 0.9  # a firmographic value this predictive smells of post-outcome data
+_LEAK_SHARE = 0.9  # share of winners with a field that is rare overall: post-outcome data
 
 
 def day_end(d: date) -> datetime:
@@ -188,14 +188,22 @@ def without_terms(rows: Rows, keep: Sequence[str]) -> Rows:
 
 
 def leak_warnings(train: Rows) -> list[str]:
-    """Warn when a firmographic field is known (almost) only for accounts that won."""
+    """Warn when a firmographic field is known for few accounts but nearly every winner.
+
+    That is the shape of a field filled in once a deal is won (a label leak): the
+    ledger keeps current values, not the values as of the snapshot.
+    """
     out = []
+    won = train.labels.astype(bool)
     for name, values in (("industry", train.industries), ("size_band", train.size_bands)):
         known = np.array([v not in ("unknown", "*") for v in values], dtype=bool)
-        if known.sum() >= 5 and known.any() and train.labels[known].mean() >= _LEAK_RATE:
+        if won.sum() < 5 or not known.any():
+            continue
+        row_share, win_share = known.mean(), known[won].mean()
+        if win_share >= _LEAK_SHARE and row_share <= 0.5:
             out.append(
-                f"{name} is known for {int(known.sum())} training rows and "
-                f"{train.labels[known].mean():.0%} of them won: is it filled after the "
-                f"deal (a label leak)? Leave it out with --fit-terms"
+                f"{name} is known for {row_share:.0%} of training rows but {win_share:.0%} "
+                "of the won ones: is it filled in after the deal (a label leak)? "
+                "Leave it out with --fit-terms"
             )
     return out

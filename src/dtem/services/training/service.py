@@ -18,6 +18,7 @@ from dtem.domain.clock import Clock
 from dtem.domain.policy import Policy, SignalType
 from dtem.domain.ports import Ledger
 from dtem.domain.scoring import from_epoch_seconds
+from dtem.domain.segments import Economics
 from dtem.domain.training import SplitPlan, split_plan
 from dtem.services.governance import active_policy, store_policy
 from dtem.services.training.dataset import (
@@ -102,10 +103,11 @@ def train_policy(ledger: Ledger, clock: Clock, opts: TrainOptions, actor: str) -
         until = max(plan.holdout_snapshot, opts.as_of or clock().date())
         history = load_history(tx, until, base.policy.won_stages)
         capacity = sum(r.capacity for r in tx.all_reps() if r.active)
+        economics = tx.latest_economics() or Economics()  # what scoring uses now
     policy, types = _with_history_types(base.policy, history)
     run = _fit(policy, history, types, plan, opts)
     policy = _apply(policy, run.stored)
-    e_half = propose(policy, history, types, capacity, _as_of(opts, history, clock))
+    e_half = propose(policy, history, types, capacity, _as_of(opts, history, clock), economics)
     policy = replace(policy, e_half=e_half.stored)
     version = store_policy(ledger, policy.to_dict(), clock, actor, _note(opts, plan))
     new_types = [t for t in types if t not in base.policy.signal_types]
