@@ -35,6 +35,8 @@ from dtem.services.imports.plans import Plan, StageChange, account_maker, plan_u
 from dtem.services.imports.readers import read_batches, read_columns, sha256_of
 from dtem.services.imports.rejects import write_rejects
 from dtem.services.imports.validate import ATTR, Record, Validator, duplicate_errors
+from dtem.services.signals.hooks import on_signals_committed
+from dtem.services.signals.ingest import attach_for_accounts
 
 OnError = Literal["fail", "skip"]
 Progress = Callable[[int], None]  # called with the number of rows read so far
@@ -80,6 +82,8 @@ def import_file(
             raise InputInvalid(errors, source=str(path))
         if not dry_run and plan.changed:
             result.batch_id = write_plan(tx, plan, path, result, clock(), actor)
+            if plan.entity == "accounts":  # signals waiting for these accounts attach now
+                attach_for_accounts(tx, plan.inserts + plan.updates, policy, on_signals_committed)
     if errors and on_error == "skip" and not dry_run:
         result.rejects_file = str(write_rejects(path, errors))
     return result

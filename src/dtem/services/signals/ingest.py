@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from dtem.domain.model import Account
 from dtem.domain.policy import Policy
 from dtem.domain.ports import LedgerTx
 from dtem.domain.signals import (
@@ -184,3 +185,17 @@ def attach_unmatched(
 
 def _key(r: SignalRecord) -> AccountKey:
     return AccountKey(r.key_kind, r.account_key)
+
+
+def attach_for_accounts(
+    tx: LedgerTx, accounts: Iterable[Account], policy: Policy, on_committed: OnCommitted = no_hook
+) -> list[SignalRecord]:
+    """`attach_unmatched` for accounts just inserted or updated (their ids and domains)."""
+    accs = list(accounts)
+    return attach_unmatched(
+        tx,
+        policy,
+        external_ids=[a.external_id for a in accs],
+        domains=[a.domain for a in accs if a.domain],
+        on_committed=on_committed,
+    )
