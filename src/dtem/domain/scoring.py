@@ -25,6 +25,8 @@ from dtem.domain.policy import Policy
 from dtem.domain.segments import Economics, segment_cost, segment_velocity
 
 SECONDS_PER_DAY = 86_400.0
+_exp = math.exp
+_tuple_new = tuple.__new__
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -89,11 +91,16 @@ def absorb(state: Decayed | None, value: float, at: float, rate: float) -> Decay
     >>> a == b == Decayed(1.5, 86_400.0)
     True
     """
+    # This runs per event: unpack once, and build with tuple.__new__, which skips
+    # NamedTuple's Python-level __new__ (about half the cost of the update).
     if state is None:
-        return Decayed(value, at)
-    if at >= state.as_of:
-        return Decayed(state.intensity * math.exp(-rate * (at - state.as_of)) + value, at)
-    return Decayed(state.intensity + value * math.exp(-rate * (state.as_of - at)), state.as_of)
+        return _tuple_new(Decayed, (value, at))
+    intensity, as_of = state
+    if at >= as_of:
+        fwd = intensity * _exp(rate * (as_of - at)) + value
+        return _tuple_new(Decayed, (fwd, at))
+    late = intensity + value * _exp(rate * (at - as_of))
+    return _tuple_new(Decayed, (late, as_of))
 
 
 def intensity_at(state: Decayed | None, now: float, rate: float) -> float:
@@ -205,8 +212,11 @@ def account_score(
     industry: str | None,
     employees: int | None,
     intensities: Mapping[str, float],
+    figures: dict[str, tuple[float, float]] | None = None,
 ) -> EquityScore:
     """The score of one account from its firmographics and decayed intensities.
+
+    `figures` memoises (V, C) by segment when many accounts are scored in a row.
 
     >>> s = account_score(Policy(), Economics(), "retail", 50, {})
     >>> round(s.propensity, 4), s.velocity, s.cost
@@ -214,8 +224,11 @@ def account_score(
     """
     segment = segment_of(employees, industry)
     terms = fit_terms(policy, industry, employees) | behaviour_terms(policy, intensities)
-    velocity = segment_velocity(eco, policy, segment).per_day
-    return equity_score(policy, terms, velocity, segment_cost(eco, policy, segment))
+    memo = {} if figures is None else figures
+    if segment not in memo:
+        v = segment_velocity(eco, policy, segment).per_day
+        memo[segment] = (v, segment_cost(eco, policy, segment))
+    return equity_score(policy, terms, *memo[segment])
 
 
 def intensities_of(policy: Policy, signals: Iterable[SignalLike], now: float) -> dict[str, float]:

@@ -126,7 +126,12 @@ def _hand_raisers(
 
 
 def state_score(
-    policy: Policy, eco: Economics, facts: AccountFacts, states: Mapping[str, Decayed], now: float
+    policy: Policy,
+    eco: Economics,
+    facts: AccountFacts,
+    states: Mapping[str, Decayed],
+    now: float,
+    figures: dict[str, tuple[float, float]] | None = None,
 ) -> EquityScore:
     """An account's score from its decayed state at `now` (epoch seconds)."""
     intensities = {
@@ -134,7 +139,7 @@ def state_score(
         for t, d in states.items()
         if t in policy.signal_types
     }
-    return account_score(policy, eco, facts.industry, facts.employees, intensities)
+    return account_score(policy, eco, facts.industry, facts.employees, intensities, figures)
 
 
 def rescore(
@@ -151,8 +156,9 @@ def rescore(
     now_s = epoch_seconds(now)
     records: list[ScoreRecord] = []
     events: list[ScoreEvent] = []
+    figures: dict[str, tuple[float, float]] = {}
     for acc, acc_states in states.items():
-        s = state_score(policy, eco, facts[acc], acc_states, now_s)
+        s = state_score(policy, eco, facts[acc], acc_states, now_s, figures)
         records.append(_record(acc, now, s, active.version, "incremental", eco))
         prev = previous[acc].score if acc in previous else None
         kind = crossing(prev, s.score, policy.threshold)
