@@ -70,8 +70,10 @@ def test_only_the_latest_intent_per_key_topic_source_stays_live(ledger: Any) -> 
                 _record("x1", topic="erp", source="bombora"),
             ]
         )
-        assert tx.supersede_signals([("acme.com", "crm", "bombora")]) == 2
-        assert tx.supersede_signals([("acme.com", "crm", "bombora")]) == 0
+        retired = tx.supersede_signals([("acme.com", "crm", "bombora")])
+        assert sorted(r.event_id for r in retired) == ["w0", "w1"]
+        assert not any(r.superseded for r in retired)  # as they were: scoring retracts them
+        assert tx.supersede_signals([("acme.com", "crm", "bombora")]) == []
         assert tx.signal_stats().superseded == 2
 
 

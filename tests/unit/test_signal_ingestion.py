@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from dtem.domain.ports import LedgerTx
 from dtem.domain.signals import SignalRecord
 from dtem.services import governance
 from dtem.services.signals import attach_unmatched, receive_calls
+from dtem.services.signals.ingest import Committed
 from dtem.services.signals.messages import SignalRow, parse_call
 from dtem.services.signals.sources import create_source, revoke_source
 
@@ -104,7 +104,9 @@ def test_new_account_attaches_signals_of_its_domain_and_linked_users(
     receive_calls(ledger, clock, calls)
     with ledger.transaction() as tx:
         tx.insert_accounts([Account("B2", "Beta", domain="beta.io")], T0)
-        attached = attach_unmatched(tx, default_policy(), external_ids=["B2"], domains=["beta.io"])
+        attached = attach_unmatched(
+            tx, default_policy(), T0, external_ids=["B2"], domains=["beta.io"]
+        )
     assert len(attached) == 2
     assert {r.account_id for r in _signals(ledger)} == {2}
 
@@ -132,21 +134,46 @@ def test_weekly_intent_replaces_last_weeks_per_topic(
 def test_hook_runs_in_the_same_transaction_with_what_was_stored(
     ledger: MemoryLedger, clock: FixedClock
 ) -> None:
-    seen: list[tuple[LedgerTx, list[str]]] = []
+    seen: list[list[str]] = []
 
-    def hook(tx: LedgerTx, stored: Sequence[SignalRecord]) -> None:
-        seen.append((tx, [r.event_id for r in stored]))
-        tx.append_audit("test", "scored", {"n": len(stored)}, T0)
+    def hook(tx: LedgerTx, batch: Committed) -> None:
+        seen.append([r.event_id for r in batch.stored])
+        assert batch.now == clock()
+        tx.append_audit("test", "scored", {"n": len(batch.stored)}, batch.now)
 
     msg = _track("Demo Requested", messageId="m2", properties={"domain": "acme.com"})
     receive_calls(ledger, clock, [msg], on_committed=hook)
-    assert [ids for _, ids in seen] == [["m2"], []]
+    assert seen == [["m2"], []]  # stored, then (nothing) attached
     with ledger.transaction() as tx:
         assert [e.action for e in tx.audit_entries()][-1] == "scored"
 
 
+def test_hook_gets_the_intent_rows_a_new_week_supersedes(
+    ledger: MemoryLedger, clock: FixedClock
+) -> None:
+    retired: list[tuple[str | None, float]] = []
+
+    def hook(_tx: LedgerTx, batch: Committed) -> None:
+        retired.extend((r.topic, r.value) for r in batch.superseded)
+
+    def week(n: int, score: float) -> SignalRow:
+        return SignalRow(
+            domain="acme.com",
+            type="intent_surge",
+            topic="crm",
+            value=score,
+            source="bombora",
+            occurred_at=T0 + timedelta(days=7 * n),
+            snapshot=True,
+        )
+
+    receive_calls(ledger, clock, [week(0, 0.7)], on_committed=hook)
+    receive_calls(ledger, clock, [week(1, 0.9)], on_committed=hook)
+    assert retired == [("crm", 0.7)]
+
+
 def test_a_failing_hook_rolls_back_the_signals(ledger: MemoryLedger, clock: FixedClock) -> None:
-    def boom(_tx: LedgerTx, _stored: Sequence[SignalRecord]) -> None:
+    def boom(_tx: LedgerTx, _batch: Committed) -> None:
         raise RuntimeError("scoring failed")
 
     with pytest.raises(RuntimeError):

@@ -52,8 +52,11 @@ class RadarStore(Protocol):
         """Insert the records whose event id is new; return the event ids inserted."""
         ...
 
-    def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> int:
-        """For each (account key, topic, source) keep only the latest row; mark the rest."""
+    def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> list[SignalRecord]:
+        """For each (account key, topic, source) keep only the latest row; mark the rest.
+
+        Returns the rows it marked, as they were before (scoring takes them back out).
+        """
         ...
 
     def account_ids_by_domain(self, domains: Collection[str]) -> dict[str, int]:

@@ -38,7 +38,7 @@ class SignalsMemory:
                 rows.append(replace(rec, occurred_at=as_utc(rec.occurred_at)))
         return inserted
 
-    def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> int:
+    def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> list[SignalRecord]:
         wanted = set(keys)
         rows: list[SignalRecord] = self._rows("signals")
         live = [
@@ -47,9 +47,10 @@ class SignalsMemory:
             if r.topic is not None and not r.superseded
         ]
         stale = superseded_ids([row for row in live if row[0] in wanted])
+        before = [rows[i] for i in stale]
         for i in stale:
             rows[i] = replace(rows[i], superseded=True)
-        return len(stale)
+        return before
 
     def account_ids_by_domain(self, domains: Collection[str]) -> dict[str, int]:
         wanted = set(domains)

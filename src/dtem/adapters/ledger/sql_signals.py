@@ -43,21 +43,22 @@ class SignalsSql:
             inserted.update(self.conn.execute(stmt, rows).scalars())
         return inserted
 
-    def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> int:
+    def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> list[SignalRecord]:
         wanted = set(keys)
-        rows: list[tuple[tuple[str, str, str], tuple[datetime, int]]] = []
+        live: dict[int, SignalRecord] = {}
         for chunk in _chunks(sorted({k[0] for k in wanted})):
-            q = sa.select(_S.c.id, _S.c.account_key, _S.c.topic, _S.c.source, _S.c.occurred_at)
-            q = q.where(_S.c.account_key.in_(chunk), _S.c.topic.is_not(None), ~_S.c.superseded)
-            rows += [
-                ((r.account_key, r.topic, r.source), (as_utc(r.occurred_at), r.id))
-                for r in self.conn.execute(q)
-                if (r.account_key, r.topic, r.source) in wanted
-            ]
-        stale = superseded_ids(rows)
+            q = sa.select(_S).where(
+                _S.c.account_key.in_(chunk), _S.c.topic.is_not(None), ~_S.c.superseded
+            )
+            for r in self.conn.execute(q).mappings():
+                if (r["account_key"], r["topic"], r["source"]) in wanted:
+                    live[r["id"]] = _record(r)
+        stale = superseded_ids(
+            [((r.account_key, r.topic, r.source), (r.occurred_at, i)) for i, r in live.items()]
+        )
         for chunk_ids in _chunks(stale):
             self.conn.execute(sa.update(_S).where(_S.c.id.in_(chunk_ids)).values(superseded=True))
-        return len(stale)
+        return [live[i] for i in stale]
 
     def account_ids_by_domain(self, domains: Collection[str]) -> dict[str, int]:
         out: dict[str, int] = {}

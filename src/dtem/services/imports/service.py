@@ -83,7 +83,8 @@ def import_file(
         if not dry_run and plan.changed:
             result.batch_id = write_plan(tx, plan, path, result, clock(), actor)
             if plan.entity == "accounts":  # signals waiting for these accounts attach now
-                attach_for_accounts(tx, plan.inserts + plan.updates, policy, on_signals_committed)
+                accounts = plan.inserts + plan.updates
+                attach_for_accounts(tx, accounts, policy, clock(), on_signals_committed)
     if errors and on_error == "skip" and not dry_run:
         result.rejects_file = str(write_rejects(path, errors))
     return result

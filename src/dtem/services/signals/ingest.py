@@ -29,10 +29,21 @@ from dtem.domain.signals import (
     unmatched_reason,
 )
 
-OnCommitted = Callable[[LedgerTx, Sequence[SignalRecord]], object]
+
+@dataclass(frozen=True)
+class Committed:
+    """What the `on_committed` hook sees: signals now live for an account, signals that a
+    newer snapshot replaced (as they were before), and the time of the unit of work."""
+
+    stored: Sequence[SignalRecord]
+    superseded: Sequence[SignalRecord]
+    now: datetime
 
 
-def no_hook(_tx: LedgerTx, _stored: Sequence[SignalRecord]) -> None:
+OnCommitted = Callable[[LedgerTx, Committed], object]
+
+
+def no_hook(_tx: LedgerTx, _batch: Committed) -> None:
     """The default `on_committed`: nothing runs after storing."""
 
 
@@ -58,8 +69,8 @@ def ingest(
     """Store new signals in `tx`; an event id seen before (here or earlier) is a duplicate.
 
     Unmatched signals are kept with a reason. Snapshot signals (weekly intent) supersede
-    older rows of the same (account key, topic, source). `on_committed(tx, stored)` runs
-    last, in the same transaction.
+    older rows of the same (account key, topic, source). `on_committed(tx, Committed)`
+    runs last, in the same transaction.
     """
     unique: dict[str, SignalDraft] = {}
     repeats: list[str] = []  # the same event id twice in one delivery
@@ -77,9 +88,8 @@ def ingest(
         for r in stored
         if r.topic is not None and unique[r.event_id].snapshot
     }
-    if snapshots:
-        tx.supersede_signals(snapshots)
-    on_committed(tx, stored)
+    retired = tx.supersede_signals(snapshots) if snapshots else []
+    on_committed(tx, Committed(stored, retired, now))
     return IngestResult(stored, [e for e in unique if e not in inserted] + repeats)
 
 
@@ -142,6 +152,7 @@ def resolve_keys(
 def attach_unmatched(
     tx: LedgerTx,
     policy: Policy,
+    now: datetime,
     *,
     external_ids: Iterable[str] = (),
     domains: Iterable[str] = (),
@@ -179,7 +190,7 @@ def attach_unmatched(
         for e, r in found.items()
         if e in attach
     ]
-    on_committed(tx, attached)
+    on_committed(tx, Committed(attached, [], now))
     return attached
 
 
@@ -188,13 +199,18 @@ def _key(r: SignalRecord) -> AccountKey:
 
 
 def attach_for_accounts(
-    tx: LedgerTx, accounts: Iterable[Account], policy: Policy, on_committed: OnCommitted = no_hook
+    tx: LedgerTx,
+    accounts: Iterable[Account],
+    policy: Policy,
+    now: datetime,
+    on_committed: OnCommitted = no_hook,
 ) -> list[SignalRecord]:
     """`attach_unmatched` for accounts just inserted or updated (their ids and domains)."""
     accs = list(accounts)
     return attach_unmatched(
         tx,
         policy,
+        now,
         external_ids=[a.external_id for a in accs],
         domains=[a.domain for a in accs if a.domain],
         on_committed=on_committed,

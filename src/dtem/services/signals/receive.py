@@ -66,7 +66,7 @@ def receive(
     linked = _link_users(tx, messages, policy, now)
     drafts = [d for m in messages if (d := to_draft(m, policy, now, via)) is not None]
     result = ingest(tx, drafts, policy, now, on_committed)
-    attached = attach_unmatched(tx, policy, user_ids=linked, on_committed=on_committed)
+    attached = attach_unmatched(tx, policy, now, user_ids=linked, on_committed=on_committed)
     return Received(result, linked, len(attached))
 
 
