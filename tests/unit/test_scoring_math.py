@@ -18,6 +18,7 @@ from dtem.domain.scoring import (
     decay_rate,
     epoch_seconds,
     equity_score,
+    intensities_of,
     intensity_at,
     sigmoid,
     top_signals,
@@ -138,3 +139,20 @@ def test_top_signals_split_each_type_term_by_decayed_weight() -> None:
     term = 3.0 * math.log1p(2.0)
     assert close(top[0].logit + top[1].logit, term)
     assert top[-1].type == "other" and top[-1].logit == 0.0
+
+
+def test_worked_example_of_the_docs_scores_52_then_75_after_a_second_demo() -> None:
+    policy = Policy()
+    sigs = [
+        SignalFact(1, "hand_raise", T0 - timedelta(days=7), 1.0),
+        SignalFact(1, "pricing_visit", T0 - timedelta(days=14), 2.0),
+        SignalFact(1, "pricing_visit", T0, 1.0),
+        SignalFact(1, "web_visit", T0 - timedelta(days=28), 4.0),
+    ]
+    now = epoch_seconds(T0)
+    before = account_score(policy, Economics(), "Retail", 40, intensities_of(policy, sigs, now))
+    sigs.append(SignalFact(1, "hand_raise", T0, 1.0))
+    after = account_score(policy, Economics(), "Retail", 40, intensities_of(policy, sigs, now))
+    assert round(before.propensity, 3) == 0.197 and round(before.score, 1) == 52.2
+    assert round(after.score, 1) == 74.7
+    assert crossing(before.score, after.score, policy.threshold) == "crossed_up"
