@@ -65,3 +65,18 @@ def test_trained_version_is_stored_with_origin_weights_but_not_active(
     )
     assert policy["b0"] == pytest.approx(report["coefficients"]["b0"], abs=1e-6)
     assert report["activate_with"] == f"dtem policy activate {version}"
+
+
+def test_training_an_empty_ledger_exits_9_and_stores_nothing(tmp_path: Path):
+    db = f"sqlite:///{tmp_path}/empty.db"
+    out = run_dtem("train", "--snapshot", "2018-02-01", db=db)
+    assert out.returncode == 9 and "positive" in out.stderr
+    listed = json.loads(run_dtem("policy", "list", "--json", db=db, check=True).stdout)
+    assert [v["version"] for v in listed] == [1]
+
+
+def test_a_malformed_horizon_is_a_usage_error(tmp_path: Path):
+    out = run_dtem(
+        "train", "--snapshot", "2018-02-01", "--horizon", "ninety", db=f"sqlite:///{tmp_path}/x.db"
+    )
+    assert out.returncode == 2 and "90d" in out.stderr

@@ -27,6 +27,7 @@ from dtem.domain.errors import (
     LeaseTransitionInvalid,
     NotFound,
     PolicyInvalid,
+    TrainingDataInsufficient,
 )
 
 console = Console()
@@ -52,6 +53,7 @@ EXIT_CODES: dict[type[DomainError], int] = {
     AuditChainBroken: 7,
     AuthError: 8,
     Forbidden: 8,
+    TrainingDataInsufficient: 9,
 }
 
 P = ParamSpec("P")
