@@ -39,7 +39,7 @@ class SignalsSql:
         stmt = stmt.returning(_S.c.event_id)
         inserted: set[str] = set()
         for i in range(0, len(records), _CHUNK):
-            rows = [asdict(r) for r in records[i : i + _CHUNK]]
+            rows = [_row(r) for r in records[i : i + _CHUNK]]  # shallow: asdict deep-copies
             inserted.update(self.conn.execute(stmt, rows).scalars())
         return inserted
 
@@ -180,6 +180,13 @@ class SignalsSql:
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
+
+
+_FIELDS = tuple(SignalRecord.__dataclass_fields__)
+
+
+def _row(r: SignalRecord) -> dict[str, Any]:
+    return {f: getattr(r, f) for f in _FIELDS}
 
 
 def _record(r: RowMapping) -> SignalRecord:
