@@ -10,8 +10,10 @@ Example:  curl -u "$WRITE_KEY:" -H 'Content-Type: application/json' \
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import functools
 import json
 import zlib
 from typing import Any
@@ -96,11 +98,22 @@ def _gunzip(data: bytes) -> bytes:
     return out
 
 
-async def _store(c: ContainerDep, key: str, calls: list[SegmentCall]) -> signals.Received:
-    # The ledger is synchronous; a worker thread keeps the event loop serving.
-    return await run_in_threadpool(
+async def _store(
+    request: Request, c: ContainerDep, key: str, calls: list[SegmentCall]
+) -> signals.Received:
+    # The ledger is synchronous; a worker thread keeps the event loop serving. SQLite has
+    # one writer at a time and its busy handler backs off unfairly (p99 of seconds under
+    # load), so requests queue here in arrival order instead.
+    store = functools.partial(
         signals.receive_calls, c.ledger, c.clock, calls, write_key=key, via="api"
     )
+    if c.engine.dialect.name != "sqlite":
+        return await run_in_threadpool(store)
+    state = request.app.state
+    if getattr(state, "sqlite_writes", None) is None:
+        state.sqlite_writes = asyncio.Lock()  # one per app (and so per event loop)
+    async with state.sqlite_writes:
+        return await run_in_threadpool(store)
 
 
 async def _single(request: Request, c: ContainerDep, call_type: str) -> JSONResponse:
@@ -114,7 +127,7 @@ async def _single(request: Request, c: ContainerDep, call_type: str) -> JSONResp
             raise _fail(400, "; ".join(errors), errors=errors) from exc
     except Refused as refused:
         return refused.response()
-    got = await _store(c, key, [call])
+    got = await _store(request, c, key, [call])
     return JSONResponse({"success": True, "duplicate": bool(got.result.duplicates)})
 
 
@@ -155,7 +168,7 @@ async def batch(request: Request, c: ContainerDep) -> JSONResponse:
         calls, rejected = _batch_calls(await read_body(request))
     except Refused as refused:
         return refused.response()
-    got = await _store(c, key, calls)
+    got = await _store(request, c, key, calls)
     body = {
         "success": not rejected or bool(calls),
         "accepted": got.accepted,
