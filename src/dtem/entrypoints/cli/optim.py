@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -25,7 +25,9 @@ from dtem.entrypoints.cli.common import (
     print_json,
 )
 from dtem.services import bidding, export, governance
-from dtem.services.rebalance import RebalanceReport, rebalance
+
+if TYPE_CHECKING:  # the solvers load OR-Tools and HiGHS: only when a command needs them
+    from dtem.services.rebalance import RebalanceReport
 
 bid_app = typer.Typer(help="Quarterly capacity bids: submit, award, list.", no_args_is_help=True)
 export_app = typer.Typer(help="Sync out to the CRM (bulk-update CSV).", no_args_is_help=True)
@@ -87,6 +89,8 @@ def rebalance_cmd(
 
     Example:  dtem rebalance --move-leases --dry-run
     """
+    from dtem.services.rebalance import rebalance
+
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     report = run_quietly(

@@ -19,7 +19,6 @@ from dtem.domain.errors import Forbidden
 from dtem.domain.ports import TokenRecord
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep, require_role
 from dtem.services import bidding, export
-from dtem.services.rebalance import rebalance
 
 router = APIRouter(tags=["optimiser"])
 
@@ -53,6 +52,8 @@ def _finite(doc: dict[str, Any]) -> dict[str, Any]:
 @router.post("/rebalance")
 def post_rebalance(body: RebalanceIn, c: ContainerDep, token: ManagerDep) -> dict[str, Any]:
     """Solve (and unless dry_run apply) the batch assignment; the report with its bound."""
+    from dtem.services.rebalance import rebalance  # loads the solvers only when asked
+
     report = rebalance(
         c.ledger, c.clock, body.move_leases, body.hours, body.top_k, body.time_limit,
         body.dry_run, f"token:{token.id}",
