@@ -6,12 +6,13 @@ from datetime import date, timedelta
 
 import pytest
 from tests.conftest import T0
+from tests.optim_seed import score
 
 from dtem.adapters.ledger.memory import MemoryLedger
 from dtem.domain.clock import FixedClock
 from dtem.domain.errors import InputInvalid, NotFound
 from dtem.domain.model import Account, LeaseState, Opportunity, Rep
-from dtem.services import bidding, export, leases
+from dtem.services import bidding, export, leases, routing
 from dtem.services.governance import active_policy, ensure_policy
 
 
@@ -136,3 +137,18 @@ def test_a_rep_without_crm_id_blocks_the_export_and_keeps_the_watermark(
     assert out == []
     with ledger.transaction() as tx:
         assert tx.watermark("export:salesforce") is None
+
+
+def test_routing_uses_the_awarded_capacity_of_the_current_quarter(
+    ledger: MemoryLedger, clock: FixedClock
+) -> None:
+    with ledger.transaction() as tx:
+        tx.update_reps([Rep("R1", "Rita", capacity=1, crm_user_id="005A")], T0)
+        tx.update_reps([Rep(r, r, active=False) for r in ("R2", "R3")], T0)
+        ids = {a: tx.accounts_by_external_id([a])[a].id for a in ("A0", "A1")}
+    _lease(ledger, "A0", "R1", T0)  # R1 is full at its own capacity of 1
+    score(ledger, ids["A1"], 80.0, T0)  # type: ignore[arg-type]
+    assert routing.route(ledger, clock, "A1").outcome == "overflow"
+    bidding.submit_bid(ledger, clock, "R1", "2027Q1", 3)  # T0 is in 2027Q1
+    bidding.award_quarter(ledger, clock, "2027Q1", total=3)
+    assert routing.route(ledger, clock, "A1").rep == "R1"

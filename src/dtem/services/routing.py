@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from dtem.domain.bidding import quarter_of
 from dtem.domain.clock import Clock
 from dtem.domain.errors import LeaseConflict, NotFound
 from dtem.domain.model import Account, Lease, segment_of
@@ -101,9 +102,15 @@ def _rep_facts(
     since = at - timedelta(days=active.policy.cooldown_days)
     cooling = tx.cooling_reps(account.id, since)
     reps = tx.routing_reps(segment_of(account.employees, account.industry))
+    awards = tx.awarded_capacities(quarter_of(at.date()))  # a quarter's award is the capacity
     return [
         RepFacts(
-            x.rep, x.active_leases, x.rep.id in on_leave, x.rep.id in cooling, x.wins, x.losses
+            replace(x.rep, capacity=awards[x.rep.id]) if x.rep.id in awards else x.rep,
+            x.active_leases,
+            x.rep.id in on_leave,
+            x.rep.id in cooling,
+            x.wins,
+            x.losses,
         )
         for x in reps
     ]
