@@ -56,38 +56,34 @@ def assign_count_capacity(problem: AssignmentProblem, certify: bool = True) -> A
 
 
 def _solve_flow(problem: AssignmentProblem) -> IntArray:
-    n, m = problem.n_accounts, problem.n_reps
-    sink = n + m
-    scale = cost_scale(problem)
     smcf = min_cost_flow.SimpleMinCostFlow()
-    arcs = smcf.add_arcs_with_capacity_and_unit_cost(
-        problem.account,
-        problem.rep + n,
-        np.ones(problem.n_arcs, dtype=np.int64),
-        -np.rint(problem.value * scale).astype(np.int64),
-    )
-    free = np.flatnonzero(~problem.must_assign)
-    smcf.add_arcs_with_capacity_and_unit_cost(
-        free,
-        np.full(free.shape[0], sink),
-        np.ones(free.shape[0], dtype=np.int64),
-        np.zeros_like(free),
-    )
-    reps = np.arange(m, dtype=np.int64)
-    smcf.add_arcs_with_capacity_and_unit_cost(
-        reps + n,
-        np.full(m, sink),
-        np.floor(problem.capacity + 1e-9).astype(np.int64),
-        np.zeros(m, dtype=np.int64),
-    )
-    supplies = np.ones(n + m + 1, dtype=np.int64)
-    supplies[n:] = 0
-    supplies[sink] = -n
-    smcf.set_nodes_supplies(np.arange(n + m + 1), supplies)
+    arcs = _build_network(smcf, problem)
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise ValueError(f"min-cost flow did not solve: status {status} (capacity too small?)")
     used = smcf.flows(arcs) > 0
-    rep_of = np.full(n, -1, dtype=np.int64)
+    rep_of = np.full(problem.n_accounts, -1, dtype=np.int64)
     rep_of[problem.account[used]] = problem.rep[used]
     return rep_of
+
+
+def _build_network(smcf: min_cost_flow.SimpleMinCostFlow, problem: AssignmentProblem) -> IntArray:
+    """Nodes: accounts 0..n-1, reps n..n+m-1, the sink n+m. Returns the account→rep arcs."""
+    n, m = problem.n_accounts, problem.n_reps
+    sink = n + m
+    ones = np.ones(problem.n_arcs, dtype=np.int64)
+    costs = -np.rint(problem.value * cost_scale(problem)).astype(np.int64)
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(problem.account, problem.rep + n, ones, costs)
+    free = np.flatnonzero(~problem.must_assign)  # "unassigned" is an arc worth 0
+    no_cost = np.zeros_like(free)
+    smcf.add_arcs_with_capacity_and_unit_cost(
+        free, np.full(free.shape[0], sink), 1 + no_cost, no_cost
+    )
+    seats = np.floor(problem.capacity + 1e-9).astype(np.int64)
+    reps = np.arange(m, dtype=np.int64)
+    smcf.add_arcs_with_capacity_and_unit_cost(reps + n, np.full(m, sink), seats, 0 * reps)
+    supplies = np.zeros(n + m + 1, dtype=np.int64)
+    supplies[:n] = 1
+    supplies[sink] = -n
+    smcf.set_nodes_supplies(np.arange(n + m + 1), supplies)
+    return np.asarray(arcs, dtype=np.int64)

@@ -69,22 +69,13 @@ def snapshot(tx: LedgerTx, at: datetime, active: ActivePolicy, move_leases: bool
     leases = tx.active_leases()
     held = {x.account_id for x in leases}
     movable = [x for x in leases if move_leases and x.rep_id in index]
-    moving = {x.id for x in movable}
-    load = np.zeros(len(reps))
-    for x in leases:
-        if x.rep_id in index and x.id not in moving:
-            load[index[x.rep_id]] += 1  # fixed leases use capacity before the solve
     hot = _hot_accounts(tx, scores, held, policy)
     leased_accounts = tx.accounts_by_id([x.account_id for x in movable])
     accounts = hot + [leased_accounts[x.account_id] for x in movable]
     current = [-1] * len(hot) + [index[x.rep_id] for x in movable]
-    capacity = np.array([caps[r.id or 0] for r in reps], dtype=np.float64) - load
-    # a rep over its (new) capacity keeps its leases: moving them is the solver's choice
-    held_now = np.bincount(np.asarray(current[len(hot) :], dtype=np.int64), minlength=len(reps))
-    capacity = np.maximum(capacity, held_now)
     return MarketSnapshot(
         reps,
-        np.maximum(capacity, 0.0),
+        _seats(reps, caps, leases, movable, index),
         accounts,
         np.array([_latest(scores, a).score for a in accounts], dtype=np.float64),
         np.array([_latest(scores, a).propensity for a in accounts], dtype=np.float64),
@@ -93,6 +84,22 @@ def snapshot(tx: LedgerTx, at: datetime, active: ActivePolicy, move_leases: bool
         tx.cooling_pairs(at - timedelta(days=policy.cooldown_days)),
         {seg: tx.rep_records(seg) for seg in {_segment(a) for a in accounts}},
     )
+
+
+def _seats(
+    reps: list[Rep], caps: dict[int, int], leases: list[Lease], movable: list[Lease],
+    index: dict[int | None, int],
+) -> FloatArray:  # fmt: skip
+    """Capacity left for the solve: fixed leases use theirs first; a rep over its (new)
+    capacity keeps the movable leases it holds (moving them is the solver's choice)."""
+    moving = {x.id for x in movable}
+    fixed = [index[x.rep_id] for x in leases if x.rep_id in index and x.id not in moving]
+    load = np.bincount(np.asarray(fixed, dtype=np.int64), minlength=len(reps))
+    held = np.bincount(
+        np.asarray([index[x.rep_id] for x in movable], dtype=np.int64), minlength=len(reps)
+    )
+    capacity = np.array([caps[r.id or 0] for r in reps], dtype=np.float64) - load
+    return np.maximum(np.maximum(capacity, held), 0.0)
 
 
 def _hot_accounts(

@@ -240,6 +240,20 @@ def export_assignments(
     """
     c = open_ledger(db)
     captured: list[str] = []
+    start = as_utc(since) if since is not None else None
+    result = export.export_assignments(
+        c.ledger, c.clock, fmt, _writer(out, json_out, captured), start, pool_owner,
+        c.settings.actor,
+    )  # fmt: skip
+    if json_out:
+        print_json({**vars(result), "out": str(out) if out else None,
+                    "csv": captured[0] if captured else None})  # fmt: skip
+    elif out is not None:
+        console.print(f"{result.rows} owner change(s) since {result.since:%Y-%m-%d %H:%M} → {out}")
+
+
+def _writer(out: Path | None, json_out: bool, captured: list[str]) -> Callable[[str], None]:
+    """Where the CSV goes: the file, the JSON answer, or stdout."""
 
     def write(text: str) -> None:
         if out is not None:
@@ -249,12 +263,4 @@ def export_assignments(
         else:
             sys.stdout.write(text)
 
-    start = as_utc(since) if since is not None else None
-    result = export.export_assignments(
-        c.ledger, c.clock, fmt, write, start, pool_owner, c.settings.actor
-    )
-    if json_out:
-        print_json({**vars(result), "out": str(out) if out else None,
-                    "csv": captured[0] if captured else None})  # fmt: skip
-    elif out is not None:
-        console.print(f"{result.rows} owner change(s) since {result.since:%Y-%m-%d %H:%M} → {out}")
+    return write
