@@ -29,6 +29,8 @@ from dtem.domain.clock import Clock
 from dtem.domain.errors import InputInvalid, RowError
 from dtem.domain.policy import Policy, default_policy
 from dtem.domain.ports import Ledger, LedgerTx
+from dtem.services import leases
+from dtem.services.governance import active_policy
 from dtem.services.imports.mapping import EntityMapping, Mapping, identity_mapping
 from dtem.services.imports.opportunities import plan_activities, plan_opportunities
 from dtem.services.imports.plans import Plan, StageChange, account_maker, plan_upsert, rep_maker
@@ -85,9 +87,20 @@ def import_file(
             if plan.entity == "accounts":  # signals waiting for these accounts attach now
                 accounts = plan.inserts + plan.updates
                 attach_for_accounts(tx, accounts, policy, clock(), on_signals_committed)
+            if plan.stage_changes:  # progress on a leased account extends or closes its lease
+                _advance_leases(tx, plan.stage_changes, clock(), actor)
     if errors and on_error == "skip" and not dry_run:
         result.rejects_file = str(write_rejects(path, errors))
     return result
+
+
+def _advance_leases(tx: LedgerTx, changes: list[StageChange], at: datetime, actor: str) -> None:
+    if tx.active_policy_version() is None:
+        return  # a ledger without a policy has no leases to advance
+    moves = [
+        leases.StageChange(c.account_id, c.new_stage, c.old_stage, at, "import") for c in changes
+    ]
+    leases.record_advances(tx, moves, active_policy(tx), actor)
 
 
 def read_records(
