@@ -18,6 +18,7 @@ from dtem.domain.model import Account
 from dtem.domain.signals import SignalRecord
 from dtem.entrypoints.cli.app import app
 from dtem.services.signals.hooks import on_signals_committed
+from dtem.services.signals.ingest import Committed
 from tests.e2e.conftest import Server, run_dtem
 
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -42,7 +43,7 @@ def _seed(db: str, hot: str = "HOT") -> dict[str, int]:
             if (at := NOW - timedelta(days=1 + i % 5))
         ]
         tx.insert_signals(sigs)
-        on_signals_committed(tx, sigs)
+        on_signals_committed(tx, Committed(sigs, [], NOW))
     ledger.engine.dispose()
     return ids
 
