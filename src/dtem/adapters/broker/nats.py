@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import nats
@@ -24,24 +23,11 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
+from dtem.adapters.broker.settings import BrokerSettings
+
+__all__ = ["REASON_HEADER", "BrokerSettings", "SignalInbox", "deliveries", "ensure_stream"]
+
 REASON_HEADER = "Dtem-Dlq-Reason"
-
-
-@dataclass(frozen=True)
-class BrokerSettings:
-    """Where the worker reads signals and writes dead letters."""
-
-    url: str = "nats://127.0.0.1:4222"
-    stream: str = "DTEM_SIGNALS"
-    subject: str = "dtem.signals.>"
-    durable: str = "dtem-worker"
-    dlq_subject: str = "dtem.dlq.signals"
-    max_deliver: int = 5
-    ack_wait_s: float = 30.0
-
-    @property
-    def dlq_stream(self) -> str:
-        return f"{self.stream}_DLQ"
 
 
 class SignalInbox:

@@ -10,13 +10,11 @@ from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
-from dtem.bootstrap import Container, build
-from dtem.config import Settings
 from dtem.domain.errors import (
     AuditChainBroken,
     AuthError,
@@ -29,6 +27,9 @@ from dtem.domain.errors import (
     PolicyInvalid,
     TrainingDataInsufficient,
 )
+
+if TYPE_CHECKING:  # bootstrap loads SQLAlchemy and Alembic: only commands that open a ledger pay
+    from dtem.bootstrap import Container
 
 console = Console()
 err_console = Console(stderr=True)
@@ -62,6 +63,9 @@ R = TypeVar("R")
 
 def open_ledger(db: str | None, *, create: bool = True) -> Container:
     """Build the container for a command (settings read once, here)."""
+    from dtem.bootstrap import build
+    from dtem.config import Settings
+
     return build(Settings(), db, create=create)
 
 

@@ -10,7 +10,6 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dtem.bootstrap import batch_scorer
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -75,6 +74,8 @@ def score(
 
     Example:  dtem score --engine duckdb --as-of 2027-01-04 --json
     """
+    from dtem.bootstrap import batch_scorer  # loads the ledger and batch engines: not at start-up
+
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     kwargs: dict[str, Any] = {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dtem.adapters.broker.nats import BrokerSettings
+from dtem.adapters.broker.settings import BrokerSettings
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -17,8 +17,10 @@ from dtem.entrypoints.cli.common import (
     open_ledger,
     print_json,
 )
-from dtem.entrypoints.worker import SignalConsumer, Task, run_tasks
 from dtem.services import governance
+
+if TYPE_CHECKING:  # the worker loads nats-py: only `dtem worker` pays for it
+    from dtem.entrypoints.worker import Task
 
 _D = BrokerSettings()
 
@@ -51,6 +53,8 @@ def worker(
 
     Example:  dtem worker --nats-url nats://127.0.0.1:4222 --idle-timeout 60
     """
+    from dtem.entrypoints.worker import SignalConsumer
+
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     broker = BrokerSettings(
@@ -72,6 +76,8 @@ def worker(
 
 
 async def _until_signalled(tasks: list[Task], quiet: bool) -> None:
+    from dtem.entrypoints.worker import run_tasks
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from dtem.domain.errors import TrainingDataInsufficient
 from dtem.domain.training import (
@@ -50,7 +49,7 @@ def evaluate(p: FloatArray, y: IntArray) -> Evaluation:
         )
     table = calibration_table(p, y)
     return Evaluation(
-        auc=float(roc_auc_score(y, p)),
+        auc=float(_auc(y, p)),
         brier=brier_score(p, y),
         calibration_error=calibration_error(table),
         mean_predicted=float(p.mean()),
@@ -82,3 +81,10 @@ def baseline_probability(rates: dict[str, float], overall: float, rows: Rows) ->
         [rates.get(segment_key(rows, i), overall) for i in range(len(rows.labels))],
         dtype=np.float64,
     )
+
+
+def _auc(y: IntArray, p: FloatArray) -> float:
+    """ROC AUC; scikit-learn loads here, not at import (it costs seconds of CLI start-up)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p))

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 
 from dtem.domain.errors import TrainingDataInsufficient
 from dtem.domain.training import FloatArray, platt_rescale
 from dtem.services.training.dataset import Rows
+
+if TYPE_CHECKING:  # scikit-learn loads in the fitting functions: seconds off every CLI start
+    from sklearn.linear_model import LogisticRegression
 
 MIN_POSITIVES = 5  # fewer wins than this cannot support a fit
 _FOLDS = 5
@@ -90,6 +92,8 @@ class FittedModel:
 
 def fit_propensity(rows: Rows, types: Sequence[str], c_reg: float = 1.0) -> FittedModel:
     """L2 logistic regression on the policy's design matrix, then Platt scaling."""
+    from sklearn.linear_model import LogisticRegression
+
     positives = int(rows.labels.sum())
     if positives < MIN_POSITIVES or positives == len(rows.labels):
         raise TrainingDataInsufficient(
@@ -119,6 +123,9 @@ def _coefficients(model: LogisticRegression, levels: Levels, types: Sequence[str
 
 def _platt(x: FloatArray, rows: Rows, c_reg: float) -> tuple[float, float]:
     """Slope and offset of z' = a·z + c from out-of-fold logits (identity if unfit)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
     folds = min(_FOLDS, len(np.unique(rows.account_ids)))
     z = np.zeros(len(rows.labels))
     for train, test in GroupKFold(n_splits=folds).split(x, rows.labels, rows.account_ids):
