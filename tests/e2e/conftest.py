@@ -63,7 +63,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
@@ -72,4 +72,4 @@ def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise AssertionError("server did not become healthy in 30 s")
+    raise AssertionError("server did not become healthy in 90 s")
