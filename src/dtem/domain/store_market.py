@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from dtem.domain.bidding import CapacityBid, RepDeal
 from dtem.domain.model import Account, Lease, Rep
+from dtem.domain.roster import RepRoster, RosterLoad
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class RoutingRep:
     active_leases: int
     wins: int
     losses: int
+
+
+@dataclass(frozen=True)
+class MarketQuery:
+    """What routing asks about every rep for one account at one time."""
+
+    account_id: int
+    segment: str
+    quarter: str  # capacity awarded for this quarter replaces the rep's capacity
+    at: datetime  # leave windows in effect now
+    cooling_since: datetime  # revocations/expiries on this account since then cool the rep
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,13 @@ class MarketStore(Protocol):
 
     def routing_reps(self, segment: str) -> list[RoutingRep]:
         """Every rep with its active leases and its (wins, losses) in the segment: one query."""
+        ...
+
+    def rep_market(self, query: MarketQuery) -> tuple[RepRoster, RosterLoad]:
+        """Every rep by id with its load, record, leave, cooldown and award: one query.
+
+        The roster part may be shared between calls while the reps are unchanged.
+        """
         ...
 
     def add_rep_load(self, rep_id: int, delta: int) -> None:

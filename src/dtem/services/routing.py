@@ -9,7 +9,7 @@ in the overflow queue, retried by the daily review; it is never dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,17 +18,15 @@ from dtem.domain.clock import Clock
 from dtem.domain.errors import LeaseConflict, NotFound
 from dtem.domain.model import Account, Lease, segment_of
 from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.roster import RepRoster, RosterLoad, effective_capacity, route_roster
 from dtem.domain.routing import (
     TRIGGERS,
-    RepFacts,
     RoutingDecision,
     RoutingRequest,
     ScoreFacts,
-    capacity_of,
-    route_account,
     win_rate_multiplier,
 )
-from dtem.domain.store_market import RoutingRecord
+from dtem.domain.store_market import MarketQuery, RoutingRecord
 from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
 
@@ -79,11 +77,11 @@ def route_in_tx(
         has_active_lease=tx.active_lease(account.id) is not None,
         min_velocity=min_velocity,
     )
-    facts = _rep_facts(tx, account, at, active)
-    decision = route_account(request, facts, active.policy)
+    roster, load = tx.rep_market(_market_query(account, at, active))
+    decision = route_roster(request, roster, load, active.policy)
     lease: Lease | None = None
     if decision.outcome == "leased":
-        decision, lease = _grant_best(tx, request, facts, decision, at, actor, active)
+        decision, lease = _grant_best(tx, request, roster, load, decision, at, actor, active)
     return _record(tx, account, trigger, at, active, decision, lease)
 
 
@@ -94,32 +92,22 @@ def _score_facts(score: float, p: float, account: Account, active: ActivePolicy)
     return ScoreFacts(score, p, value)
 
 
-def _rep_facts(
-    tx: LedgerTx, account: Account, at: datetime, active: ActivePolicy
-) -> list[RepFacts]:
+def _market_query(account: Account, at: datetime, active: ActivePolicy) -> MarketQuery:
     assert account.id is not None
-    on_leave = tx.reps_on_leave(at)
-    since = at - timedelta(days=active.policy.cooldown_days)
-    cooling = tx.cooling_reps(account.id, since)
-    reps = tx.routing_reps(segment_of(account.employees, account.industry))
-    awards = tx.awarded_capacities(quarter_of(at.date()))  # a quarter's award is the capacity
-    return [
-        RepFacts(
-            replace(x.rep, capacity=awards[x.rep.id]) if x.rep.id in awards else x.rep,
-            x.active_leases,
-            x.rep.id in on_leave,
-            x.rep.id in cooling,
-            x.wins,
-            x.losses,
-        )
-        for x in reps
-    ]
+    return MarketQuery(
+        account.id,
+        segment_of(account.employees, account.industry),
+        quarter_of(at.date()),  # a quarter's awarded capacity is the rep's capacity
+        at,
+        at - timedelta(days=active.policy.cooldown_days),
+    )
 
 
 def _grant_best(
     tx: LedgerTx,
     req: RoutingRequest,
-    facts: list[RepFacts],
+    roster: RepRoster,
+    load: RosterLoad,
     decision: RoutingDecision,
     at: datetime,
     actor: str,
@@ -131,33 +119,39 @@ def _grant_best(
     meanwhile by another router (`LeaseConflict`) makes this one `already_leased`.
     """
     assert req.account.id is not None
-    for _ in range(len(facts)):
+    capacity = effective_capacity(roster, load, active.policy)
+    for _ in range(len(roster.ids)):
         chosen = decision.chosen
         if chosen is None:
             return decision, None
-        load = tx.lock_rep_load(chosen.rep_id)
-        rep = next(f for f in facts if f.rep.id == chosen.rep_id)
-        if load >= capacity_of(rep.rep, active.policy):
-            facts = [replace(f, active_leases=load) if f is rep else f for f in facts]
-            decision = route_account(req, facts, active.policy)
+        recount = tx.lock_rep_load(chosen.rep_id)
+        index = roster.index_of(chosen.rep_id)
+        if recount >= capacity[index]:
+            load = load.with_load(index, recount)
+            decision = route_roster(req, roster, load, active.policy)
             continue
-        score = req.score.score if req.score else 0.0
-        try:
-            lease = leases.grant(
-                tx,
-                req.account.id,
-                chosen.rep_id,
-                at,
-                score,
-                active,
-                f"{req.trigger}: {decision.reason}",
-                actor,
-            )
-        except LeaseConflict as exc:
-            why = f"lost the race to another router ({exc})"
-            return RoutingDecision("already_leased", why, decision.segment), None
-        return decision, lease
+        return _grant(tx, req, decision, chosen.rep_id, at, actor, active)
     return decision, None
+
+
+def _grant(
+    tx: LedgerTx,
+    req: RoutingRequest,
+    decision: RoutingDecision,
+    rep_id: int,
+    at: datetime,
+    actor: str,
+    active: ActivePolicy,
+) -> tuple[RoutingDecision, Lease | None]:
+    assert req.account.id is not None
+    score = req.score.score if req.score else 0.0
+    reason = f"{req.trigger}: {decision.reason}"
+    try:
+        lease = leases.grant(tx, req.account.id, rep_id, at, score, active, reason, actor)
+    except LeaseConflict as exc:
+        why = f"lost the race to another router ({exc})"
+        return RoutingDecision("already_leased", why, decision.segment), None
+    return decision, lease
 
 
 def _record(

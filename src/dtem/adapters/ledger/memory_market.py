@@ -16,10 +16,13 @@ from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
 from dtem.domain.leases import COOLING_STATES
 from dtem.domain.model import Account, Lease
+from dtem.domain.roster import RepRoster, RosterLoad, from_facts
+from dtem.domain.routing import RepFacts
 from dtem.domain.store_market import (
     ClosedDeal,
     LeaseEventRow,
     LeaseFilter,
+    MarketQuery,
     OverflowEntry,
     RoutingRecord,
     RoutingRep,
@@ -79,6 +82,17 @@ class MarketMemory:
             RoutingRep(r, loads.get(r.id, 0), *records.get(r.id, (0, 0)))
             for r in sorted(self.s.reps.values(), key=lambda r: r.id)
         ]
+
+    def rep_market(self, query: MarketQuery) -> tuple[RepRoster, RosterLoad]:
+        on_leave = self.reps_on_leave(query.at)
+        cooling = self.cooling_reps(query.account_id, query.cooling_since)
+        facts = [
+            RepFacts(
+                x.rep, x.active_leases, x.rep.id in on_leave, x.rep.id in cooling, x.wins, x.losses
+            )
+            for x in self.routing_reps(query.segment)
+        ]
+        return from_facts(facts, self.awarded_capacities(query.quarter))
 
     def lock_rep_load(self, rep_id: int) -> int:
         return self.active_lease_counts().get(rep_id, 0)  # transactions are serialised

@@ -16,15 +16,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
 
+from dtem.adapters.ledger import sql_roster
 from dtem.adapters.ledger import tables as t
 from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
 from dtem.domain.leases import COOLING_STATES
 from dtem.domain.model import Account, Lease, LeaseState, Rep, Tier
+from dtem.domain.roster import RepRoster, RosterLoad
 from dtem.domain.store_market import (
     ClosedDeal,
     LeaseEventRow,
     LeaseFilter,
+    MarketQuery,
     OverflowEntry,
     RoutingRecord,
     RoutingRep,
@@ -94,6 +97,9 @@ class MarketSql:
             )
             for r in rows
         ]
+
+    def rep_market(self, query: MarketQuery) -> tuple[RepRoster, RosterLoad]:
+        return sql_roster.rep_market(self.conn, query)  # one statement, roster cached
 
     def lock_rep_load(self, rep_id: int) -> int:
         if self.is_postgres:  # SQLite's BEGIN IMMEDIATE already serialises writers

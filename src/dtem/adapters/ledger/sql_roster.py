@@ -1,0 +1,93 @@
+"""The rep roster for routing in one statement, with the static part cached per process.
+
+Routing compares an account with every rep on every decision. One statement returns each
+rep's rules (identity, segments, languages, capacity, active) and what changes per call
+(load, record in the segment, leave now, cooldown on this account, this quarter's award).
+The rules part is the cache key: an unchanged roster maps to the same `RepRoster` with its
+memoised segment/language masks, so nothing about reps is rebuilt until a rep changes —
+whoever changed it (another process, a bulk load) — and a stale roster cannot be served.
+
+>>> # roster, load = rep_market(conn, MarketQuery(7, "smb|retail", "2027Q1", now, since))
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dtem.adapters.ledger import tables as t
+from dtem.domain.leases import COOLING_STATES
+from dtem.domain.roster import RepRoster, RosterLoad
+from dtem.domain.store_market import MarketQuery
+
+_COOLING = ", ".join(f"'{s.value}'" for s in COOLING_STATES)  # constants, not input
+# Text SQL: it runs on every decision and Core's statement building costs milliseconds.
+_REP_MARKET = sa.text(
+    "SELECT r.id, r.external_id, CAST(r.segments AS TEXT), CAST(r.languages AS TEXT),"
+    " r.capacity, r.active,"
+    " COALESCE(l.active_leases, 0), COALESCE(rr.wins, 0), COALESCE(rr.losses, 0),"
+    " COALESCE(b.awarded, -1),"
+    " EXISTS (SELECT 1 FROM rep_unavailability u WHERE u.rep_id = r.id"
+    "   AND u.starts_at <= :at AND u.ends_at > :at),"
+    " EXISTS (SELECT 1 FROM leases c WHERE c.account_id = :acct AND c.rep_id = r.id"
+    f"   AND c.state IN ({_COOLING}) AND c.ended_at >= :since)"
+    " FROM reps r"
+    " LEFT JOIN rep_loads l ON l.rep_id = r.id"
+    " LEFT JOIN rep_records rr ON rr.rep_id = r.id AND rr.segment = :seg"
+    " LEFT JOIN capacity_bids b ON b.rep_id = r.id AND b.quarter = :quarter"
+    "   AND b.awarded IS NOT NULL"
+    " ORDER BY r.id"
+).bindparams(
+    sa.bindparam("at", type_=t.TS),
+    sa.bindparam("since", type_=t.TS),
+)
+_STATIC = 6  # leading columns that describe the rep itself (the cache key)
+_ROSTERS: dict[tuple[tuple[Any, ...], ...], RepRoster] = {}
+_MAX_ROSTERS = 16  # a process sees one ledger, a test run a few: bound the memory anyway
+
+
+def rep_market(conn: Connection, query: MarketQuery) -> tuple[RepRoster, RosterLoad]:
+    """Every rep by id with its rules (cached) and this decision's facts (fresh)."""
+    params = {
+        "at": query.at,
+        "since": query.cooling_since,
+        "acct": query.account_id,
+        "seg": query.segment,
+        "quarter": query.quarter,
+    }
+    rows = conn.execute(_REP_MARKET, params).fetchall()
+    key = tuple(tuple(r[:_STATIC]) for r in rows)
+    roster = _ROSTERS.get(key)
+    if roster is None:
+        if len(_ROSTERS) >= _MAX_ROSTERS:
+            _ROSTERS.clear()
+        roster = _ROSTERS[key] = _roster(key)
+    return roster, _load(rows)
+
+
+def _roster(rows: tuple[tuple[Any, ...], ...]) -> RepRoster:
+    cols = list(zip(*rows, strict=True)) if rows else [()] * _STATIC
+    return RepRoster(
+        np.array(cols[0], dtype=np.int64),
+        tuple(cols[1]),
+        np.array([bool(x) for x in cols[5]], dtype=np.bool_),
+        np.array(cols[4], dtype=np.int64),
+        tuple(_strings(x) for x in cols[2]),
+        tuple(_strings(x) for x in cols[3]),
+    )
+
+
+def _load(rows: Sequence[Any]) -> RosterLoad:
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (_STATIC + 6)
+    ints = [np.array(c, dtype=np.int64) for c in cols[_STATIC : _STATIC + 4]]
+    flags = [np.array(c, dtype=np.bool_) for c in cols[_STATIC + 4 :]]
+    return RosterLoad(ints[0], ints[1], ints[2], flags[0], flags[1], ints[3])
+
+
+def _strings(value: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(value)) if value else ()
