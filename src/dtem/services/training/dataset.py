@@ -69,8 +69,7 @@ class Rows:
 
 def load_history(tx: LedgerTx, until: date, won_stages: Sequence[str]) -> History:
     """Read accounts, signals up to `until` and every won outcome from the ledger."""
-    known = tx.accounts_by_external_id(tx.all_account_ids())
-    accounts = sorted(known.values(), key=lambda a: a.id or 0)
+    accounts = sorted(tx.all_accounts().values(), key=lambda a: a.id or 0)
     pos = {a.id: i for i, a in enumerate(accounts)}
     types: dict[str, int] = {}
     acc: list[int] = []
