@@ -9,12 +9,68 @@ handful of statements, not a million.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from dtem.domain.model import Account, Activity, Opportunity
+from dtem.domain.model import Account, Activity, Opportunity, Tier
+
+# the order of an account's values in an `AccountSnapshot` row (Account's own field order)
+SNAPSHOT_FIELDS = (
+    "external_id",
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
+    "tier",
+    "do_not_contact",
+    "static_owner",
+    "potential_value",
+    "id",
+)
+_INDEX = {name: i for i, name in enumerate(SNAPSHOT_FIELDS)}
+
+
+class AccountSnapshot(Mapping[str, Account]):
+    """Every stored account as a plain row, keyed by external id; Accounts built on demand.
+
+    An import compares a million rows with `same` and builds `Account`s only for the
+    few that changed.
+
+    >>> snap = AccountSnapshot({"A1": ("A1", "Acme", None, None, None, None, None, None,
+    ...     2, False, None, None, 7)})
+    >>> snap.same("A1", {"name": "Acme", "tier": 2}), snap["A1"].id
+    (True, 7)
+    """
+
+    def __init__(self, rows: dict[str, tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def same(self, key: str, values: Mapping[str, Any]) -> bool:
+        """Whether the stored account `key` already has all these field values."""
+        row = self.rows[key]
+        return all(row[_INDEX[name]] == value for name, value in values.items())
+
+    def __getitem__(self, key: str) -> Account:
+        values = dict(zip(SNAPSHOT_FIELDS, self.rows[key], strict=True))
+        values["tier"], values["do_not_contact"] = (
+            Tier(values["tier"]),
+            bool(values["do_not_contact"]),
+        )
+        return Account(**values)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 @dataclass(frozen=True)
@@ -62,6 +118,10 @@ class ImportsStore(Protocol):
 
     # accounts in bulk -------------------------------------------------------------------
     def all_accounts(self) -> dict[str, Account]: ...
+    def account_snapshot(self) -> AccountSnapshot:
+        """Every account as a row (one query), for comparing a whole file cheaply."""
+        ...
+
     def bulk_insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None: ...
     def account_attributes(self, external_ids: Collection[str]) -> dict[str, dict[str, str]]: ...
     def all_account_attributes(self, name: str) -> dict[str, str]: ...

@@ -13,7 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from dtem.domain.model import Account, Activity, Opportunity
-from dtem.domain.store_imports import ImportBatch, RecordChange, StageEntry
+from dtem.domain.store_imports import (
+    SNAPSHOT_FIELDS,
+    AccountSnapshot,
+    ImportBatch,
+    RecordChange,
+    StageEntry,
+)
 
 
 class ImportsMemory:
@@ -47,6 +53,12 @@ class ImportsMemory:
     # --- accounts in bulk ---------------------------------------------------------------
     def all_accounts(self) -> dict[str, Account]:
         return dict(self.s.accounts)
+
+    def account_snapshot(self) -> AccountSnapshot:
+        rows = {
+            k: tuple(getattr(a, f) for f in SNAPSHOT_FIELDS) for k, a in self.s.accounts.items()
+        }
+        return AccountSnapshot(rows)
 
     def bulk_insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
         self.insert_accounts(accounts, at)  # type: ignore[attr-defined]

@@ -17,7 +17,13 @@ from sqlalchemy.engine import Connection, RowMapping
 from dtem.adapters.ledger import tables as t
 from dtem.domain.clock import as_utc
 from dtem.domain.model import Account, Activity, Opportunity, Tier
-from dtem.domain.store_imports import ImportBatch, RecordChange, StageEntry
+from dtem.domain.store_imports import (
+    SNAPSHOT_FIELDS,
+    AccountSnapshot,
+    ImportBatch,
+    RecordChange,
+    StageEntry,
+)
 
 _IN_CHUNK = 500  # ids per IN (...): under SQLite's bound-parameter limit
 _WRITE_CHUNK = 50_000  # rows per executemany: bounded memory, few round trips
@@ -103,6 +109,11 @@ class ImportsSql:
             row = dict(zip(_ACCOUNT_COLS, vals, strict=True))
             out[row["external_id"]] = Account(**row, tier=Tier(tier), id=ident)
         return out
+
+    def account_snapshot(self) -> AccountSnapshot:
+        """One driver-level query: no per-row result processing for a million rows."""
+        sql = f"SELECT {', '.join(SNAPSHOT_FIELDS)} FROM accounts"
+        return AccountSnapshot({r[0]: tuple(r) for r in self.conn.exec_driver_sql(sql)})
 
     def bulk_insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
         """`insert_accounts` for millions of rows: one prepared INSERT, DB-API executemany.

@@ -14,7 +14,7 @@ Industry column never wipes an account's industry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
@@ -22,7 +22,7 @@ from typing import Any
 
 from dtem.domain.errors import RowError
 from dtem.domain.model import Account, Rep, Tier
-from dtem.domain.store_imports import RecordChange, StageEntry
+from dtem.domain.store_imports import AccountSnapshot, RecordChange, StageEntry
 from dtem.services.imports.validate import ATTR, Record
 
 # a mapped but empty value for these means "not given": keep the stored value (or default)
@@ -65,13 +65,14 @@ class Plan:
 def plan_upsert(
     entity: str,
     records: list[Record],
-    existing: dict[str, Any],
+    existing: Mapping[str, Any],
     make: Callable[..., Any],
     defaults: dict[str, Any] | None = None,
     old_attributes: dict[str, dict[str, str]] | None = None,
 ) -> Plan:
     """Insert new keys, update changed ones (mapped fields only), count the rest."""
     plan = Plan(entity)
+    snapshot = existing if isinstance(existing, AccountSnapshot) else None
     keep = NOT_NULL.get(entity, frozenset())
     names = list(records[0][1]) if records else []
     attr_names = [k for k in names if k.startswith(ATTR)]
@@ -84,6 +85,9 @@ def plan_upsert(
         if "tier" in rec:
             rec["tier"] = Tier(rec["tier"])
         key = rec["external_id"]
+        if not attrs and snapshot is not None and key in snapshot and snapshot.same(key, rec):
+            plan.unchanged += 1  # the common re-import case: no Account built, no diff
+            continue
         old = existing.get(key)
         diff: dict[str, list[Any]] = {}
         if old is None:

@@ -31,10 +31,15 @@ BATCH_ROWS = 100_000
 
 @dataclass
 class SourceBatch:
-    """A slice of a file: each column as a list, and the row number of its first row."""
+    """A slice of a file: each column as a list, and the row number of its first row.
+
+    `arrow` holds the same columns as Arrow arrays (when read from a file), so validation
+    can parse whole columns at once.
+    """
 
     start_row: int
     data: dict[str, list[Any]] = field(default_factory=dict)
+    arrow: dict[str, pa.Array] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(next(iter(self.data.values()), []))
@@ -86,7 +91,8 @@ def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[SourceBat
     reader = {"csv": _csv_batches, "parquet": _parquet_batches, "jsonl": _jsonl_batches}[fmt]
     start = 2 if fmt == "csv" else 1
     for record_batch in reader(path, batch_rows):
-        batch = SourceBatch(start, record_batch.to_pydict())
+        arrow = dict(zip(record_batch.schema.names, record_batch.columns, strict=True))
+        batch = SourceBatch(start, record_batch.to_pydict(), arrow)
         if len(batch):
             yield batch
         start += record_batch.num_rows

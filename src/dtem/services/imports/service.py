@@ -84,7 +84,8 @@ def import_file(
             raise InputInvalid(errors, source=str(path))
         if not dry_run and plan.changed:
             result.batch_id = write_plan(tx, plan, path, result, clock(), actor)
-            if plan.entity == "accounts":  # signals waiting for these accounts attach now
+            if plan.entity == "accounts" and tx.unmatched_signals(limit=1):
+                # signals waiting for these accounts attach now (none waiting: skip the lookups)
                 accounts = plan.inserts + plan.updates
                 attach_for_accounts(tx, accounts, policy, clock(), on_signals_committed)
             if plan.stage_changes:  # progress on a leased account extends or closes its lease
@@ -142,7 +143,7 @@ def make_plan(
         keys = [r["external_id"] for _, r in records]
         has_attributes = bool(records) and any(k.startswith(ATTR) for k in records[0][1])
         attrs = tx.account_attributes(keys) if has_attributes else {}
-        return plan_upsert("accounts", records, tx.all_accounts(), account_maker, None, attrs)
+        return plan_upsert("accounts", records, tx.account_snapshot(), account_maker, None, attrs)
     if kind == "reps":
         existing = tx.reps_by_external_id([r["external_id"] for _, r in records])
         defaults = {"capacity": policy.default_capacity}
