@@ -21,10 +21,10 @@ from dtem.adapters.broker.nats import REASON_HEADER, BrokerSettings
 from dtem.bootstrap import Container, build
 from dtem.config import Settings
 from dtem.domain.ports import LedgerTx
-from dtem.domain.signals import SignalRecord
 from dtem.entrypoints.worker import SignalConsumer, run_tasks
 from dtem.services import governance
 from dtem.services.signals import reports
+from dtem.services.signals.ingest import Committed
 
 NATS_URL = os.environ.get("DTEM_TEST_NATS_URL")
 pytestmark = [
@@ -134,8 +134,8 @@ def test_unparseable_message_goes_to_dead_letters_with_reason(
 def test_message_failing_every_delivery_is_dead_lettered_after_max_deliver(
     container: Container, broker: BrokerSettings
 ) -> None:
-    def fail_on_poison(_tx: LedgerTx, stored: Sequence[SignalRecord]) -> None:
-        if any(r.event_id == "poison" for r in stored):
+    def fail_on_poison(_tx: LedgerTx, batch: Committed) -> None:
+        if any(r.event_id == "poison" for r in batch.stored):
             raise RuntimeError("scoring exploded")
 
     consumer = SignalConsumer(container, broker, idle_timeout=4, on_committed=fail_on_poison)
