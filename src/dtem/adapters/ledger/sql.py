@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -24,6 +24,12 @@ from dtem.domain.ports import PolicyVersion, TokenRecord
 
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
 _AUDIT_LOCK = 7_465_001  # PostgreSQL advisory lock key serialising audit appends
+# Statements on every lease grant, built once (building them per call costs milliseconds).
+_INSERT_LEASE = sa.insert(t.leases)
+_LAST_AUDIT = (
+    sa.select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1)
+)
+_INSERT_AUDIT = sa.insert(t.audit_log)
 
 
 class SqlLedger:
@@ -51,12 +57,10 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
     ) -> AuditEntry:
         if self.is_postgres:  # concurrent writers take turns at the end of the chain
             self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
-        last = self.conn.execute(
-            sa.select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc())
-        ).first()
+        last = self.conn.execute(_LAST_AUDIT).first()
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
         entry = new_entry(seq, as_utc(at).isoformat(), actor, action, payload, prev)
-        self.conn.execute(sa.insert(t.audit_log).values(**asdict(entry)))
+        self.conn.execute(_INSERT_AUDIT, asdict(entry))
         return entry
 
     def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]:
@@ -201,13 +205,14 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
         }
         try:
             with self.conn.begin_nested():  # a savepoint: the transaction survives a conflict
-                res = self.conn.execute(sa.insert(t.leases).values(**values))
+                res = self.conn.execute(_INSERT_LEASE, values)
         except sa.exc.IntegrityError as exc:
             if "one_active_per_account" in str(exc.orig) or "leases.account_id" in str(exc.orig):
                 raise LeaseConflict(str(account_id)) from exc
             raise
         self.add_rep_load(rep_id, 1)  # the per-rep count routing reads (sql_market.py)
-        return self.lease(int(res.inserted_primary_key[0]))  # type: ignore[index]
+        lease_id = int(res.inserted_primary_key[0])  # type: ignore[index]
+        return _lease(values | {"id": lease_id, "ended_at": None})  # no re-read: we know it
 
     def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease:
         stmt = (
@@ -304,7 +309,7 @@ def _rep(r: RowMapping) -> Rep:
     )
 
 
-def _lease(r: RowMapping) -> Lease:
+def _lease(r: Mapping[Any, Any]) -> Lease:
     return Lease(
         id=r["id"],
         account_id=r["account_id"],

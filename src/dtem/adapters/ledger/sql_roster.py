@@ -32,9 +32,10 @@ _REP_MARKET = sa.text(
     " r.capacity, r.active,"
     " COALESCE(l.active_leases, 0), COALESCE(rr.wins, 0), COALESCE(rr.losses, 0),"
     " COALESCE(b.awarded, -1),"
-    " EXISTS (SELECT 1 FROM rep_unavailability u WHERE u.rep_id = r.id"
-    "   AND u.starts_at <= :at AND u.ends_at > :at),"
-    " EXISTS (SELECT 1 FROM leases c WHERE c.account_id = :acct AND c.rep_id = r.id"
+    # Uncorrelated IN (...): evaluated once per statement, not once per rep.
+    " r.id IN (SELECT u.rep_id FROM rep_unavailability u"
+    "   WHERE u.starts_at <= :at AND u.ends_at > :at),"
+    " r.id IN (SELECT c.rep_id FROM leases c WHERE c.account_id = :acct"
     f"   AND c.state IN ({_COOLING}) AND c.ended_at >= :since)"
     " FROM reps r"
     " LEFT JOIN rep_loads l ON l.rep_id = r.id"
