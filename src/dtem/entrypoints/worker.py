@@ -18,12 +18,14 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from nats.aio.msg import Msg
 
 from dtem.adapters.broker.nats import BrokerSettings, SignalInbox, deliveries
 from dtem.bootstrap import Container
+from dtem.domain.clock import Clock
 from dtem.services import signals
 from dtem.services.signals.messages import parse_message
 
@@ -46,6 +48,35 @@ def every(seconds: float, job: Callable[[], object]) -> Task:
             await asyncio.to_thread(job)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+    return loop
+
+
+def stops_all(task: Task) -> Task:
+    """Wrap a task so that when it ends (idle timeout, message limit) every task stops."""
+
+    async def run(stop: asyncio.Event) -> object:
+        try:
+            return await task(stop)
+        finally:
+            stop.set()
+
+    return run
+
+
+def daily(next_at: Callable[[], datetime], clock: Clock, job: Callable[[], object]) -> Task:
+    """A task that sleeps until `next_at()` (read afresh each time), runs `job`, repeats.
+
+    Used for the daily review at the policy's hour: a policy change moves the next run.
+    """
+
+    async def loop(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            wait = (next_at() - clock()).total_seconds()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(wait, 0.0))
+            except TimeoutError:
+                await asyncio.to_thread(job)
 
     return loop
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,6 +21,7 @@ from dtem.entrypoints.cli.common import (
 from dtem.services import governance
 
 if TYPE_CHECKING:  # the worker loads nats-py: only `dtem worker` pays for it
+    from dtem.bootstrap import Container
     from dtem.entrypoints.worker import Task
 
 _D = BrokerSettings()
@@ -42,6 +44,9 @@ def worker(
     idle_timeout: Annotated[
         float | None, typer.Option(help="Stop after this many idle seconds.", show_default=False)
     ] = None,
+    review: Annotated[
+        bool, typer.Option(help="Also run the daily review at the policy's review hour.")
+    ] = True,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -53,7 +58,7 @@ def worker(
 
     Example:  dtem worker --nats-url nats://127.0.0.1:4222 --idle-timeout 60
     """
-    from dtem.entrypoints.worker import SignalConsumer
+    from dtem.entrypoints.worker import SignalConsumer, stops_all
 
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
@@ -63,7 +68,9 @@ def worker(
     consumer = SignalConsumer(
         c, broker, batch=batch, max_messages=max_messages, idle_timeout=idle_timeout
     )
-    tasks: list[Task] = [consumer.run]  # periodic jobs join here, e.g. every(86400, review)
+    tasks: list[Task] = [stops_all(consumer.run)]  # a drained consumer ends the worker
+    if review:
+        tasks.append(_daily_review(c))
     asyncio.run(_until_signalled(tasks, quiet=json_out))
     if json_out:
         print_json(consumer.stats)
@@ -73,6 +80,18 @@ def worker(
             f"worker stopped: {s.messages} message(s), {s.stored} stored, "
             f"{s.duplicates} duplicate(s), {s.dead_letters} dead letter(s)"
         )
+
+
+def _daily_review(c: Container) -> Task:
+    from dtem.entrypoints.worker import daily
+    from dtem.services.review import next_run, run_review
+
+    def next_at() -> datetime:
+        with c.ledger.transaction() as tx:
+            policy = governance.active_policy(tx).policy
+        return next_run(c.clock(), policy)
+
+    return daily(next_at, c.clock, lambda: run_review(c.ledger, c.clock, actor="worker"))
 
 
 async def _until_signalled(tasks: list[Task], quiet: bool) -> None:
