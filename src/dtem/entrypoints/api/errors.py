@@ -14,6 +14,7 @@ from dtem.domain.errors import (
     LeaseTransitionInvalid,
     NotFound,
     PolicyInvalid,
+    SourceExists,
 )
 
 STATUS: dict[type[DomainError], int] = {
@@ -24,6 +25,7 @@ STATUS: dict[type[DomainError], int] = {
     InputInvalid: 422,
     AuthError: 401,
     Forbidden: 403,
+    SourceExists: 409,
 }
 
 

@@ -25,6 +25,7 @@ from dtem.domain.errors import (
     LeaseTransitionInvalid,
     NotFound,
     PolicyInvalid,
+    SourceExists,
     TrainingDataInsufficient,
 )
 
@@ -55,6 +56,7 @@ EXIT_CODES: dict[type[DomainError], int] = {
     AuthError: 8,
     Forbidden: 8,
     TrainingDataInsufficient: 9,
+    SourceExists: 10,
 }
 
 P = ParamSpec("P")
