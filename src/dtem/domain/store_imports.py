@@ -63,6 +63,9 @@ class AccountSnapshot(Mapping[str, Account]):
         )
         return Account(**values)
 
+    def get(self, key: str, default: Any = None) -> Any:  # no KeyError per new account
+        return self[key] if key in self.rows else default
+
     def __contains__(self, key: object) -> bool:
         return key in self.rows
 

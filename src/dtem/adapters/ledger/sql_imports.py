@@ -7,6 +7,7 @@ needs for a whole file (every account) are one query.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -127,9 +128,8 @@ class ImportsSql:
         dialect = self.conn.dialect
         process = t.accounts.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
         stamp = process(at) if process else at
-        rows = [
-            (*(getattr(a, c) for c in _ACCOUNT_COLS), int(a.tier), stamp, stamp) for a in accounts
-        ]
+        values = operator.attrgetter(*_ACCOUNT_COLS)  # one C call per account, not twelve
+        rows = [(*values(a), int(a.tier), stamp, stamp) for a in accounts]
         for chunk in _chunks(rows, _WRITE_CHUNK):
             self.conn.exec_driver_sql(sql, list(chunk))
 

@@ -189,10 +189,13 @@ class Validator:
             raw = batch.data[conv.rule.column] if conv.rule.column else [conv.rule.value] * n
             arrow = batch.arrow.get(conv.rule.column) if conv.rule.column else None
             columns[conv.target] = conv.run(raw, fail, arrow)
-        names = list(columns)
-        for i, values in enumerate(zip(*columns.values(), strict=True)):
-            if i not in bad:
-                result.records.append((batch.start_row + i, dict(zip(names, values, strict=True))))
+        names, start = list(columns), batch.start_row
+        rows = zip(range(start, start + n), zip(*columns.values(), strict=True), strict=True)
+        result.records = [
+            (row, dict(zip(names, values, strict=True)))
+            for row, values in rows
+            if not bad or row - start not in bad
+        ]
         result.errors.sort(key=lambda e: e.row)
         return result
 
