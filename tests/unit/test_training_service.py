@@ -86,7 +86,7 @@ def synthetic_ledger(
         tx.insert_reps([Rep(f"R{i}", f"Rep {i}", capacity=25) for i in range(reps)], clock())
         stored = tx.accounts_by_external_id([a.external_id for a in accounts])
         opps, records = [], []
-        for acc in stored.values():
+        for acc in sorted(stored.values(), key=lambda a: a.id or 0):  # same draws on any backend
             assert acc.id is not None
             sigs = _signals(rng, acc.id, heat=float(rng.gamma(1.0, 1.0)))
             records += sigs
