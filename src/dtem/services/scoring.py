@@ -96,14 +96,16 @@ def _fold(
     if not by_account:
         return []
     states = tx.account_states(by_account)
+    rates = {t: decay_rate(st.half_life_days) for t, st in types.items()}  # once per batch
+    touched: dict[int, dict[str, Decayed]] = {}
     for acc, sigs in by_account.items():
-        mine = states.setdefault(acc, {})
+        mine, changed = states.setdefault(acc, {}), touched.setdefault(acc, {})
         for s in sigs:
-            rate = decay_rate(types[s.type].half_life_days)
-            mine[s.type] = absorb(
-                mine.get(s.type), sign * s.value, epoch_seconds(s.occurred_at), rate
+            new = absorb(
+                mine.get(s.type), sign * s.value, epoch_seconds(s.occurred_at), rates[s.type]
             )
-    tx.save_account_states(states)
+            mine[s.type] = changed[s.type] = new
+    tx.save_account_states(touched)  # only the (account, type) rows this batch moved
     raised = set() if sign < 0 else _hand_raisers(by_account, active.policy, now)
     return rescore(tx, states, active, now, raised)
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
+from dtem.adapters.ledger.sql_driver import Driver
 from dtem.domain.clock import as_utc
 from dtem.domain.model import segment_of
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord, SignalColumns
@@ -25,8 +25,31 @@ from dtem.domain.segments import ALL_SEGMENTS, Economics, SegmentStats, WonDeal
 from dtem.domain.store_training import SignalFact
 
 _CHUNK = 500  # ids per IN (...): under SQLite's bound-parameter limit
-_FETCH = 50_000  # rows per fetch when streaming signals
 _SCORE_FIELDS = tuple(f.name for f in fields(ScoreRecord))
+_COLS = ", ".join(_SCORE_FIELDS)
+_FACTS = "SELECT id, external_id, industry, employees FROM accounts WHERE id IN ({ids})"
+_STATES = "SELECT account_id, type, intensity, as_of FROM account_state WHERE account_id IN ({ids})"
+_UPSERT_STATE = (
+    "INSERT INTO account_state (account_id, type, intensity, as_of) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (account_id, type) DO UPDATE "
+    "SET intensity = excluded.intensity, as_of = excluded.as_of"
+)
+_LATEST_SCORES = (
+    f"SELECT {_COLS} FROM scores WHERE id IN "
+    "(SELECT max(id) FROM scores WHERE account_id IN ({ids}) GROUP BY account_id)"
+)
+_INSERT_SCORE = f"INSERT INTO scores ({_COLS}) VALUES ({', '.join('?' * len(_SCORE_FIELDS))})"
+_INSERT_EVENT = (
+    "INSERT INTO score_events (account_id, at, kind, score, policy_version, consumed_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_ECO_COLUMNS = ("version", "segment", "value_deals", "mean_value", "cycle_deals",
+                "mean_cycle_days", "blended_hourly", "computed_at")  # fmt: skip
+_LATEST_ECONOMICS = (
+    f"SELECT {', '.join(_ECO_COLUMNS)} FROM segment_economics "
+    "WHERE version = (SELECT max(version) FROM segment_economics)"
+)
+_FETCH = 50_000  # rows per fetch when streaming signals
 
 
 def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
@@ -46,10 +69,8 @@ class ScoresSql:
         q = sa.select(a.id, a.external_id, a.industry, a.employees)
         if ids is None:
             return [AccountFacts(*r) for r in self.conn.execute(q.order_by(a.id))]
-        out: list[AccountFacts] = []
-        for chunk in _chunks(ids):
-            out += [AccountFacts(*r) for r in self.conn.execute(q.where(a.id.in_(chunk)))]
-        return out
+        rows = Driver(self.conn).rows_in(_FACTS, list(ids))
+        return [AccountFacts(*r) for r in rows]
 
     def account_signals(self, account_id: int, until: datetime) -> list[SignalFact]:
         s = t.signals.c
@@ -84,48 +105,35 @@ class ScoresSql:
             np.asarray(values, dtype=np.float64),
         )
 
-    # --- decayed state ------------------------------------------------------------------
+    # --- decayed state (hot path: raw DB-API, see sql_driver.py) ------------------------
     def account_states(self, account_ids: Collection[int]) -> dict[int, dict[str, Decayed]]:
-        st = t.account_state.c
+        d = Driver(self.conn)
         out: dict[int, dict[str, Decayed]] = {}
-        for chunk in _chunks(account_ids):
-            q = sa.select(st.account_id, st.type, st.intensity, st.as_of).where(
-                st.account_id.in_(chunk)
-            )
-            for acc, typ, intensity, as_of in self.conn.execute(q):
-                out.setdefault(acc, {})[typ] = Decayed(intensity, epoch_seconds(as_utc(as_of)))
+        for acc, typ, intensity, as_of in d.rows_in(_STATES, list(account_ids)):
+            out.setdefault(acc, {})[typ] = Decayed(intensity, epoch_seconds(d.read_ts(as_of)))
         return out
 
     def save_account_states(self, states: Mapping[int, Mapping[str, Decayed]]) -> None:
+        d = Driver(self.conn)
         rows = [
-            {"account_id": acc, "type": typ, "intensity": d.intensity,
-             "as_of": from_epoch_seconds(d.as_of)}
+            (acc, typ, s.intensity, d.ts(from_epoch_seconds(s.as_of)))
             for acc, by_type in states.items()
-            for typ, d in by_type.items()
-        ]  # fmt: skip
-        if not rows:
-            return
-        dialect: Any = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(t.account_state)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["account_id", "type"],
-            set_={"intensity": stmt.excluded.intensity, "as_of": stmt.excluded.as_of},
-        )
-        self.conn.execute(stmt, rows)
+            for typ, s in by_type.items()
+        ]
+        d.many(_UPSERT_STATE, rows)
 
     # --- scores and triggers ------------------------------------------------------------
     def latest_scores(self, account_ids: Collection[int] | None = None) -> dict[int, ScoreRecord]:
-        sc = t.scores.c
-        newest = sa.select(sa.func.max(sc.id)).group_by(sc.account_id)
         if account_ids is None:
+            sc = t.scores.c
+            newest = sa.select(sa.func.max(sc.id)).group_by(sc.account_id)
             q = sa.select(t.scores).where(sc.id.in_(newest.scalar_subquery()))
             return {r.account_id: _score(r._mapping) for r in self.conn.execute(q)}
-        out: dict[int, ScoreRecord] = {}
-        for chunk in _chunks(account_ids):
-            ids = newest.where(sc.account_id.in_(chunk)).scalar_subquery()
-            for r in self.conn.execute(sa.select(t.scores).where(sc.id.in_(ids))):
-                out[r.account_id] = _score(r._mapping)
-        return out
+        d = Driver(self.conn)
+        return {
+            r[0]: ScoreRecord(r[0], d.read_ts(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+            for r in d.rows_in(_LATEST_SCORES, list(account_ids))
+        }
 
     def score_history(self, account_id: int, limit: int = 20) -> list[ScoreRecord]:
         sc = t.scores.c
@@ -134,17 +142,21 @@ class ScoresSql:
         return [_score(r._mapping) for r in self.conn.execute(q)]
 
     def append_scores(self, records: Sequence[ScoreRecord]) -> None:
-        if records:
-            self.conn.execute(sa.insert(t.scores), [_score_row(r) for r in records])
+        d = Driver(self.conn)
+        rows = [
+            (r.account_id, d.ts(r.as_of), r.score, r.equity, r.propensity, r.velocity, r.cost,
+             r.policy_version, r.method, r.economics_version)
+            for r in records
+        ]  # fmt: skip
+        d.many(_INSERT_SCORE, rows)
 
     def append_score_events(self, events: Sequence[ScoreEvent]) -> None:
+        d = Driver(self.conn)
         rows = [
-            {"account_id": e.account_id, "at": e.at, "kind": e.kind, "score": e.score,
-             "policy_version": e.policy_version, "consumed_at": e.consumed_at}
+            (e.account_id, d.ts(e.at), e.kind, e.score, e.policy_version, d.ts(e.consumed_at))
             for e in events
-        ]  # fmt: skip
-        if rows:
-            self.conn.execute(sa.insert(t.score_events), rows)
+        ]
+        d.many(_INSERT_EVENT, rows)
 
     def score_events(self, after_id: int = 0, unconsumed: bool = False) -> list[ScoreEvent]:
         ev = t.score_events.c
@@ -174,12 +186,12 @@ class ScoresSql:
         return out
 
     def latest_economics(self) -> Economics | None:
-        se = t.segment_economics.c
-        version = self.conn.execute(sa.select(sa.func.max(se.version))).scalar()
-        if version is None:
+        d = Driver(self.conn)  # one statement: this runs once per ingested delivery
+        rows = [dict(zip(_ECO_COLUMNS, r, strict=True)) for r in d.rows(_LATEST_ECONOMICS)]
+        if not rows:
             return None
-        rows = self.conn.execute(sa.select(t.segment_economics).where(se.version == version))
-        return _economics(version, [r._mapping for r in rows])
+        rows[0]["computed_at"] = d.read_ts(rows[0]["computed_at"])
+        return _economics(rows[0]["version"], rows)
 
     def add_economics(self, economics: Economics) -> int:
         se = t.segment_economics.c
@@ -196,10 +208,6 @@ class ScoresSql:
         ]  # fmt: skip
         self.conn.execute(sa.insert(t.segment_economics), rows)
         return version
-
-
-def _score_row(r: ScoreRecord) -> dict[str, Any]:
-    return {f: getattr(r, f) for f in _SCORE_FIELDS}
 
 
 def _score(r: RowMapping) -> ScoreRecord:
@@ -220,7 +228,7 @@ def _event(r: RowMapping) -> ScoreEvent:
     )
 
 
-def _economics(version: int, rows: list[RowMapping]) -> Economics:
+def _economics(version: int, rows: Sequence[Mapping[str, Any]]) -> Economics:
     stats = {
         r["segment"]: SegmentStats(
             r["value_deals"], r["mean_value"], r["cycle_deals"], r["mean_cycle_days"]

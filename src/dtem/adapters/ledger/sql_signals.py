@@ -6,16 +6,18 @@ Signals, identity links, signal sources and unmatched signals. Mixed into `Radar
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
+from dtem.adapters.ledger.sql_driver import Driver
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import NotFound, SourceExists
 from dtem.domain.signals import SignalRecord, superseded_ids
@@ -33,14 +35,15 @@ class SignalsSql:
     # --- signals --------------------------------------------------------------------------
     def insert_signals(self, records: Sequence[SignalRecord]) -> set[str]:
         # ON CONFLICT DO NOTHING: a message resent while the first copy is still being
-        # committed by another request is a duplicate, not an error.
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(_S).on_conflict_do_nothing(index_elements=["event_id"])
-        stmt = stmt.returning(_S.c.event_id)
+        # committed by another request is a duplicate, not an error. Raw DB-API, one
+        # multi-row VALUES per chunk: SQLAlchemy's per-row parameter processing was most
+        # of the ingest time (see sql_driver.py).
+        d = Driver(self.conn)
         inserted: set[str] = set()
         for i in range(0, len(records), _CHUNK):
-            rows = [_row(r) for r in records[i : i + _CHUNK]]  # shallow: asdict deep-copies
-            inserted.update(self.conn.execute(stmt, rows).scalars())
+            chunk = records[i : i + _CHUNK]
+            params = [v for r in chunk for v in _row(d, r)]
+            inserted.update(e for (e,) in d.rows(_insert_sql(len(chunk)), params))
         return inserted
 
     def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> list[SignalRecord]:
@@ -185,8 +188,22 @@ def _chunks(items: list[Any]) -> Iterator[list[Any]]:
 _FIELDS = tuple(SignalRecord.__dataclass_fields__)
 
 
-def _row(r: SignalRecord) -> dict[str, Any]:
-    return {f: getattr(r, f) for f in _FIELDS}
+@lru_cache(maxsize=8)
+def _insert_sql(n: int) -> str:
+    one = f"({', '.join('?' * len(_FIELDS))})"
+    return (
+        f"INSERT INTO signals ({', '.join(_FIELDS)}) VALUES {', '.join([one] * n)} "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+    )
+
+
+def _row(d: Driver, r: SignalRecord) -> tuple[Any, ...]:
+    """Values in `_FIELDS` order, stored as SQLAlchemy would (JSON text, driver times)."""
+    return (
+        r.event_id, r.account_key, r.key_kind, r.type, d.ts(r.occurred_at), r.value, r.source,
+        d.ts(r.received_at), r.account_id, r.unmatched_reason, r.event_name, r.topic,
+        json.dumps(r.attributes), r.superseded,
+    )  # fmt: skip
 
 
 def _record(r: RowMapping) -> SignalRecord:
