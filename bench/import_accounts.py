@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import sqlite3
 import tempfile
@@ -135,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="dtem-bench-") as tmp:
         folder = Path(tmp)
         csv_path = folder / "accounts.csv"
@@ -155,6 +157,9 @@ def main() -> None:
         raw = raw_sqlite(folder / "raw.db", csv_path)
         duck = duckdb_read(csv_path)
     rows = args.rows
+    print(
+        f"load average (1, 5, 15 min): before {_load(load_before)}, after {_load(os.getloadavg())}"
+    )
     print(f"\n{'step':<44}{'rows':>11}{'seconds':>10}{'rows/s':>12}{'vs raw sqlite3':>16}")
     for label, secs in (
         ("dtem import accounts (fresh SQLite)", first),
@@ -163,6 +168,10 @@ def main() -> None:
         ("baseline: DuckDB read_csv (read only)", duck),
     ):
         print(f"{label:<44}{rows:>11,}{secs:>10.1f}{rows / secs:>12,.0f}{secs / raw:>15.2f}x")
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return " ".join(f"{v:.1f}" for v in avg)
 
 
 if __name__ == "__main__":
