@@ -14,38 +14,37 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dtem.adapters.ledger import tables as t
+from dtem.domain.clock import as_utc
 from dtem.domain.leases import COOLING_STATES
 from dtem.domain.roster import RepRoster, RosterLoad
 from dtem.domain.store_market import MarketQuery
 
 _COOLING = ", ".join(f"'{s.value}'" for s in COOLING_STATES)  # constants, not input
-# Text SQL: it runs on every decision and Core's statement building costs milliseconds.
-_REP_MARKET = sa.text(
+# Plain SQL on the DB-API cursor: it runs on every decision and SQLAlchemy's statement and
+# row handling cost more than the query itself. Placeholders: at, at, account, since,
+# segment, quarter.
+_REP_MARKET = (
     "SELECT r.id, r.external_id, CAST(r.segments AS TEXT), CAST(r.languages AS TEXT),"
     " r.capacity, r.active,"
     " COALESCE(l.active_leases, 0), COALESCE(rr.wins, 0), COALESCE(rr.losses, 0),"
     " COALESCE(b.awarded, -1),"
     # Uncorrelated IN (...): evaluated once per statement, not once per rep.
     " r.id IN (SELECT u.rep_id FROM rep_unavailability u"
-    "   WHERE u.starts_at <= :at AND u.ends_at > :at),"
-    " r.id IN (SELECT c.rep_id FROM leases c WHERE c.account_id = :acct"
-    f"   AND c.state IN ({_COOLING}) AND c.ended_at >= :since)"
+    "   WHERE u.starts_at <= ? AND u.ends_at > ?),"
+    " r.id IN (SELECT c.rep_id FROM leases c WHERE c.account_id = ?"
+    f"   AND c.state IN ({_COOLING}) AND c.ended_at >= ?)"
     " FROM reps r"
     " LEFT JOIN rep_loads l ON l.rep_id = r.id"
-    " LEFT JOIN rep_records rr ON rr.rep_id = r.id AND rr.segment = :seg"
-    " LEFT JOIN capacity_bids b ON b.rep_id = r.id AND b.quarter = :quarter"
+    " LEFT JOIN rep_records rr ON rr.rep_id = r.id AND rr.segment = ?"
+    " LEFT JOIN capacity_bids b ON b.rep_id = r.id AND b.quarter = ?"
     "   AND b.awarded IS NOT NULL"
     " ORDER BY r.id"
-).bindparams(
-    sa.bindparam("at", type_=t.TS),
-    sa.bindparam("since", type_=t.TS),
 )
 _STATIC = 6  # leading columns that describe the rep itself (the cache key)
 _ROSTERS: dict[tuple[tuple[Any, ...], ...], RepRoster] = {}
@@ -54,21 +53,39 @@ _MAX_ROSTERS = 16  # a process sees one ledger, a test run a few: bound the memo
 
 def rep_market(conn: Connection, query: MarketQuery) -> tuple[RepRoster, RosterLoad]:
     """Every rep by id with its rules (cached) and this decision's facts (fresh)."""
-    params = {
-        "at": query.at,
-        "since": query.cooling_since,
-        "acct": query.account_id,
-        "seg": query.segment,
-        "quarter": query.quarter,
-    }
-    rows = conn.execute(_REP_MARKET, params).fetchall()
-    key = tuple(tuple(r[:_STATIC]) for r in rows)
+    rows = _fetch(conn, query)
+    key = tuple(r[:_STATIC] for r in rows)
     roster = _ROSTERS.get(key)
     if roster is None:
         if len(_ROSTERS) >= _MAX_ROSTERS:
             _ROSTERS.clear()
         roster = _ROSTERS[key] = _roster(key)
     return roster, _load(rows)
+
+
+def _fetch(conn: Connection, query: MarketQuery) -> list[tuple[Any, ...]]:
+    """Run on the transaction's own DB-API connection (same transaction, same locks)."""
+    at: datetime | str = query.at
+    since: datetime | str = query.cooling_since
+    sql = _REP_MARKET.replace("?", "%s")  # psycopg's placeholder
+    if conn.dialect.name == "sqlite":
+        sql, at, since = _REP_MARKET, sqlite_ts(query.at), sqlite_ts(query.cooling_since)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, (at, at, query.account_id, since, query.segment, query.quarter))
+        return [tuple(r) for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def sqlite_ts(at: datetime) -> str:
+    """A datetime as SQLAlchemy stores `DateTime` on SQLite (UTC wall time, microseconds).
+
+    >>> from datetime import UTC
+    >>> sqlite_ts(datetime(2027, 3, 1, 9, tzinfo=UTC))
+    '2027-03-01 09:00:00.000000'
+    """
+    return as_utc(at).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _roster(rows: tuple[tuple[Any, ...], ...]) -> RepRoster:
@@ -83,7 +100,7 @@ def _roster(rows: tuple[tuple[Any, ...], ...]) -> RepRoster:
     )
 
 
-def _load(rows: Sequence[Any]) -> RosterLoad:
+def _load(rows: Sequence[tuple[Any, ...]]) -> RosterLoad:
     cols = list(zip(*rows, strict=True)) if rows else [()] * (_STATIC + 6)
     ints = [np.array(c, dtype=np.int64) for c in cols[_STATIC : _STATIC + 4]]
     flags = [np.array(c, dtype=np.bool_) for c in cols[_STATIC + 4 :]]
