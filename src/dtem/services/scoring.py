@@ -19,6 +19,7 @@ from dtem.domain.errors import NotFound
 from dtem.domain.model import segment_of
 from dtem.domain.policy import Policy
 from dtem.domain.ports import LedgerTx
+from dtem.domain.rescoring import StateScorer
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord
 from dtem.domain.scoring import (
     Decayed,
@@ -155,29 +156,21 @@ def rescore(
     eco, policy = current_economics(tx), active.policy
     facts = {f.id: f for f in tx.scoring_accounts(list(states))}
     previous = tx.latest_scores(list(states))
-    now_s = epoch_seconds(now)
+    scorer = StateScorer(policy, eco, epoch_seconds(now))  # per-batch memos
+    eco_version, threshold = eco.version or None, policy.threshold
     records: list[ScoreRecord] = []
     events: list[ScoreEvent] = []
-    figures: dict[str, tuple[float, float]] = {}
     for acc, acc_states in states.items():
-        s = state_score(policy, eco, facts[acc], acc_states, now_s, figures)
-        records.append(_record(acc, now, s, active.version, "incremental", eco))
+        f = facts[acc]
+        s = scorer.score(f.industry, f.employees, acc_states)
+        records.append(ScoreRecord(acc, now, *s, active.version, "incremental", eco_version))
         prev = previous[acc].score if acc in previous else None
-        kind = crossing(prev, s.score, policy.threshold)
+        kind = crossing(prev, s.score, threshold)
         kinds = [k for k in (kind, HAND_RAISE if acc in hand_raisers else None) if k]
         events += [ScoreEvent(acc, now, k, s.score, active.version) for k in kinds]
     tx.append_scores(records)
     tx.append_score_events(events)
     return events
-
-
-def _record(
-    account_id: int, at: datetime, s: EquityScore, version: int, method: str, eco: Economics
-) -> ScoreRecord:
-    return ScoreRecord(
-        account_id, at, s.score, s.equity, s.propensity, s.velocity, s.cost,
-        version, method, eco.version or None,
-    )  # fmt: skip
 
 
 # --- explain -------------------------------------------------------------------------------

@@ -74,8 +74,9 @@ class Driver:
         """A datetime as the driver stores it (None stays None)."""
         if value is None or not self.sqlite:
             return value
-        utc = value if value.tzinfo is None else value.astimezone(UTC)
-        return f"{utc:%Y-%m-%d %H:%M:%S.%f}"
+        if value.tzinfo is not None:  # isoformat is ~10x cheaper than strftime
+            value = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
+        return value.isoformat(" ", "microseconds")
 
     def read_ts(self, value: Any) -> datetime:
         """A stored datetime back as aware UTC."""
