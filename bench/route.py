@@ -4,7 +4,9 @@ Seeds a ledger with bulk inserts (accounts, reps, 100k active leases, scores, re
 leave windows), then times `services.routing.route` on fresh hot accounts (each call
 reads the facts, decides, grants, and writes the lease, its event, the audit entry and
 the decision) against a baseline measured in the same run: the bare indexed SELECT of
-the account's latest score row.
+the account's latest score row. Then one daily review (`dtem review`: recounts rep_records
+and rep_loads over the 100k active leases) is timed. The machine is shared: the load
+average is printed before and after, read it with the figures.
 
 Usage:  .venv/bin/python bench/route.py [--pg postgresql://postgres@127.0.0.1:5432/test]
         [--n 300] [--leases 100000] [--reps 500]
@@ -13,6 +15,7 @@ Usage:  .venv/bin/python bench/route.py [--pg postgresql://postgres@127.0.0.1:54
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -27,7 +30,7 @@ from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.engine import make_engine, migrate
 from dtem.adapters.ledger.sql import SqlLedger
 from dtem.domain.clock import FixedClock
-from dtem.services import routing
+from dtem.services import review, routing
 from dtem.services.governance import ensure_policy
 
 NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
@@ -138,6 +141,9 @@ def run(name: str, url: str, args: argparse.Namespace) -> list[str]:
     keys = seed(engine, args.reps, args.leases, args.n + 20)
     seeded = time.perf_counter() - t0
     base, route = measure(engine, keys, args.n)
+    t0 = time.perf_counter()
+    review.run_review(SqlLedger(engine), FixedClock(NOW))  # recounts over every active lease
+    reviewed = time.perf_counter() - t0
     with engine.connect() as conn:
         active = conn.execute(
             sa.select(sa.func.count()).select_from(t.leases).where(t.leases.c.ended_at.is_(None))
@@ -147,6 +153,7 @@ def run(name: str, url: str, args: argparse.Namespace) -> list[str]:
     row += [f"{pct(base, 50):.2f}", f"{pct(base, 99):.2f}"]
     row += [f"{pct(route, 50):.2f}", f"{pct(route, 95):.2f}", f"{pct(route, 99):.2f}"]
     row.append(f"{statistics.median(route) / statistics.median(base):.1f}x")
+    row.append(f"{reviewed:.2f}s")
     return row
 
 
@@ -158,16 +165,22 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=500)
     args = ap.parse_args()
     rows = []
+    before = _load_average()
     with tempfile.TemporaryDirectory() as tmp:
         rows.append(run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args))
     if args.pg:
         rows.append(_run_pg(args))
     head = ["backend", "active leases", "seed", "baseline p50", "baseline p99",
-            "route p50", "route p95", "route p99", "p50 ratio"]  # fmt: skip
+            "route p50", "route p95", "route p99", "p50 ratio", "review"]  # fmt: skip
     print(f"one routing decision, {args.reps} reps, n={args.n} (milliseconds)")
+    print(f"load average (1 min) before {before}, after {_load_average()}, {os.cpu_count()} cores")
     print(" | ".join(head))
     for row in rows:
         print(" | ".join(row))
+
+
+def _load_average() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def _run_pg(args: argparse.Namespace) -> list[str]:

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from dtem.adapters.ledger import tables as t
@@ -25,7 +27,14 @@ from dtem.domain.ports import PolicyVersion, TokenRecord
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
 _AUDIT_LOCK = 7_465_001  # PostgreSQL advisory lock key serialising audit appends
 # Statements on every lease grant, built once (building them per call costs milliseconds).
-_INSERT_LEASE = sa.insert(t.leases)
+_INSERT_LEASE = {
+    dialect: insert(t.leases)
+    .on_conflict_do_nothing(
+        index_elements=["account_id"], index_where=t.leases.c.ended_at.is_(None)
+    )
+    .returning(t.leases.c.id)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 _LAST_AUDIT = (
     sa.select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1)
 )
@@ -203,15 +212,12 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
             "policy_version": policy_version,
             "reason": reason,
         }
-        try:
-            with self.conn.begin_nested():  # a savepoint: the transaction survives a conflict
-                res = self.conn.execute(_INSERT_LEASE, values)
-        except sa.exc.IntegrityError as exc:
-            if "one_active_per_account" in str(exc.orig) or "leases.account_id" in str(exc.orig):
-                raise LeaseConflict(str(account_id)) from exc
-            raise
+        # The one-active-lease index decides: a conflict inserts nothing (PostgreSQL waits for
+        # a concurrent grant to commit first) and the transaction goes on, no savepoint.
+        lease_id = self.conn.execute(_INSERT_LEASE[self.conn.dialect.name], values).scalar()
+        if lease_id is None:
+            raise LeaseConflict(str(account_id))
         self.add_rep_load(rep_id, 1)  # the per-rep count routing reads (sql_market.py)
-        lease_id = int(res.inserted_primary_key[0])  # type: ignore[index]
         return _lease(values | {"id": lease_id, "ended_at": None})  # no re-read: we know it
 
     def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease:
