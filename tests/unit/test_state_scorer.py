@@ -1,4 +1,4 @@
-"""The batch re-scorer of the ingest path equals the per-account score definition."""
+"""The ingest path's batch fold and re-scorer equal the per-event and per-account definitions."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dtem.domain.policy import Policy
-from dtem.domain.rescoring import StateScorer
+from dtem.domain.rescoring import StateScorer, absorb_all
 from dtem.domain.score_records import AccountFacts
-from dtem.domain.scoring import Decayed
+from dtem.domain.scoring import Decayed, absorb, decay_rate
 from dtem.domain.segments import Economics, SegmentStats
 from dtem.services.scoring import state_score
 
@@ -45,3 +45,24 @@ def test_state_scorer_matches_state_score_for_every_account(
         assert abs(got.propensity - ref.propensity) <= 1e-12 * max(ref.propensity, 1e-300)
         assert abs(got.score - ref.score) <= 1e-9
         assert abs(got.equity - ref.equity) <= 1e-12 * max(ref.equity, 1e-300)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.floats(-50.0, 50.0),
+            st.floats(0.0, 200 * 86_400.0),
+            st.sampled_from([decay_rate(1.0), decay_rate(7.0)]),
+        )
+    )
+)
+def test_absorb_all_is_absorb_per_event_bit_for_bit(
+    events: list[tuple[str, float, float, float]],
+) -> None:
+    folded: dict[str, Decayed] = {}
+    absorb_all(folded, events)
+    one_by_one: dict[str, Decayed] = {}
+    for key, value, at, rate in events:
+        one_by_one[key] = absorb(one_by_one.get(key), value, at, rate)
+    assert folded == one_by_one

@@ -18,15 +18,50 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Hashable, Iterable, Mapping, MutableMapping
+from typing import NamedTuple, TypeVar
 
 from dtem.domain.model import size_band
 from dtem.domain.policy import Policy
-from dtem.domain.scoring import Decayed, account_score, decay_rate, fit_terms, sigmoid
+from dtem.domain.scoring import (
+    Decayed,
+    account_score,
+    decay_rate,
+    fit_terms,
+    sigmoid,
+)
 from dtem.domain.segments import Economics
 
 _exp, _log1p = math.exp, math.log1p
+_tuple_new = tuple.__new__
+K = TypeVar("K", bound=Hashable)
+
+
+def absorb_all(
+    states: MutableMapping[K, Decayed], events: Iterable[tuple[K, float, float, float]]
+) -> None:
+    """`absorb` each (key, value, at, rate) event into `states[key]`, in place, in order.
+
+    The same arithmetic as `absorb`, inlined in one loop: a call per event was half the
+    cost of the in-memory update. The result is identical, bit for bit.
+
+    >>> from dtem.domain.scoring import absorb
+    >>> s: dict[str, Decayed] = {}
+    >>> absorb_all(s, [("a", 1.0, 0.0, decay_rate(1.0)), ("a", 1.0, 86_400.0, decay_rate(1.0))])
+    >>> s["a"] == absorb(absorb(None, 1.0, 0.0, decay_rate(1.0)), 1.0, 86_400.0, decay_rate(1.0))
+    True
+    """
+    get, exp, new = states.get, _exp, _tuple_new
+    for key, value, at, rate in events:
+        state = get(key)
+        if state is None:
+            states[key] = new(Decayed, (value, at))
+            continue
+        intensity, as_of = state
+        if at >= as_of:
+            states[key] = new(Decayed, (intensity * exp(rate * (as_of - at)) + value, at))
+        else:
+            states[key] = new(Decayed, (intensity + value * exp(rate * (at - as_of)), as_of))
 
 
 class Figures(NamedTuple):

@@ -19,14 +19,13 @@ from dtem.domain.errors import NotFound
 from dtem.domain.model import segment_of
 from dtem.domain.policy import Policy
 from dtem.domain.ports import LedgerTx
-from dtem.domain.rescoring import StateScorer
+from dtem.domain.rescoring import StateScorer, absorb_all
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord
 from dtem.domain.scoring import (
     Decayed,
     EquityScore,
     SignalContribution,
     SignalLike,
-    absorb,
     account_score,
     crossing,
     decay_rate,
@@ -96,16 +95,19 @@ def _fold(
             by_account.setdefault(s.account_id, []).append(s)
     if not by_account:
         return []
-    states = tx.account_states(by_account)
+    stored = tx.account_states(by_account)
     rates = {t: decay_rate(st.half_life_days) for t, st in types.items()}  # once per batch
+    flat = {(acc, t): d for acc, by_type in stored.items() for t, d in by_type.items()}
+    events = [
+        ((acc, s.type), sign * s.value, epoch_seconds(s.occurred_at), rates[s.type])
+        for acc, sigs in by_account.items()
+        for s in sigs
+    ]
+    absorb_all(flat, events)
+    states = {acc: dict(stored.get(acc, {})) for acc in by_account}
     touched: dict[int, dict[str, Decayed]] = {}
-    for acc, sigs in by_account.items():
-        mine, changed = states.setdefault(acc, {}), touched.setdefault(acc, {})
-        for s in sigs:
-            new = absorb(
-                mine.get(s.type), sign * s.value, epoch_seconds(s.occurred_at), rates[s.type]
-            )
-            mine[s.type] = changed[s.type] = new
+    for acc, t in {e[0] for e in events}:
+        states[acc][t] = touched.setdefault(acc, {})[t] = flat[acc, t]
     tx.save_account_states(touched)  # only the (account, type) rows this batch moved
     raised = set() if sign < 0 else _hand_raisers(by_account, active.policy, now)
     return rescore(tx, states, active, now, raised)
