@@ -114,9 +114,13 @@ class ImportsSql:
         return out
 
     def account_snapshot(self) -> AccountSnapshot:
-        """One driver-level query: no per-row result processing for a million rows."""
-        sql = f"SELECT {', '.join(SNAPSHOT_FIELDS)} FROM accounts"
-        return AccountSnapshot({r[0]: tuple(r) for r in self.conn.exec_driver_sql(sql)})
+        """One query on the DB-API cursor of this transaction: plain tuples, no Row objects."""
+        cursor = self.conn.connection.cursor()
+        try:
+            cursor.execute(f"SELECT {', '.join(SNAPSHOT_FIELDS)} FROM accounts")
+            return AccountSnapshot({r[0]: tuple(r) for r in cursor.fetchall()})
+        finally:
+            cursor.close()
 
     def bulk_insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
         """`insert_accounts` for millions of rows: one prepared INSERT, DB-API executemany.

@@ -232,6 +232,9 @@ def duplicate_errors(
     records: list[Record], key: str, file: str
 ) -> tuple[list[Record], list[RowError]]:
     """Reject every row whose key appeared on an earlier row of the same file."""
+    keys = [rec.get(key) for _, rec in records]
+    if len(set(keys)) == len(keys):  # the usual file: no duplicates, nothing to rebuild
+        return records, []
     first: dict[Any, int] = {}
     kept: list[Record] = []
     errors: list[RowError] = []
