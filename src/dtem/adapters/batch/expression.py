@@ -40,6 +40,18 @@ def _naive_utc(ts: datetime) -> datetime:
     return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
+def _naive_timestamp(column: Any) -> Any:
+    """The column as a naive timestamp; no cast when it is one already (Parquet `us`).
+
+    A cast from `timestamp(6)` to `timestamp` is a no-op that Ibis still writes into the
+    SQL, on every row, in front of the time filter.
+    """
+    dtype = column.type()
+    if dtype.is_timestamp() and dtype.timezone is None:
+        return column
+    return column.cast("timestamp")
+
+
 def score_expression(
     events: Any,
     accounts: Any,
@@ -57,10 +69,12 @@ def score_expression(
     ev = events.select(
         account_id=events.account_id.cast("int64"),
         type=events.type.cast("string"),
-        occurred_at=events.occurred_at.cast("timestamp"),
+        occurred_at=_naive_timestamp(events.occurred_at),
         value=events.value.cast("float64"),
     )
-    ev = ev.filter(ev.account_id.notnull(), ev.occurred_at <= as_of_lit)
+    # No `account_id IS NOT NULL` filter: a NULL account forms its own group, which the
+    # left join from accounts never matches, so it cannot reach a score.
+    ev = ev.filter(ev.occurred_at <= as_of_lit)
     ev = ev.join(types, "type")
     age_us = as_of_lit.delta(ev.occurred_at, unit="microsecond").cast("float64")
     decayed = ev.mutate(decayed=ev.value * (-(ev.rate_us * age_us)).exp())
