@@ -9,7 +9,8 @@ handful of statements, not a million.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import operator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -35,6 +36,14 @@ SNAPSHOT_FIELDS = (
 _INDEX = {name: i for i, name in enumerate(SNAPSHOT_FIELDS)}
 
 
+def _getter(indices: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """The values at `indices` of a row, always as a tuple (itemgetter of one is not)."""
+    if len(indices) == 1:
+        i = indices[0]
+        return lambda row: (row[i],)
+    return operator.itemgetter(*indices)
+
+
 class AccountSnapshot(Mapping[str, Account]):
     """Every stored account as a plain row, keyed by external id; Accounts built on demand.
 
@@ -49,11 +58,15 @@ class AccountSnapshot(Mapping[str, Account]):
 
     def __init__(self, rows: dict[str, tuple[Any, ...]]) -> None:
         self.rows = rows
+        self._getters: dict[tuple[str, ...], Callable[[tuple[Any, ...]], tuple[Any, ...]]] = {}
 
     def same(self, key: str, values: Mapping[str, Any]) -> bool:
         """Whether the stored account `key` already has all these field values."""
-        row = self.rows[key]
-        return all(row[_INDEX[name]] == value for name, value in values.items())
+        names = tuple(values)
+        getter = self._getters.get(names)
+        if getter is None:  # one per field set: a file's rows nearly all share one
+            getter = self._getters[names] = _getter([_INDEX[n] for n in names])
+        return getter(self.rows[key]) == tuple(values.values())
 
     def __getitem__(self, key: str) -> Account:
         values = dict(zip(SNAPSHOT_FIELDS, self.rows[key], strict=True))
