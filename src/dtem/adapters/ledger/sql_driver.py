@@ -28,6 +28,25 @@ CHUNK = 500  # ids per IN (...): under SQLite's bound-parameter limit
 _fromiso = datetime.fromisoformat
 
 
+@lru_cache(maxsize=32)
+def _pg_insert(table: str, columns: tuple[tuple[str, str], ...], tail: str) -> str:
+    """`INSERT ... SELECT ... FROM unnest(%s::t[], ...)`; JSON travels as text."""
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"%s::{'text' if typ == 'json' else typ}[]" for _, typ in columns)
+    picks = ", ".join(f"c{i}::json" if t == "json" else f"c{i}" for i, (_, t) in enumerate(columns))
+    alias = ", ".join(f"c{i}" for i in range(len(columns)))
+    return (
+        f"INSERT INTO {table} ({names}) SELECT {picks} FROM unnest({arrays}) AS u({alias}) {tail}"
+    )
+
+
+def _pg_array(typ: str, values: Sequence[Any]) -> list[Any]:
+    """One column as a list for a PostgreSQL array (floats as floats: 1 and 2.5 mix)."""
+    if typ == "float8":
+        return [None if v is None else float(v) for v in values]
+    return list(values)
+
+
 @lru_cache(maxsize=64)
 def _marks(n: int, mark: str) -> str:
     return ", ".join([mark] * n)
@@ -52,6 +71,39 @@ class Driver:
         """`executemany` (psycopg pipelines it; sqlite3 steps one prepared statement)."""
         if rows:
             self.cursor.executemany(self.sql(text), rows)
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[Sequence[Any]],
+        tail: str = "",
+    ) -> list[Any]:
+        """Insert `rows` (values in `columns` order) and return what `tail` RETURNs.
+
+        `columns` are (name, PostgreSQL type) pairs. On PostgreSQL this is ONE statement
+        over `unnest` of one array per column (a row-by-row executemany waits on the
+        server per row); on SQLite an executemany, or with RETURNING a multi-row VALUES
+        (then `rows` must fit its 32,766 parameters). `tail`: `ON CONFLICT ...`, `RETURNING ...`.
+        """
+        if not rows:
+            return []
+        if self.sqlite:
+            names = ", ".join(name for name, _ in columns)
+            if "RETURNING" not in tail:  # one prepared statement, stepped per row
+                self.many(
+                    f"INSERT INTO {table} ({names}) VALUES ({_marks(len(columns), '?')}) {tail}",
+                    rows,
+                )
+                return []
+            values = ", ".join([f"({_marks(len(columns), '?')})"] * len(rows))
+            flat = [v for r in rows for v in r]
+            return self.rows(f"INSERT INTO {table} ({names}) VALUES {values} {tail}", flat)
+        cols = list(zip(*rows, strict=True))
+        arrays = [_pg_array(typ, col) for (_, typ), col in zip(columns, cols, strict=True)]
+        text = _pg_insert(table, tuple(columns), tail)
+        self.cursor.execute(text, arrays)
+        return list(self.cursor.fetchall()) if self.cursor.description else []
 
     def rows(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         self.cursor.execute(self.sql(text), params)

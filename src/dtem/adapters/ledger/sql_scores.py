@@ -29,8 +29,9 @@ _SCORE_FIELDS = tuple(f.name for f in fields(ScoreRecord))
 _COLS = ", ".join(_SCORE_FIELDS)
 _FACTS = "SELECT id, external_id, industry, employees FROM accounts WHERE id IN ({ids})"
 _STATES = "SELECT account_id, type, intensity, as_of FROM account_state WHERE account_id IN ({ids})"
+_STATE_COLUMNS = (("account_id", "int8"), ("type", "text"), ("intensity", "float8"),
+                  ("as_of", "timestamptz"))  # fmt: skip
 _UPSERT_STATE = (
-    "INSERT INTO account_state (account_id, type, intensity, as_of) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (account_id, type) DO UPDATE "
     "SET intensity = excluded.intensity, as_of = excluded.as_of"
 )
@@ -38,11 +39,13 @@ _LATEST_SCORES = (
     f"SELECT {_COLS} FROM scores WHERE id IN "
     "(SELECT max(id) FROM scores WHERE account_id IN ({ids}) GROUP BY account_id)"
 )
-_INSERT_SCORE = f"INSERT INTO scores ({_COLS}) VALUES ({', '.join('?' * len(_SCORE_FIELDS))})"
-_INSERT_EVENT = (
-    "INSERT INTO score_events (account_id, at, kind, score, policy_version, consumed_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
+_SCORE_COLUMNS = (("account_id", "int8"), ("as_of", "timestamptz"), ("score", "float8"),
+                  ("equity", "float8"), ("propensity", "float8"), ("velocity", "float8"),
+                  ("cost", "float8"), ("policy_version", "int8"), ("method", "text"),
+                  ("economics_version", "int8"))  # fmt: skip
+_EVENT_COLUMNS = (("account_id", "int8"), ("at", "timestamptz"), ("kind", "text"),
+                  ("score", "float8"), ("policy_version", "int8"),
+                  ("consumed_at", "timestamptz"))  # fmt: skip
 _ECO_COLUMNS = ("version", "segment", "value_deals", "mean_value", "cycle_deals",
                 "mean_cycle_days", "blended_hourly", "computed_at")  # fmt: skip
 _LATEST_ECONOMICS = (
@@ -120,7 +123,7 @@ class ScoresSql:
             for acc, by_type in states.items()
             for typ, s in by_type.items()
         ]
-        d.many(_UPSERT_STATE, rows)
+        d.insert("account_state", _STATE_COLUMNS, rows, _UPSERT_STATE)
 
     # --- scores and triggers ------------------------------------------------------------
     def latest_scores(self, account_ids: Collection[int] | None = None) -> dict[int, ScoreRecord]:
@@ -148,7 +151,7 @@ class ScoresSql:
              r.policy_version, r.method, r.economics_version)
             for r in records
         ]  # fmt: skip
-        d.many(_INSERT_SCORE, rows)
+        d.insert("scores", _SCORE_COLUMNS, rows)
 
     def append_score_events(self, events: Sequence[ScoreEvent]) -> None:
         d = Driver(self.conn)
@@ -156,7 +159,7 @@ class ScoresSql:
             (e.account_id, d.ts(e.at), e.kind, e.score, e.policy_version, d.ts(e.consumed_at))
             for e in events
         ]
-        d.many(_INSERT_EVENT, rows)
+        d.insert("score_events", _EVENT_COLUMNS, rows)
 
     def score_events(self, after_id: int = 0, unconsumed: bool = False) -> list[ScoreEvent]:
         ev = t.score_events.c

@@ -10,7 +10,6 @@ import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,8 +41,8 @@ class SignalsSql:
         inserted: set[str] = set()
         for i in range(0, len(records), _CHUNK):
             chunk = records[i : i + _CHUNK]
-            params = [v for r in chunk for v in _row(d, r)]
-            inserted.update(e for (e,) in d.rows(_insert_sql(len(chunk)), params))
+            rows = [_row(d, r) for r in chunk]
+            inserted.update(e for (e,) in d.insert("signals", _COLUMNS, rows, _ON_CONFLICT))
         return inserted
 
     def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> list[SignalRecord]:
@@ -188,13 +187,10 @@ def _chunks(items: list[Any]) -> Iterator[list[Any]]:
 _FIELDS = tuple(SignalRecord.__dataclass_fields__)
 
 
-@lru_cache(maxsize=8)
-def _insert_sql(n: int) -> str:
-    one = f"({', '.join('?' * len(_FIELDS))})"
-    return (
-        f"INSERT INTO signals ({', '.join(_FIELDS)}) VALUES {', '.join([one] * n)} "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-    )
+_COLUMNS = tuple(zip(_FIELDS, ("text", "text", "text", "text", "timestamptz", "float8", "text",
+                               "timestamptz", "int8", "text", "text", "text", "json", "bool"),
+                     strict=True))  # fmt: skip
+_ON_CONFLICT = "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 
 
 def _row(d: Driver, r: SignalRecord) -> tuple[Any, ...]:
