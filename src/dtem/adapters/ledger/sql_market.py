@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import sql_roster
+from dtem.adapters.ledger import sql_routing_hot as hot
 from dtem.adapters.ledger import tables as t
 from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
@@ -50,7 +51,7 @@ class MarketSql:
         return out
 
     def routing_score(self, account_id: int) -> ScoreRow | None:
-        r = self.conn.execute(_ROUTING_SCORE, {"a": account_id}).first()
+        r = self.conn.execute(hot.ROUTING_SCORE, {"a": account_id}).first()
         if r is None:
             return None
         return ScoreRow(r[0], as_utc(r[1]), r[2], r[3], r[4], r[5])
@@ -61,7 +62,7 @@ class MarketSql:
         return {int(r[0]): int(r[1]) for r in self.conn.execute(q)}
 
     def add_rep_load(self, rep_id: int, delta: int) -> None:
-        self.conn.execute(_ADD_REP_LOAD, {"r": rep_id, "n": max(delta, 0), "d": delta})
+        self.conn.execute(hot.ADD_REP_LOAD, {"r": rep_id, "n": max(delta, 0), "d": delta})
 
     def rebuild_rep_loads(self) -> int:
         counts = self.active_lease_counts()
@@ -88,9 +89,9 @@ class MarketSql:
 
     def lock_rep_load(self, rep_id: int) -> int:
         if self.is_postgres:  # SQLite's BEGIN IMMEDIATE already serialises writers
-            self.conn.execute(_LOCK_REP, {"r": rep_id})
+            self.conn.execute(hot.LOCK_REP, {"r": rep_id})
         # Recounted from the leases (not rep_loads): the lock guards the true count.
-        return int(self.conn.execute(_REP_ACTIVE_LEASES, {"r": rep_id}).scalar_one())
+        return int(self.conn.execute(hot.REP_ACTIVE_LEASES, {"r": rep_id}).scalar_one())
 
     def reps_on_leave(self, at: datetime) -> set[int]:
         u = t.rep_unavailability.c
@@ -134,8 +135,8 @@ class MarketSql:
     # --- decisions and overflow ----------------------------------------------------------
     def add_routing_decision(self, record: RoutingRecord) -> int:
         values = {k: getattr(record, k) for k in _DECISION_FIELDS}
-        values["exclusions"] = group_exclusions(record.exclusions)
-        res = self.conn.execute(_INSERT_DECISION, values)  # parameters apart: cached compile
+        values["exclusions"] = hot.group_exclusions(record.exclusions)
+        res = self.conn.execute(hot.INSERT_DECISION, values)  # parameters apart: cached compile
         return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     def routing_decisions(self, account_id: int, limit: int = 20) -> list[RoutingRecord]:
@@ -145,7 +146,7 @@ class MarketSql:
         return [_decision(r) for r in self.conn.execute(q).mappings()]
 
     def open_overflow(self, account_id: int) -> OverflowEntry | None:
-        row = self.conn.execute(_OPEN_OVERFLOW, {"a": account_id}).mappings().first()
+        row = self.conn.execute(hot.OPEN_OVERFLOW, {"a": account_id}).mappings().first()
         return _overflow(row) if row else None
 
     def add_overflow(self, account_id: int, at: datetime, reason: str) -> int:
@@ -174,7 +175,7 @@ class MarketSql:
         values: dict[str, Any] = {k: getattr(event, k) for k in _EVENT_FIELDS}
         values["lease_id"] = lease_id
         values["reason"] = values["reason"][:512]
-        self.conn.execute(_INSERT_LEASE_EVENT, values)
+        self.conn.execute(hot.INSERT_LEASE_EVENT, values)
 
     def lease_events(self, lease_id: int) -> list[LeaseEventRow]:
         e = t.lease_events.c
@@ -298,68 +299,6 @@ _ROUTING_REPS = sa.text(
 )
 
 
-# Hot statements built once: building Core statements per call costs more than running them.
-_ROUTING_SCORE = (
-    sa.select(
-        t.scores.c.account_id,
-        t.scores.c.as_of,
-        t.scores.c.score,
-        t.scores.c.propensity,
-        t.scores.c.velocity,
-        t.scores.c.policy_version,
-    )
-    .where(t.scores.c.account_id == sa.bindparam("a"))
-    .order_by(t.scores.c.as_of.desc(), t.scores.c.id.desc())
-    .limit(1)
-)
-_LOCK_REP = sa.select(t.reps.c.id).where(t.reps.c.id == sa.bindparam("r")).with_for_update()
-_REP_ACTIVE_LEASES = sa.select(sa.func.count()).where(
-    t.leases.c.rep_id == sa.bindparam("r"), t.leases.c.ended_at.is_(None)
-)
-_OPEN_OVERFLOW = (
-    sa.select(t.overflow_queue)
-    .where(
-        t.overflow_queue.c.account_id == sa.bindparam("a"),
-        t.overflow_queue.c.resolved_at.is_(None),
-    )
-    .order_by(t.overflow_queue.c.id.desc())
-    .limit(1)
-)
-_ADD_REP_LOAD = sa.text(  # the same upsert on SQLite and PostgreSQL
-    "INSERT INTO rep_loads (rep_id, active_leases) VALUES (:r, :n)"
-    " ON CONFLICT (rep_id) DO UPDATE SET active_leases = rep_loads.active_leases + :d"
-)
-_INSERT_DECISION = sa.insert(t.routing_decisions)
-_INSERT_LEASE_EVENT = sa.insert(t.lease_events)
-
-
-def group_exclusions(exclusions: Mapping[str, str]) -> dict[str, list[str]]:
-    """Store exclusions by reason (reason -> rep ids): a tenth of the JSON of rep -> reason.
-
-    >>> group_exclusions({"R1": "on_leave", "R2": "segment", "R3": "on_leave"})
-    {'on_leave': ['R1', 'R3'], 'segment': ['R2']}
-    """
-    grouped: dict[str, list[str]] = {}
-    for rep, why in exclusions.items():
-        grouped.setdefault(why, []).append(rep)
-    return grouped
-
-
-def ungroup_exclusions(stored: Mapping[str, Any]) -> dict[str, str]:
-    """Rep -> reason again; rows stored before grouping (rep -> reason) read as they are.
-
-    >>> ungroup_exclusions({"on_leave": ["R1", "R3"]}), ungroup_exclusions({"R1": "segment"})
-    ({'R1': 'on_leave', 'R3': 'on_leave'}, {'R1': 'segment'})
-    """
-    out: dict[str, str] = {}
-    for key, value in stored.items():
-        if isinstance(value, list):
-            out.update((rep, key) for rep in value)
-        else:
-            out[key] = value
-    return out
-
-
 _REP_CACHE: dict[tuple[Any, ...], Rep] = {}
 
 
@@ -403,7 +342,7 @@ _EVENT_FIELDS = ("kind", "at", "actor", "reason", "policy_version", "payload")
 
 def _decision(r: RowMapping) -> RoutingRecord:
     fields = {k: r[k] for k in _DECISION_FIELDS} | {"at": as_utc(r["at"]), "id": r["id"]}
-    fields["exclusions"] = ungroup_exclusions(r["exclusions"])
+    fields["exclusions"] = hot.ungroup_exclusions(r["exclusions"])
     return RoutingRecord(**fields)
 
 
