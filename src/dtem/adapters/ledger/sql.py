@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from dtem.adapters.ledger import tables as t
+from dtem.adapters.ledger.rows import account_from_row, account_row
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
@@ -21,7 +22,7 @@ from dtem.adapters.ledger.sql_training import TrainingSql
 from dtem.domain.audit import GENESIS, AuditEntry, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import LeaseConflict, NotFound
-from dtem.domain.model import Account, Lease, LeaseState, Rep, Tier
+from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.ports import PolicyVersion, TokenRecord
 
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
@@ -147,7 +148,9 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
         out: dict[str, Account] = {}
         for chunk in _chunks(list(external_ids)):
             q = sa.select(t.accounts).where(t.accounts.c.external_id.in_(chunk))
-            out.update((r["external_id"], _account(r)) for r in self.conn.execute(q).mappings())
+            out.update(
+                (r["external_id"], account_from_row(r)) for r in self.conn.execute(q).mappings()
+            )
         return out
 
     def all_account_ids(self) -> dict[str, int]:
@@ -155,12 +158,12 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
         return {r.external_id: r.id for r in self.conn.execute(q)}
 
     def insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
-        rows = [_account_row(a) | {"created_at": at, "updated_at": at} for a in accounts]
+        rows = [account_row(a) | {"created_at": at, "updated_at": at} for a in accounts]
         if rows:
             self.conn.execute(sa.insert(t.accounts), rows)
 
     def update_accounts(self, accounts: Sequence[Account], at: datetime) -> None:
-        rows = [_account_row(a) | {"updated_at": at, "key": a.external_id} for a in accounts]
+        rows = [account_row(a) | {"updated_at": at, "key": a.external_id} for a in accounts]
         if rows:
             stmt = sa.update(t.accounts).where(t.accounts.c.external_id == sa.bindparam("key"))
             self.conn.execute(stmt, rows)
@@ -264,29 +267,6 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
-
-
-_ACCOUNT_FIELDS = (
-    "external_id",
-    "name",
-    "domain",
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "region",
-    "do_not_contact",
-    "static_owner",
-    "potential_value",
-)
-
-
-def _account_row(a: Account) -> dict[str, Any]:
-    return {f: getattr(a, f) for f in _ACCOUNT_FIELDS} | {"tier": int(a.tier)}
-
-
-def _account(r: RowMapping) -> Account:
-    return Account(**{f: r[f] for f in _ACCOUNT_FIELDS}, tier=Tier(r["tier"]), id=r["id"])
 
 
 _REP_FIELDS = (

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
+from dtem.adapters.ledger.rows import ACCOUNT_FIELDS
 from dtem.domain.clock import as_utc
 from dtem.domain.model import Account, Activity, Opportunity, Tier
 from dtem.domain.store_imports import (
@@ -31,19 +32,6 @@ _IN_CHUNK = 500  # ids per IN (...): under SQLite's bound-parameter limit
 _WRITE_CHUNK = 50_000  # rows per executemany: bounded memory, few round trips
 _WHOLE_TABLE = 20_000  # above this many ids, read the whole id column instead
 _BULK_CACHE_KIB = -262_144  # SQLite page cache during a bulk insert: 256 MiB (negative = KiB)
-_ACCOUNT_COLS = (
-    "external_id",
-    "name",
-    "domain",
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "region",
-    "do_not_contact",
-    "static_owner",
-    "potential_value",
-)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -105,11 +93,11 @@ class ImportsSql:
 
     # --- accounts in bulk ---------------------------------------------------------------
     def all_accounts(self) -> dict[str, Account]:
-        cols = [t.accounts.c[c] for c in _ACCOUNT_COLS]
+        cols = [t.accounts.c[c] for c in ACCOUNT_FIELDS]
         q = sa.select(*cols, t.accounts.c.tier, t.accounts.c.id)
         out: dict[str, Account] = {}
         for *vals, tier, ident in self.conn.execute(q):
-            row = dict(zip(_ACCOUNT_COLS, vals, strict=True))
+            row = dict(zip(ACCOUNT_FIELDS, vals, strict=True))
             out[row["external_id"]] = Account(**row, tier=Tier(tier), id=ident)
         return out
 
@@ -128,13 +116,13 @@ class ImportsSql:
         SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself;
         the only value that needs processing (the timestamp) is converted once here.
         """
-        cols = [*_ACCOUNT_COLS, "tier", "created_at", "updated_at"]
+        cols = [*ACCOUNT_FIELDS, "tier", "created_at", "updated_at"]
         mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
         sql = f"INSERT INTO accounts ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
         dialect = self.conn.dialect
         process = t.accounts.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
         stamp = process(at) if process else at
-        values = operator.attrgetter(*_ACCOUNT_COLS)  # one C call per account, not twelve
+        values = operator.attrgetter(*ACCOUNT_FIELDS)  # one C call per account, not twelve
         rows = [(*values(a), int(a.tier), stamp, stamp) for a in accounts]
         with self._bulk_cache(len(rows)):
             for chunk in _chunks(rows, _WRITE_CHUNK):

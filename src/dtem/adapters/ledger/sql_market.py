@@ -17,10 +17,11 @@ from sqlalchemy.engine import Connection, RowMapping
 from dtem.adapters.ledger import sql_roster
 from dtem.adapters.ledger import sql_routing_hot as hot
 from dtem.adapters.ledger import tables as t
+from dtem.adapters.ledger.rows import account_from_row
 from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
 from dtem.domain.leases import COOLING_STATES
-from dtem.domain.model import Account, Lease, LeaseState, Rep, Tier
+from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.roster import RepRoster, RosterLoad
 from dtem.domain.store_market import (
     ClosedDeal,
@@ -47,7 +48,7 @@ class MarketSql:
         ids = list(account_ids)
         for i in range(0, len(ids), 500):
             q = sa.select(t.accounts).where(t.accounts.c.id.in_(ids[i : i + 500]))
-            out.update((r["id"], _account(r)) for r in self.conn.execute(q).mappings())
+            out.update((r["id"], account_from_row(r)) for r in self.conn.execute(q).mappings())
         return out
 
     def routing_score(self, account_id: int) -> ScoreRow | None:
@@ -366,25 +367,6 @@ def _lease(r: RowMapping) -> Lease:
         ended_at=as_utc(r["ended_at"]) if r["ended_at"] else None,
         reason=r["reason"],
     )
-
-
-_ACCOUNT_FIELDS = (
-    "external_id",
-    "name",
-    "domain",
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "region",
-    "do_not_contact",
-    "static_owner",
-    "potential_value",
-)
-
-
-def _account(r: RowMapping) -> Account:
-    return Account(**{f: r[f] for f in _ACCOUNT_FIELDS}, tier=Tier(r["tier"]), id=r["id"])
 
 
 def _bid(r: RowMapping) -> CapacityBid:
