@@ -15,8 +15,8 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
+    row_progress,
 )
-from dtem.entrypoints.cli.imports import _progress
 from dtem.services import governance
 from dtem.services.imports.olist import LEADS, import_olist
 from dtem.services.summary import FunnelSummary, funnel_summary
@@ -48,7 +48,7 @@ def demo(
         _remove_sqlite(DEMO_DB)
     c = open_ledger(db or f"sqlite:///{DEMO_DB}")
     active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
-    with _progress(quiet=json_out) as tick:
+    with row_progress(quiet=json_out) as tick:
         import_olist(c.ledger, c.clock, active.policy, folder, c.settings.actor, tick)
     summary = funnel_summary(c.ledger, active.policy)
     if json_out:

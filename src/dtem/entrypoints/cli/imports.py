@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dtem.domain.errors import InputInvalid
 from dtem.entrypoints.cli.common import (
@@ -20,6 +19,7 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
+    row_progress,
 )
 from dtem.services import governance
 from dtem.services.imports import ImportResult, import_file, load_mapping
@@ -67,7 +67,7 @@ def run_import(
     c = open_ledger(db)
     active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     loaded = load_mapping(mapping) if mapping else None
-    with _progress(quiet=json_out) as tick, _every_error():
+    with row_progress(quiet=json_out) as tick, _every_error():
         result = import_file(
             c.ledger,
             c.clock,
@@ -121,18 +121,6 @@ def _report(result: ImportResult, json_out: bool) -> None:
         console.print(f"rejected rows and reasons: {result.rejects_file}", soft_wrap=True)
         for e in result.errors:
             err_console.print(str(e), highlight=False, markup=False, soft_wrap=True)
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress line on stderr while rows are read (none with --json)."""
-    if quiet:
-        yield None
-        return
-    columns = (TextColumn("reading rows"), BarColumn(), TextColumn("{task.completed:,}"))
-    with Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True) as bar:
-        task = bar.add_task("rows", total=None)
-        yield lambda rows: bar.update(task, completed=rows)
 
 
 def _command(kind: str, example: str) -> None:

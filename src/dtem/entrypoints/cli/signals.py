@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dtem.entrypoints.cli import worker
@@ -21,6 +18,7 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
+    row_progress,
 )
 from dtem.entrypoints.cli.imports import import_app
 from dtem.services import governance
@@ -190,7 +188,7 @@ def import_signals(
     policy = governance.ensure_policy(c.ledger, c.clock, c.settings.actor).policy
     loaded = load_mapping(mapping) if mapping else None
     when = as_of.replace(tzinfo=UTC) if as_of and as_of.tzinfo is None else as_of
-    with _progress(json_out) as bar:
+    with row_progress(json_out) as bar:
         result = files.import_signals(
             c.ledger,
             c.clock,
@@ -216,18 +214,6 @@ def import_signals(
     )
     for e in result.errors:
         err_console.print(str(e), highlight=False, markup=False, soft_wrap=True)
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[int], None] | None]:
-    """A progress line on stderr while rows are read; nothing with --json."""
-    if quiet:
-        yield None
-        return
-    columns = (TextColumn("reading rows"), BarColumn(), TextColumn("{task.completed:,}"))
-    with Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True) as bar:
-        task = bar.add_task("rows", total=None)
-        yield lambda rows: bar.update(task, completed=rows)
 
 
 def _when(ts: datetime | None) -> str:
