@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
-from typing import Any
 
 
 class Tier(IntEnum):
@@ -87,19 +86,6 @@ class Activity:
     actor_kind: str = "rep"  # rep | agent
     actor_id: str | None = None
     id: int | None = None
-
-
-@dataclass(frozen=True)
-class Signal:
-    event_id: str
-    account_key: str
-    type: str
-    occurred_at: datetime
-    value: float = 1.0
-    source: str = "first_party"
-    event_name: str | None = None
-    topic: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
