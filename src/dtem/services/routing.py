@@ -145,9 +145,8 @@ def _grant(
 ) -> tuple[RoutingDecision, Lease | None]:
     assert req.account.id is not None
     score = req.score.score if req.score else 0.0
-    reason = f"{req.trigger}: {decision.reason}"
-    try:
-        lease = leases.grant(tx, req.account.id, rep_id, at, score, active, reason, actor)
+    try:  # the decision's reason already names the trigger
+        lease = leases.grant(tx, req.account.id, rep_id, at, score, active, decision.reason, actor)
     except LeaseConflict as exc:
         why = f"lost the race to another router ({exc})"
         return RoutingDecision("already_leased", why, decision.segment), None
