@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from dtem.domain.model import Account, Tier
+from dtem.domain.clock import as_utc
+from dtem.domain.model import Account, Lease, LeaseState, Tier
 
 ACCOUNT_FIELDS = (
     "external_id",
@@ -30,3 +32,18 @@ def account_row(a: Account) -> dict[str, Any]:
 
 def account_from_row(r: RowMapping) -> Account:
     return Account(**{f: r[f] for f in ACCOUNT_FIELDS}, tier=Tier(r["tier"]), id=r["id"])
+
+
+def lease_from_row(r: Mapping[Any, Any]) -> Lease:
+    return Lease(
+        id=r["id"],
+        account_id=r["account_id"],
+        rep_id=r["rep_id"],
+        state=LeaseState(r["state"]),
+        granted_at=as_utc(r["granted_at"]),
+        expires_at=as_utc(r["expires_at"]),
+        score_at_grant=r["score_at_grant"],
+        policy_version=r["policy_version"],
+        ended_at=as_utc(r["ended_at"]) if r["ended_at"] else None,
+        reason=r["reason"],
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from dtem.adapters.ledger import tables as t
-from dtem.adapters.ledger.rows import account_from_row, account_row
+from dtem.adapters.ledger.rows import account_from_row, account_row, lease_from_row
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
@@ -221,7 +221,7 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
         if lease_id is None:
             raise LeaseConflict(str(account_id))
         self.add_rep_load(rep_id, 1)  # the per-rep count routing reads (sql_market.py)
-        return _lease(values | {"id": lease_id, "ended_at": None})  # no re-read: we know it
+        return lease_from_row(values | {"id": lease_id, "ended_at": None})  # no re-read: we know it
 
     def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease:
         stmt = (
@@ -249,18 +249,18 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
         row = self.conn.execute(sa.select(t.leases).where(t.leases.c.id == lease_id)).first()
         if row is None:
             raise NotFound(f"lease {lease_id} does not exist")
-        return _lease(row._mapping)
+        return lease_from_row(row._mapping)
 
     def active_lease(self, account_id: int) -> Lease | None:
         q = sa.select(t.leases).where(
             t.leases.c.account_id == account_id, t.leases.c.ended_at.is_(None)
         )
         row = self.conn.execute(q).first()
-        return _lease(row._mapping) if row else None
+        return lease_from_row(row._mapping) if row else None
 
     def active_leases(self) -> list[Lease]:
         q = sa.select(t.leases).where(t.leases.c.ended_at.is_(None)).order_by("id")
-        return [_lease(r._mapping) for r in self.conn.execute(q)]
+        return [lease_from_row(r._mapping) for r in self.conn.execute(q)]
 
 
 # --- row <-> entity -----------------------------------------------------------------------
@@ -292,21 +292,6 @@ def _rep(r: RowMapping) -> Rep:
         segments=tuple(r["segments"]),
         languages=tuple(r["languages"]),
         id=r["id"],
-    )
-
-
-def _lease(r: Mapping[Any, Any]) -> Lease:
-    return Lease(
-        id=r["id"],
-        account_id=r["account_id"],
-        rep_id=r["rep_id"],
-        state=LeaseState(r["state"]),
-        granted_at=as_utc(r["granted_at"]),
-        expires_at=as_utc(r["expires_at"]),
-        score_at_grant=r["score_at_grant"],
-        policy_version=r["policy_version"],
-        ended_at=as_utc(r["ended_at"]) if r["ended_at"] else None,
-        reason=r["reason"],
     )
 
 

@@ -17,11 +17,11 @@ from sqlalchemy.engine import Connection, RowMapping
 from dtem.adapters.ledger import sql_roster
 from dtem.adapters.ledger import sql_routing_hot as hot
 from dtem.adapters.ledger import tables as t
-from dtem.adapters.ledger.rows import account_from_row
+from dtem.adapters.ledger.rows import account_from_row, lease_from_row
 from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
 from dtem.domain.leases import COOLING_STATES
-from dtem.domain.model import Account, Lease, LeaseState, Rep
+from dtem.domain.model import Account, Lease, Rep
 from dtem.domain.roster import RepRoster, RosterLoad
 from dtem.domain.store_market import (
     ClosedDeal,
@@ -193,7 +193,9 @@ class MarketSql:
     def leases_due(self, at: datetime) -> list[Lease]:
         c = t.leases.c
         q = sa.select(t.leases).where(c.ended_at.is_(None), c.expires_at <= at)
-        return [_lease(r) for r in self.conn.execute(q.order_by(c.expires_at, c.id)).mappings()]
+        return [
+            lease_from_row(r) for r in self.conn.execute(q.order_by(c.expires_at, c.id)).mappings()
+        ]
 
     def find_leases(self, where: LeaseFilter) -> list[Lease]:
         c = t.leases.c
@@ -204,7 +206,7 @@ class MarketSql:
             q = q.where(c.account_id == where.account_id)
         if where.active_only:
             q = q.where(c.ended_at.is_(None))
-        return [_lease(r) for r in self.conn.execute(q).mappings()]
+        return [lease_from_row(r) for r in self.conn.execute(q).mappings()]
 
     # --- availability --------------------------------------------------------------------
     def add_unavailability(
@@ -351,21 +353,6 @@ def _overflow(r: RowMapping) -> OverflowEntry:
     resolved = as_utc(r["resolved_at"]) if r["resolved_at"] else None
     return OverflowEntry(
         r["id"], r["account_id"], as_utc(r["queued_at"]), r["reason"], resolved, r["resolution"]
-    )
-
-
-def _lease(r: RowMapping) -> Lease:
-    return Lease(
-        id=r["id"],
-        account_id=r["account_id"],
-        rep_id=r["rep_id"],
-        state=LeaseState(r["state"]),
-        granted_at=as_utc(r["granted_at"]),
-        expires_at=as_utc(r["expires_at"]),
-        score_at_grant=r["score_at_grant"],
-        policy_version=r["policy_version"],
-        ended_at=as_utc(r["ended_at"]) if r["ended_at"] else None,
-        reason=r["reason"],
     )
 
 
