@@ -1,21 +1,16 @@
-"""Ledger port.
-
-Imports: opportunities, stage history, activities, import batches, record changes,
-account attributes (source fields without a column of their own, such as a lead's origin).
-
-Bulk methods take and return whole collections so an import of a million rows makes a
-handful of statements, not a million.
+"""Records the import ports exchange (`dtem.domain.ports.imports`): account snapshots,
+import batches, record changes, stage history lines.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from dtem.domain.model import Account, Activity, Opportunity, Tier
+from dtem.domain.model import Account, Tier
 
 # the order of an account's values in an `AccountSnapshot` row (Account's own field order)
 SNAPSHOT_FIELDS = (
@@ -119,40 +114,3 @@ class StageEntry:
     stage: str
     changed_at: datetime
     source: str
-
-
-class ImportsStore(Protocol):
-    """Methods of a unit of work for this feature (see `dtem.domain.ports.LedgerTx`)."""
-
-    # batches and changes ----------------------------------------------------------------
-    def add_import_batch(
-        self, kind: str, file: str, sha256: str, at: datetime, actor: str, counts: dict[str, int]
-    ) -> int: ...
-    def import_batches(self) -> list[ImportBatch]: ...
-    def add_record_changes(self, batch_id: int, changes: Sequence[RecordChange]) -> None: ...
-    def record_changes(self, batch_id: int | None = None) -> list[RecordChange]: ...
-
-    # accounts in bulk -------------------------------------------------------------------
-    def all_accounts(self) -> dict[str, Account]: ...
-    def account_snapshot(self) -> AccountSnapshot:
-        """Every account as a row (one query), for comparing a whole file cheaply."""
-        ...
-
-    def bulk_insert_accounts(self, accounts: Sequence[Account], at: datetime) -> None: ...
-    def account_attributes(self, external_ids: Collection[str]) -> dict[str, dict[str, str]]: ...
-    def all_account_attributes(self, name: str) -> dict[str, str]: ...
-    def set_account_attributes(self, values: dict[str, dict[str, str | None]]) -> None: ...
-
-    # opportunities ----------------------------------------------------------------------
-    def opportunities_by_external_id(
-        self, external_ids: Collection[str]
-    ) -> dict[str, Opportunity]: ...
-    def all_opportunities(self) -> list[Opportunity]: ...
-    def insert_opportunities(self, opportunities: Sequence[Opportunity], at: datetime) -> None: ...
-    def update_opportunities(self, opportunities: Sequence[Opportunity], at: datetime) -> None: ...
-    def append_stage_history(self, entries: Sequence[StageEntry]) -> None: ...
-    def stage_history(self, opportunity_external_id: str) -> list[StageEntry]: ...
-
-    # activities -------------------------------------------------------------------------
-    def existing_activity_ids(self, external_ids: Collection[str]) -> set[str]: ...
-    def insert_activities(self, activities: Sequence[Activity]) -> None: ...

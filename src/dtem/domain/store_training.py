@@ -1,14 +1,9 @@
-"""Ledger port.
-
-Training: the history `dtem train` learns from (signals up to a date, won deals).
-"""
+"""Records the training port returns (`dtem.domain.ports.training`): signals, outcomes."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -27,19 +22,3 @@ class OutcomeFact:
 
     account_id: int
     on: date
-
-
-class TrainingStore(Protocol):
-    """Methods of a unit of work for this feature (see `dtem.domain.ports.LedgerTx`)."""
-
-    def training_signals(self, until: datetime) -> Iterator[SignalFact]:
-        """Matched, non-superseded signals that occurred at or before `until`."""
-        ...
-
-    def won_outcomes(self, won_stages: Collection[str]) -> list[OutcomeFact]:
-        """One row per won opportunity: its account and close date.
-
-        An opportunity in a won stage without a close date is dated by the first
-        time its stage history reached a won stage.
-        """
-        ...

@@ -1,4 +1,4 @@
-"""In-memory implementation of `ImportsStore` for unit tests.
+"""In-memory implementation of `ImportsPort` and `OpportunitiesPort` for unit tests.
 
 Imports: opportunities, stage history, activities, import batches, record changes,
 account attributes. Rows live in `self.s.extra[<table name>]` so `count(table)` works.

@@ -1,6 +1,6 @@
-"""In-memory implementation of `MarketStore` for unit tests.
+"""In-memory implementation of the market ports for unit tests.
 
-Market maker: routing decisions, overflow, lease events, availability, bids, sync.
+Routing facts, routing decisions, overflow, lease events, availability, bids, sync.
 Rows of other features' tables (scores, score_events, opportunities) are read whether
 they are stored as dicts of columns or as objects with those attributes.
 """

@@ -1,4 +1,4 @@
-"""In-memory implementation of `RadarStore` for unit tests.
+"""In-memory implementation of the signal and scoring ports for unit tests.
 
 Radar: signals, identity links, sources, decayed account state, scores, crossings.
 """

@@ -1,4 +1,4 @@
-"""In-memory implementation of the scoring half of `RadarStore` (unit tests).
+"""In-memory implementation of `ScoresPort` and `EconomicsPort` (unit tests).
 
 Rows live in `self.s.extra[table]` under the SQL table names: `account_state` as dicts,
 `scores` and `score_events` as records, `segment_economics` as `Economics` snapshots.

@@ -1,4 +1,4 @@
-"""In-memory implementation of the signal-ingestion half of `RadarStore` (unit tests).
+"""In-memory implementation of `SignalsPort` and `SignalSourcesPort` (unit tests).
 
 Rows live in `self.s.extra[table]`, like the SQL tables of the same names.
 """

@@ -1,4 +1,4 @@
-"""In-memory implementation of `TrainingStore`, over the rows other features keep.
+"""In-memory implementation of `TrainingPort`, over the rows other features keep.
 
 `self.s.extra` holds `signals` as `SignalRecord`s, `opportunities` as `Opportunity`s
 and `opportunity_stages` as `StageEntry`s (see memory_signals.py, memory_imports.py).

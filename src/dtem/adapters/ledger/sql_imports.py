@@ -1,4 +1,4 @@
-"""SQL implementation of `ImportsStore`.
+"""SQL implementation of `ImportsPort` and `OpportunitiesPort`.
 
 Imports: opportunities, stage history, activities, import batches, record changes,
 account attributes. Writes are Core `executemany` in large chunks; reads that an import

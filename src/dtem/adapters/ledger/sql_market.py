@@ -1,6 +1,6 @@
-"""SQL implementation of `MarketStore`.
+"""SQL implementation of the market ports.
 
-Market maker: routing decisions, overflow, lease events, availability, bids, sync.
+Routing facts, routing decisions, overflow, lease events, availability, bids, sync.
 Routing reads run on every decision, so each is one indexed query (see bench/route.py).
 """
 

@@ -1,4 +1,4 @@
-"""SQL implementation of `RadarStore`.
+"""SQL implementation of the signal and scoring ports.
 
 Radar: signals, identity links, sources, decayed account state, scores, crossings.
 """

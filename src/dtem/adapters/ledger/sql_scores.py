@@ -1,4 +1,4 @@
-"""SQL implementation of the scoring half of `RadarStore`.
+"""SQL implementation of `ScoresPort` and `EconomicsPort`.
 
 Decayed state is upserted (one row per account and signal type); scores, routing
 triggers and economics snapshots are appended.

@@ -1,4 +1,4 @@
-"""SQL implementation of the signal-ingestion half of `RadarStore`.
+"""SQL implementation of `SignalsPort` and `SignalSourcesPort`.
 
 Signals, identity links, signal sources and unmatched signals. Mixed into `RadarSql`
 (and so into `SqlTx`); `self.conn` is the transaction's connection.

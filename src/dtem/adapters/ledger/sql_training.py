@@ -1,4 +1,4 @@
-"""SQL implementation of `TrainingStore`: the history `dtem train` learns from."""
+"""SQL implementation of `TrainingPort`: the history `dtem train` learns from."""
 
 from __future__ import annotations
 

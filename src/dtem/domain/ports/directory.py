@@ -1,0 +1,19 @@
+"""Directory port: accounts and reps looked up by id (reads only; imports write them)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol
+
+from dtem.domain.model import Account, Rep
+
+
+class DirectoryPort(Protocol):
+    """Who is who: the accounts and reps most use cases start from."""
+
+    def accounts_by_external_id(self, external_ids: Collection[str]) -> dict[str, Account]: ...
+    def accounts_by_id(self, account_ids: Collection[int]) -> dict[int, Account]: ...
+    def all_account_ids(self) -> dict[str, int]: ...
+    def all_accounts(self) -> dict[str, Account]: ...
+    def reps_by_external_id(self, external_ids: Collection[str]) -> dict[str, Rep]: ...
+    def all_reps(self) -> list[Rep]: ...

@@ -1,0 +1,47 @@
+"""Governance ports: policy versions and API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    version: int
+    created_at: datetime
+    created_by: str
+    note: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    token_hash: str
+    role: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    subject: str | None = None
+    id: int | None = None
+
+
+class PolicyPort(Protocol):
+    """Stored policy documents by version, and which one is active."""
+
+    def add_policy(self, document: dict[str, Any], at: datetime, actor: str, note: str) -> int: ...
+    def policy_document(self, version: int) -> dict[str, Any]: ...
+    def policy_versions(self) -> list[PolicyVersion]: ...
+    def activate_policy(self, version: int, at: datetime, actor: str) -> None: ...
+    def active_policy_version(self) -> int | None: ...
+
+
+class TokenPort(Protocol):
+    """API tokens: only the hash of a token is stored."""
+
+    def add_token(self, token: TokenRecord) -> int: ...
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None: ...
+    def revoke_token(self, token_id: int, at: datetime) -> None: ...
+    def tokens(self) -> list[TokenRecord]: ...

@@ -1,0 +1,36 @@
+"""Leases port: the leases projection and its event history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from dtem.domain.model import Lease, LeaseState
+from dtem.domain.store_market import LeaseEventRow, LeaseFilter
+
+
+class LeasesPort(Protocol):
+    """Grant, extend, end and read leases; one `lease_events` row per transition."""
+
+    def grant_lease(
+        self,
+        account_id: int,
+        rep_id: int,
+        at: datetime,
+        expires_at: datetime,
+        score: float,
+        policy_version: int,
+        reason: str,
+    ) -> Lease: ...
+    def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease: ...
+    def extend_lease(self, lease_id: int, expires_at: datetime, state: LeaseState) -> Lease: ...
+    def lease(self, lease_id: int) -> Lease: ...
+    def active_lease(self, account_id: int) -> Lease | None: ...
+    def active_leases(self) -> list[Lease]: ...
+    def find_leases(self, where: LeaseFilter) -> list[Lease]: ...
+    def leases_due(self, at: datetime) -> list[Lease]:
+        """Active leases whose sprint ended at or before `at` (oldest first)."""
+        ...
+
+    def add_lease_event(self, lease_id: int, event: LeaseEventRow) -> None: ...
+    def lease_events(self, lease_id: int) -> list[LeaseEventRow]: ...
