@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import AuthError
-from dtem.domain.ports import Ledger, TokenRecord
+from dtem.domain.ports import AuditPort, LedgerOf, TokenPort, TokenRecord
 
 ROLES = ("admin", "manager", "rep", "agent", "viewer")
+
+
+class _AuditedTokens(TokenPort, AuditPort, Protocol):
+    """Tokens, every change audited in the same transaction."""
 
 
 def hash_secret(secret: str) -> str:
@@ -18,7 +23,7 @@ def hash_secret(secret: str) -> str:
 
 
 def create_token(
-    ledger: Ledger,
+    ledger: LedgerOf[_AuditedTokens],
     clock: Clock,
     role: str,
     name: str = "",
@@ -40,7 +45,7 @@ def create_token(
     return token_id, plaintext
 
 
-def authenticate(ledger: Ledger, clock: Clock, plaintext: str) -> TokenRecord:
+def authenticate(ledger: LedgerOf[TokenPort], clock: Clock, plaintext: str) -> TokenRecord:
     """The token's record if it is known, unexpired and not revoked; else `AuthError`."""
     with ledger.transaction() as tx:
         record = tx.token_by_hash(hash_secret(plaintext))
@@ -53,7 +58,9 @@ def authenticate(ledger: Ledger, clock: Clock, plaintext: str) -> TokenRecord:
     return record
 
 
-def revoke_token(ledger: Ledger, clock: Clock, token_id: int, actor: str = "cli") -> None:
+def revoke_token(
+    ledger: LedgerOf[_AuditedTokens], clock: Clock, token_id: int, actor: str = "cli"
+) -> None:
     with ledger.transaction() as tx:
         tx.revoke_token(token_id, clock())
         tx.append_audit(actor, "token.revoke", {"token_id": token_id}, clock())

@@ -6,15 +6,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import InputInvalid, NotFound, RowError
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import AuditPort, DirectoryPort, LedgerOf, RoutingFactsPort
 from dtem.domain.store_market import Unavailability
 
 
+class _Leave(DirectoryPort, RoutingFactsPort, AuditPort, Protocol):
+    """Reps by id and their leave windows, changes audited."""
+
+
 def add_leave(
-    ledger: Ledger,
+    ledger: LedgerOf[_Leave],
     clock: Clock,
     rep: str,
     starts_at: datetime,
@@ -36,7 +41,7 @@ def add_leave(
         return next(w for w in tx.unavailability(found.id) if w.id == window_id)
 
 
-def leaves(ledger: Ledger, rep: str | None = None) -> list[Unavailability]:
+def leaves(ledger: LedgerOf[_Leave], rep: str | None = None) -> list[Unavailability]:
     """Leave windows, of one rep or all."""
     with ledger.transaction() as tx:
         rep_id = None

@@ -19,16 +19,21 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import InputInvalid, RowError
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import AuditPort, CrmSyncPort, DirectoryPort, LeasesPort, LedgerOf
 
 FORMATS: dict[str, tuple[str, str]] = {
     "salesforce": ("Id", "OwnerId"),
     "hubspot": ("Record ID", "Company owner"),
 }
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _Export(CrmSyncPort, DirectoryPort, LeasesPort, AuditPort, Protocol):
+    """Lease changes since the watermark, their accounts and owners; the export audited."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class ExportResult:
 
 
 def export_assignments(
-    ledger: Ledger,
+    ledger: LedgerOf[_Export],
     clock: Clock,
     fmt: str,
     write: Callable[[str], None],
@@ -67,7 +72,7 @@ def export_assignments(
 
 
 def _owner_rows(
-    tx: LedgerTx, since: datetime, until: datetime, pool_owner: str
+    tx: _Export, since: datetime, until: datetime, pool_owner: str
 ) -> list[tuple[str, str]]:
     changed = tx.accounts_with_lease_changes(since, until)
     accounts = tx.accounts_by_id(changed)

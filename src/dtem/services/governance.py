@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import NotFound
 from dtem.domain.policy import Policy, default_policy
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import AuditPort, LedgerOf, PolicyPort
+
+
+class _AuditedPolicies(PolicyPort, AuditPort, Protocol):
+    """Policy versions, every change audited in the same transaction."""
 
 
 @dataclass(frozen=True)
@@ -17,7 +21,9 @@ class ActivePolicy:
     policy: Policy
 
 
-def ensure_policy(ledger: Ledger, clock: Clock, actor: str = "system") -> ActivePolicy:
+def ensure_policy(
+    ledger: LedgerOf[_AuditedPolicies], clock: Clock, actor: str = "system"
+) -> ActivePolicy:
     """Make sure a policy is active; the first run stores and activates the defaults."""
     with ledger.transaction() as tx:
         if tx.active_policy_version() is None:
@@ -27,7 +33,7 @@ def ensure_policy(ledger: Ledger, clock: Clock, actor: str = "system") -> Active
         return active_policy(tx)
 
 
-def active_policy(tx: LedgerTx) -> ActivePolicy:
+def active_policy(tx: PolicyPort) -> ActivePolicy:
     """The policy in force now, with its version."""
     version = tx.active_policy_version()
     if version is None:
@@ -36,21 +42,29 @@ def active_policy(tx: LedgerTx) -> ActivePolicy:
 
 
 def store_policy(
-    ledger: Ledger, document: dict[str, Any], clock: Clock, actor: str, note: str = ""
+    ledger: LedgerOf[_AuditedPolicies],
+    document: dict[str, Any],
+    clock: Clock,
+    actor: str,
+    note: str = "",
 ) -> int:
     """Validate and store a new version (not activated). Raises `PolicyInvalid`."""
     with ledger.transaction() as tx:
         return _store(tx, document, clock, actor, note)
 
 
-def _store(tx: LedgerTx, document: dict[str, Any], clock: Clock, actor: str, note: str) -> int:
+def _store(
+    tx: _AuditedPolicies, document: dict[str, Any], clock: Clock, actor: str, note: str
+) -> int:
     canonical = Policy.from_dict(document).to_dict()
     version = tx.add_policy(canonical, clock(), actor, note)
     tx.append_audit(actor, "policy.store", {"version": version, "note": note}, clock())
     return version
 
 
-def activate_policy(ledger: Ledger, version: int, clock: Clock, actor: str) -> ActivePolicy:
+def activate_policy(
+    ledger: LedgerOf[_AuditedPolicies], version: int, clock: Clock, actor: str
+) -> ActivePolicy:
     """Make a stored version the active one (audited). Raises `NotFound`, `PolicyInvalid`."""
     with ledger.transaction() as tx:
         previous = tx.active_policy_version()

@@ -15,11 +15,16 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from dtem.domain.policy import Policy
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import DirectoryPort, ImportsPort, LedgerOf, OpportunitiesPort
 
 UNKNOWN = "unknown"
+
+
+class _Funnel(DirectoryPort, ImportsPort, OpportunitiesPort, Protocol):
+    """Accounts with their imported attributes, reps and opportunities."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class FunnelSummary:
     median_days_to_won: float | None = None
 
 
-def funnel_summary(ledger: Ledger, policy: Policy) -> FunnelSummary:
+def funnel_summary(ledger: LedgerOf[_Funnel], policy: Policy) -> FunnelSummary:
     """Count the funnel from the ledger (one read transaction)."""
     with ledger.transaction() as tx:
         accounts = tx.all_accounts()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import LedgerOf, SignalsPort
 from dtem.domain.signals import SignalRecord
 from dtem.domain.store_radar import SignalStats
 
@@ -18,13 +18,13 @@ class UnmatchedReport:
     signals: list[SignalRecord]
 
 
-def unmatched_report(ledger: Ledger, limit: int = 100) -> UnmatchedReport:
+def unmatched_report(ledger: LedgerOf[SignalsPort], limit: int = 100) -> UnmatchedReport:
     with ledger.transaction() as tx:
         stats = tx.signal_stats()
         rows = tx.unmatched_signals(limit=limit)
     return UnmatchedReport(sum(stats.unmatched.values()), stats.unmatched, rows)
 
 
-def signal_stats(ledger: Ledger) -> SignalStats:
+def signal_stats(ledger: LedgerOf[SignalsPort]) -> SignalStats:
     with ledger.transaction() as tx:
         return tx.signal_stats()

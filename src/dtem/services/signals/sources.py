@@ -9,17 +9,24 @@ Example::
 from __future__ import annotations
 
 import secrets
+from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import AuthError
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import AuditPort, LedgerOf, SignalSourcesPort
 from dtem.domain.store_radar import SignalSource
 from dtem.services.access import hash_secret
 
 KEY_PREFIX = "dtem_wk_"
 
 
-def create_source(ledger: Ledger, clock: Clock, name: str, actor: str = "cli") -> tuple[int, str]:
+class _AuditedSources(SignalSourcesPort, AuditPort, Protocol):
+    """Signal sources, every change audited in the same transaction."""
+
+
+def create_source(
+    ledger: LedgerOf[_AuditedSources], clock: Clock, name: str, actor: str = "cli"
+) -> tuple[int, str]:
     """Create a source; return its id and its write key (shown once, never stored)."""
     name = name.strip()
     if not name or len(name) > 128:
@@ -32,19 +39,21 @@ def create_source(ledger: Ledger, clock: Clock, name: str, actor: str = "cli") -
     return source_id, write_key
 
 
-def list_sources(ledger: Ledger) -> list[SignalSource]:
+def list_sources(ledger: LedgerOf[SignalSourcesPort]) -> list[SignalSource]:
     with ledger.transaction() as tx:
         return tx.signal_sources()
 
 
-def revoke_source(ledger: Ledger, clock: Clock, name: str, actor: str = "cli") -> None:
+def revoke_source(
+    ledger: LedgerOf[_AuditedSources], clock: Clock, name: str, actor: str = "cli"
+) -> None:
     """Stop accepting a source's write key (audited). Raises `NotFound`."""
     with ledger.transaction() as tx:
         tx.revoke_signal_source(name, clock())
         tx.append_audit(actor, "source.revoke", {"name": name}, clock())
 
 
-def authenticate_source(tx: LedgerTx, write_key: str) -> SignalSource:
+def authenticate_source(tx: SignalSourcesPort, write_key: str) -> SignalSource:
     """The active source holding this write key; `AuthError` otherwise."""
     source = tx.signal_source_by_hash(hash_secret(write_key)) if write_key else None
     if source is None:

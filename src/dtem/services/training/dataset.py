@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from dtem.domain.model import Account, size_band
-from dtem.domain.ports import LedgerTx
+from dtem.domain.ports import DirectoryPort, TrainingPort
 from dtem.domain.scoring import SECONDS_PER_DAY, decay_rate, epoch_seconds
 from dtem.domain.store_training import OutcomeFact
 from dtem.domain.training import FloatArray, decayed_intensities
@@ -26,6 +27,10 @@ from dtem.domain.training import FloatArray, decayed_intensities
 IntArray = npt.NDArray[np.int64]
 FIT_TERMS = ("industry", "size_band")
 _LEAK_SHARE = 0.9  # share of winners with a field that is rare overall: post-outcome data
+
+
+class _History(DirectoryPort, TrainingPort, Protocol):
+    """Accounts, and the signals and won outcomes training learns from."""
 
 
 def day_end(d: date) -> datetime:
@@ -67,7 +72,7 @@ class Rows:
     labels: IntArray
 
 
-def load_history(tx: LedgerTx, until: date, won_stages: Sequence[str]) -> History:
+def load_history(tx: _History, until: date, won_stages: Sequence[str]) -> History:
     """Read accounts, signals up to `until` and every won outcome from the ledger."""
     accounts = sorted(tx.all_accounts().values(), key=lambda a: a.id or 0)
     pos = {a.id: i for i, a in enumerate(accounts)}

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Protocol
 
 import numpy as np
 
 from dtem.domain.clock import Clock
 from dtem.domain.policy import Policy, SignalType
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import (
+    AuditPort,
+    DirectoryPort,
+    EconomicsPort,
+    LedgerOf,
+    PolicyPort,
+    TrainingPort,
+)
 from dtem.domain.scoring import from_epoch_seconds
 from dtem.domain.segments import Economics
 from dtem.domain.training import SplitPlan, split_plan
@@ -92,7 +100,13 @@ class TrainingReport:
         object.__setattr__(self, "activate_with", f"dtem policy activate {self.version}")
 
 
-def train_policy(ledger: Ledger, clock: Clock, opts: TrainOptions, actor: str) -> TrainingReport:
+class _Training(PolicyPort, AuditPort, DirectoryPort, TrainingPort, EconomicsPort, Protocol):
+    """The active policy, the history and economics it is fit on; the new version stored."""
+
+
+def train_policy(
+    ledger: LedgerOf[_Training], clock: Clock, opts: TrainOptions, actor: str
+) -> TrainingReport:
     """Fit on the training snapshots, evaluate on the holdout, store a new version."""
     plan = split_plan(
         opts.snapshot, opts.horizon_days, opts.holdout_snapshot, opts.train_snapshots,
