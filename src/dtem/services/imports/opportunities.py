@@ -13,17 +13,25 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dtem.domain.errors import RowError
 from dtem.domain.model import Activity, Opportunity, Rep
-from dtem.domain.ports import LedgerTx
+from dtem.domain.ports import DirectoryPort, ImportsPort, OpportunitiesPort
 from dtem.domain.store_imports import StageEntry
 from dtem.services.imports.plans import Plan, StageChange, plan_upsert
 from dtem.services.imports.validate import Record
 
 
-def plan_opportunities(tx: LedgerTx, records: list[Record], file: str, at: datetime) -> Plan:
+class _Opportunities(DirectoryPort, OpportunitiesPort, Protocol):
+    """Accounts, reps (owners) and the stored opportunities."""
+
+
+class _Activities(DirectoryPort, ImportsPort, Protocol):
+    """Accounts and the activity ids already stored."""
+
+
+def plan_opportunities(tx: _Opportunities, records: list[Record], file: str, at: datetime) -> Plan:
     """Check references, resolve owners, and diff against the stored opportunities."""
     account_ids = tx.all_account_ids()
     kept, errors = _known_accounts(records, account_ids, file)
@@ -52,7 +60,7 @@ def plan_opportunities(tx: LedgerTx, records: list[Record], file: str, at: datet
     return plan
 
 
-def plan_activities(tx: LedgerTx, records: list[Record], file: str) -> Plan:
+def plan_activities(tx: _Activities, records: list[Record], file: str) -> Plan:
     """New activity ids are inserted; known ids are facts already recorded (unchanged)."""
     for _row, rec in records:
         if rec.get("external_id") is None:
