@@ -70,9 +70,6 @@ class MarketMemory:
                 out[lease.rep_id] = out.get(lease.rep_id, 0) + 1
         return out
 
-    def add_rep_load(self, rep_id: int, delta: int) -> None:
-        """Loads are counted from the leases themselves here: nothing to keep."""
-
     def rebuild_rep_loads(self) -> int:
         return len(self.active_lease_counts())
 

@@ -63,6 +63,7 @@ class MarketSql:
         return {int(r[0]): int(r[1]) for r in self.conn.execute(q)}
 
     def add_rep_load(self, rep_id: int, delta: int) -> None:
+        """Keep the per-rep active lease count (grant_lease / end_lease call it)."""
         self.conn.execute(hot.ADD_REP_LOAD, {"r": rep_id, "n": max(delta, 0), "d": delta})
 
     def rebuild_rep_loads(self) -> int:

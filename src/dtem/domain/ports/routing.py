@@ -43,11 +43,7 @@ class RoutingFactsPort(Protocol):
         """
         ...
 
-    # --- loads -------------------------------------------------------------------------
-    def add_rep_load(self, rep_id: int, delta: int) -> None:
-        """Keep the per-rep active lease count (called by grant_lease / end_lease)."""
-        ...
-
+    # --- loads (kept by grant_lease / end_lease inside the backend) --------------------
     def rebuild_rep_loads(self) -> int:
         """Recount the per-rep loads from the leases (the review repairs any drift)."""
         ...
