@@ -148,3 +148,15 @@ def test_message_failing_every_delivery_is_dead_lettered_after_max_deliver(
 
 def _dead_letters_of(s: BrokerSettings) -> list[tuple[bytes, dict[str, str]]]:
     return asyncio.run(_dead_letters(s))
+
+
+def test_a_value_over_its_cap_is_dead_lettered_and_the_rest_of_the_batch_stored(
+    container: Container, broker: BrokerSettings
+) -> None:
+    payloads = [_track("huge", properties={"value": 1e308}), _track("fine")]
+    consumer = SignalConsumer(container, broker, max_messages=2, idle_timeout=20)
+    _run(consumer, broker, payloads)
+    dead = _dead_letters_of(broker)
+    assert [json.loads(body)["messageId"] for body, _ in dead] == ["huge"]
+    assert "refused: properties.value: 1e+308 is above 1e+06" in dead[0][1][REASON_HEADER]
+    assert (consumer.stats.stored, reports.signal_stats(container.ledger).total) == (1, 1)

@@ -11,17 +11,27 @@ A policy is stored as a numbered version and never edited; a change is a new ver
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from dtem.domain.errors import PolicyInvalid
 
+DEFAULT_MAX_VALUE = 1_000_000.0  # far above any count, score or usage figure sent today
+
 
 @dataclass(frozen=True)
 class SignalType:
+    """How one signal type counts: its weight, half-life and the largest value it takes.
+
+    A value above `max_value` is refused (per call, naming the field), so that one
+    runaway number cannot make an account's decayed state overflow.
+    """
+
     weight: float
     half_life_days: float
     source: str = "first_party"
+    max_value: float = DEFAULT_MAX_VALUE
 
 
 @dataclass(frozen=True)
@@ -174,6 +184,11 @@ class Policy:
         for name, st in self.signal_types.items():
             if st.half_life_days <= 0:
                 out.append(f"signal type {name!r}: half_life_days must be positive")
+            if not _positive_number(st.max_value, DEFAULT_MAX_VALUE**2):
+                out.append(
+                    f"signal type {name!r}: max_value must be a number in (0, 1e12],"
+                    f" got {st.max_value}"
+                )
         if "other" not in self.signal_types:
             out.append("signal_types must define 'other' (unknown events are stored as it)")
         out += [
@@ -208,6 +223,12 @@ class Policy:
 def default_policy() -> Policy:
     """The starting policy of docs/model.md, until `dtem train` fits the customer's own."""
     return Policy()
+
+
+def _positive_number(value: object, cap: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and 0 < value <= cap
 
 
 def _norm(text: str) -> str:

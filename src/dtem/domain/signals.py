@@ -174,6 +174,39 @@ def page_type(name: str | None, path: str | None, policy: Policy) -> str:
     return kind if kind in policy.signal_types else "other"
 
 
+def event_time(
+    claimed: datetime | None, sent_at: datetime | None, received: datetime
+) -> tuple[datetime, datetime | None]:
+    """When an event happened, as the ledger keeps it, and the claimed time when it differs.
+
+    A device's clock can be off: with the time it sent the event (`sent_at`, by the same
+    clock) the skew cancels out, as Segment does (timestamp + (received − sent_at)). An
+    event is never later than its receipt: a score at time t counts only what was known
+    at t, so incremental and batch scores agree, and nothing sent "from the future" can
+    lift a score (or overflow the decay). Such a time is clamped to the receive time.
+
+    >>> from datetime import timedelta
+    >>> t, h = datetime(2027, 1, 4, 9, tzinfo=UTC), timedelta(hours=1)
+    >>> event_time(t + 2 * h, t + 3 * h, t)  # a device clock 3 h ahead: it happened at 8
+    (datetime.datetime(2027, 1, 4, 8, 0, tzinfo=datetime.timezone.utc), \
+datetime.datetime(2027, 1, 4, 11, 0, tzinfo=datetime.timezone.utc))
+    >>> event_time(t + 400 * 24 * h, None, t)[0] == t  # a year ahead: the receive time
+    True
+    >>> event_time(t - h, None, t)  # in the past, as sent
+    (datetime.datetime(2027, 1, 4, 8, 0, tzinfo=datetime.timezone.utc), None)
+    """
+    if claimed is None:
+        return received, None
+    at = claimed
+    if sent_at is not None:
+        try:
+            at = claimed + (received - sent_at)
+        except OverflowError:  # an absurd sentAt corrects nothing
+            at = claimed
+    at = min(at, received)
+    return at, (None if at == claimed else claimed)
+
+
 def _squash(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 

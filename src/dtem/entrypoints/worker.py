@@ -151,18 +151,21 @@ class SignalConsumer:
         if not parsed:
             return
         try:
-            await self._store([m for _, m in parsed])
+            refused = await self._store([m for _, m in parsed])
         except Exception as exc:  # one bad message must not hold back the others
             log.warning("batch of %d failed (%s); storing one by one", len(parsed), exc)
             for msg, message in parsed:
                 await self._one(inbox, msg, message)
             return
-        for msg, _ in parsed:
-            await msg.ack()
+        for i, (msg, _) in enumerate(parsed):
+            if i in refused:  # committed without it: it can never be stored as it is
+                await self._dead(inbox, msg, f"refused: {refused[i]}")
+            else:
+                await msg.ack()
 
     async def _one(self, inbox: SignalInbox, msg: Msg, message: signals.Message) -> None:
         try:
-            await self._store([message])
+            refused = await self._store([message])
         except Exception as exc:
             if deliveries(msg) >= self.broker.max_deliver:
                 await self._dead(inbox, msg, f"failed {deliveries(msg)} times: {exc}")
@@ -170,9 +173,13 @@ class SignalConsumer:
                 self.stats.retried += 1
                 await msg.nak(delay=min(0.5 * 2.0 ** deliveries(msg), 60.0))  # back off
             return
-        await msg.ack()
+        if refused:
+            await self._dead(inbox, msg, f"refused: {refused[0]}")
+        else:
+            await msg.ack()
 
-    async def _store(self, messages: list[signals.Message]) -> None:
+    async def _store(self, messages: list[signals.Message]) -> dict[int, str]:
+        """Store in one unit of work; the reasons of the messages refused, by position."""
         got = await asyncio.to_thread(
             signals.receive_calls,
             self.c.ledger,
@@ -183,6 +190,7 @@ class SignalConsumer:
         )
         self.stats.stored += got.accepted
         self.stats.duplicates += len(got.result.duplicates)
+        return {r.index: "; ".join(r.errors) for r in got.refused}
 
     async def _dead(self, inbox: SignalInbox, msg: Msg, reason: str) -> None:
         log.warning("dead letter from %s: %s", msg.subject, reason)

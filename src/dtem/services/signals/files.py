@@ -10,6 +10,8 @@ row errors, `--on-error skip` rejects file); this module adds the signal rules:
 - a row without `event_id` gets `sha256:` of its normalised content; when the file has
   no time either, the file's SHA-256 joins the content (re-importing the file is a
   no-op, next week's file is new);
+- a time after the import is clamped to the import time (the file's time is kept in the
+  attributes as `original_timestamp`), as the webhook does with its receive time;
 - all or nothing by default; duplicates (an id already stored) are counted, not errors.
 
 Example::
@@ -74,11 +76,12 @@ def import_signals(
     """Import one file of signals in one unit of work (see the module docstring)."""
     records, errors, total = read_records("signals", path, mapping, policy, progress)
     sha = sha256_of(path)
-    when = as_of or clock()
+    now = clock()
+    when = as_of or now
     drafts: list[SignalDraft] = []
     for row, rec in records:
         try:
-            drafts.append(row_draft(rec, policy, when, sha, path.name))
+            drafts.append(row_draft(rec, policy, when, sha, path.name, now))
         except ValidationError as exc:
             errors += [_row_error(path.name, row, rec, text) for text in field_errors(exc)]
     errors.sort(key=lambda e: (e.row, e.field))
@@ -105,9 +108,12 @@ class _DryRun(Exception):
 
 
 def row_draft(
-    rec: dict[str, Any], policy: Policy, when: datetime, sha: str, via: str
+    rec: dict[str, Any], policy: Policy, when: datetime, sha: str, via: str, now: datetime
 ) -> SignalDraft:
-    """The draft of one validated file record (ValidationError for a rule it breaks)."""
+    """The draft of one validated file record (ValidationError for a rule it breaks).
+
+    `when` dates a row without a time; `now` is the import time, which no row passes.
+    """
     fields = {k: v for k, v in rec.items() if v is not None}
     attributes: dict[str, Any] = {
         k: fields.pop(k) for k in ("category", "company_name") if k in fields
@@ -123,7 +129,7 @@ def row_draft(
         fields["event_id"] = content_event_id(fields | {"file_sha256": sha})
     fields.setdefault("occurred_at", when)
     row = SignalRow.model_validate(fields | {"attributes": attributes})
-    draft = to_draft(row, policy, when, via)
+    draft = to_draft(row, policy, now, via)
     assert draft is not None  # a signal row always carries a signal
     return draft
 

@@ -27,10 +27,13 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from dtem.services.signals.limits import check_json
 
 SEGMENT_CALLS = ("track", "page", "screen", "identify", "group", "alias")
 
@@ -46,8 +49,27 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _safe_json(cls: type[BaseModel], data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    check_json(cls.__name__, data)  # NUL, NaN/Infinity, depth: refused by field, first
+    return handler(data)
+
+
+def _signal_value(value: Any, field: str) -> None:
+    """A signal's value: a finite number, zero or more (the cap is the policy's, later)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{field}: must be a number")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{field}: must be a finite number, zero or more (got {value})")
+
+
 class SegmentCall(BaseModel):
-    """Fields every Segment call shares (others are kept, unchecked)."""
+    """Fields every Segment call shares (others are kept, unchecked).
+
+    `sentAt` (when the SDK sent the call, by the device's clock) corrects the device's
+    clock skew: see `dtem.domain.signals.event_time`.
+    """
 
     model_config = ConfigDict(extra="allow", alias_generator=to_camel, populate_by_name=True)
 
@@ -56,9 +78,11 @@ class SegmentCall(BaseModel):
     context: dict[str, Any] = Field(default_factory=dict)
     timestamp: datetime | None = None
     original_timestamp: datetime | None = None
+    sent_at: datetime | None = None
     message_id: str | None = Field(None, min_length=1, max_length=255)
 
     _coerce_ids = field_validator("user_id", "anonymous_id", mode="before")(_as_text)
+    _safe = model_validator(mode="wrap")(classmethod(_safe_json))  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _needs_a_user(self) -> SegmentCall:
@@ -72,7 +96,12 @@ class SegmentCall(BaseModel):
 
     @property
     def occurred_at(self) -> datetime | None:
+        """The time the event claims (`timestamp`, else `originalTimestamp`), in UTC."""
         return _utc(self.timestamp or self.original_timestamp)
+
+    @property
+    def sent_at_utc(self) -> datetime | None:
+        return _utc(self.sent_at)
 
 
 class Track(SegmentCall):
@@ -80,12 +109,22 @@ class Track(SegmentCall):
     event: str = Field(min_length=1, max_length=255)
     properties: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _value(self) -> Track:
+        _signal_value(self.properties.get("value"), "properties.value")
+        return self
+
 
 class Page(SegmentCall):
     type: Literal["page", "screen"] = "page"
     name: str | None = Field(None, max_length=255)
     category: str | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _value(self) -> Page:
+        _signal_value(self.properties.get("value"), "properties.value")
+        return self
 
 
 class Identify(SegmentCall):
@@ -140,13 +179,15 @@ class SignalRow(BaseModel):
     type: str | None = Field(None, max_length=64)
     event_name: str | None = Field(None, max_length=255)
     occurred_at: datetime
-    value: float = 1.0
+    sent_at: datetime | None = None  # when the producer sent it, by its own clock
+    value: float = Field(1.0, ge=0)
     source: str = Field("first_party", min_length=1, max_length=32)
     topic: str | None = Field(None, max_length=255)
     attributes: dict[str, Any] = Field(default_factory=dict)
     snapshot: bool = False
 
     _coerce_ids = field_validator("account_id", "user_id", mode="before")(_as_text)
+    _safe = model_validator(mode="wrap")(classmethod(_safe_json))  # type: ignore[arg-type]
 
     @field_validator("value")
     @classmethod
@@ -155,10 +196,10 @@ class SignalRow(BaseModel):
             raise ValueError("value must be a finite number")
         return v
 
-    @field_validator("occurred_at")
+    @field_validator("occurred_at", "sent_at")
     @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        return _utc(v) or v
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        return _utc(v)
 
     @model_validator(mode="after")
     def _needs_a_type(self) -> SignalRow:
@@ -197,7 +238,8 @@ class Rejected:
 def parse_batch(doc: Any) -> tuple[list[SegmentCall], list[Rejected]]:
     """Validate a Segment batch envelope call by call; ValueError when it is no batch.
 
-    A context at the top of the envelope is shared by every call (as Segment does).
+    A context at the top of the envelope is shared by every call (as Segment does), and
+    so is its `sentAt` (analytics-node sends one per batch).
 
     >>> calls, rejected = parse_batch({"batch": [{"type": "track", "userId": "u",
     ...     "event": "Demo Requested"}, {"type": "track", "event": "x"}]})
@@ -207,12 +249,15 @@ def parse_batch(doc: Any) -> tuple[list[SegmentCall], list[Rejected]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("batch"), list):
         raise ValueError("batch: expected an object with a 'batch' list of calls")
     shared = doc.get("context") if isinstance(doc.get("context"), dict) else None
+    sent_at = doc.get("sentAt")
     calls: list[SegmentCall] = []
     rejected: list[Rejected] = []
     for i, raw in enumerate(doc["batch"]):
         item = raw
         if shared and isinstance(raw, dict):
             item = {**raw, "context": {**shared, **(raw.get("context") or {})}}
+        if sent_at is not None and isinstance(item, dict) and "sentAt" not in item:
+            item = {**item, "sentAt": sent_at}
         try:
             calls.append(parse_call(None, item))
         except ValidationError as exc:
@@ -233,6 +278,8 @@ def parse_message(payload: bytes) -> SegmentCall | SignalRow:
         doc = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ValueError("not JSON we can read: nested too deeply") from exc
     if not isinstance(doc, dict):
         raise ValueError("expected a JSON object")
     try:

@@ -3,6 +3,10 @@
 `track`, `page` and `screen` calls become signals; `identify` and `group` calls link a
 user to an account (a `group` link replaces an older one, an `identify` never does);
 `alias` calls are accepted and ignored.
+
+Every signal is dated by `event_time` (clock skew corrected, never after its receipt; the
+claimed time is kept in the attributes as `original_timestamp`), and its value must stay
+within its type's `max_value`; a message breaking that is refused on its own, by field.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from dtem.domain.policy import Policy
 from dtem.domain.ports import LedgerTx
 from dtem.domain.signals import (
@@ -22,6 +28,7 @@ from dtem.domain.signals import (
     SignalDraft,
     content_event_id,
     email_domain,
+    event_time,
     normalise_domain,
     page_type,
     signal_type,
@@ -33,18 +40,32 @@ from dtem.services.signals.ingest import (
     ingest,
     no_hook,
 )
-from dtem.services.signals.messages import Group, Identify, Page, SegmentCall, SignalRow, Track
+from dtem.services.signals.limits import refusal
+from dtem.services.signals.messages import (
+    Group,
+    Identify,
+    Page,
+    Rejected,
+    SegmentCall,
+    SignalRow,
+    Track,
+    field_errors,
+)
 
 Message = SegmentCall | SignalRow
 
 
 @dataclass(frozen=True)
 class Received:
-    """The outcome of one delivery: what was stored, skipped, linked and attached."""
+    """The outcome of one delivery: what was stored, skipped, refused, linked and attached.
+
+    `refused` lists messages refused on their own (by position in the delivery).
+    """
 
     result: IngestResult
     linked_users: list[str] = field(default_factory=list)
     attached: int = 0
+    refused: list[Rejected] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -64,16 +85,50 @@ def receive(
     `via` names the channel in each signal's attributes (a source name, `nats`, a file).
     """
     linked = _link_users(tx, messages, policy, now)
-    drafts = [d for m in messages if (d := to_draft(m, policy, now, via)) is not None]
+    drafts, refused = [], []
+    for i, m in enumerate(messages):
+        try:
+            draft = to_draft(m, policy, now, via)
+        except ValidationError as exc:
+            refused.append(Rejected(i, field_errors(exc)))
+            continue
+        if draft is not None:
+            drafts.append(draft)
     result = ingest(tx, drafts, policy, now, on_committed)
     attached = attach_unmatched(tx, policy, now, user_ids=linked, on_committed=on_committed)
-    return Received(result, linked, len(attached))
+    return Received(result, linked, len(attached), refused)
 
 
 def to_draft(msg: Message, policy: Policy, now: datetime, via: str) -> SignalDraft | None:
-    """The signal a message carries, or None for identity calls."""
+    """The signal a message received at `now` carries, or None for identity calls.
+
+    Raises ValidationError (naming the value field) for a value above its type's cap.
+    """
+    draft = _draft(msg, policy, now, via)
+    if draft is None:
+        return None
+    cap = policy.signal_types[_kind(draft.type, policy)].max_value
+    if draft.value > cap:
+        name = "value" if isinstance(msg, SignalRow) else "properties.value"
+        problem = f"{draft.value:g} is above {cap:g}, the most a {draft.type!r} signal takes"
+        raise refusal(type(msg).__name__, [(tuple(name.split(".")), problem)])
+    return draft
+
+
+def _kind(kind: str, policy: Policy) -> str:
+    return kind if kind in policy.signal_types else "other"
+
+
+def _dated(
+    claimed: datetime | None, sent_at: datetime | None, now: datetime
+) -> tuple[datetime, dict[str, Any]]:
+    at, original = event_time(claimed, sent_at, now)
+    return at, ({"original_timestamp": original.isoformat()} if original else {})
+
+
+def _draft(msg: Message, policy: Policy, now: datetime, via: str) -> SignalDraft | None:
     if isinstance(msg, SignalRow):
-        return _row_draft(msg, policy, via)
+        return _row_draft(msg, policy, now, via)
     if isinstance(msg, Track):
         kind, name, props = signal_type(msg.event, policy), msg.event, msg.properties
     elif isinstance(msg, Page):
@@ -83,31 +138,39 @@ def to_draft(msg: Message, policy: Policy, now: datetime, via: str) -> SignalDra
         name = msg.name or ("Screen Viewed" if msg.type == "screen" else "Page Viewed")
     else:
         return None
+    at, dating = _dated(msg.occurred_at, msg.sent_at_utc, now)
     return SignalDraft(
         event_id=msg.message_id or content_event_id(msg.model_dump(mode="json", by_alias=True)),
         ref=_segment_ref(msg, props),
         type=kind,
-        occurred_at=msg.occurred_at or now,
+        occurred_at=at,
         value=_number(props.get("value"), 1.0),
         event_name=name,
         topic=_text(props.get("topic")),
-        attributes={"call": msg.type, "user_id": msg.user, "via": via, "properties": props},
+        attributes={
+            "call": msg.type,
+            "user_id": msg.user,
+            "via": via,
+            "properties": props,
+            **dating,
+        },
     )
 
 
-def _row_draft(row: SignalRow, policy: Policy, via: str) -> SignalDraft:
+def _row_draft(row: SignalRow, policy: Policy, now: datetime, via: str) -> SignalDraft:
     known = row.type in policy.signal_types
     body = row.model_dump(mode="json", exclude={"event_id"})
+    at, dating = _dated(row.occurred_at, row.sent_at, now)
     return SignalDraft(
         event_id=row.event_id or content_event_id(body),
         ref=AccountRef(row.account_id, row.domain, row.email, row.user_id),
         type=row.type if known and row.type else signal_type(row.event_name or row.type, policy),
-        occurred_at=row.occurred_at,
+        occurred_at=at,
         value=row.value,
         source=row.source,
         event_name=row.event_name or (None if known else row.type),
         topic=row.topic,
-        attributes={**row.attributes, "via": via},
+        attributes={**row.attributes, "via": via, **dating},
         snapshot=row.snapshot,
     )
 

@@ -83,6 +83,8 @@ async def read_body(request: Request) -> Any:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _fail(400, f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:  # deeper than the parser goes: no call can be read
+        raise _fail(400, "JSON nested too deeply to read") from exc
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -128,6 +130,9 @@ async def _single(request: Request, c: ContainerDep, call_type: str) -> JSONResp
     except Refused as refused:
         return refused.response()
     got = await _store(request, c, key, [call])
+    if got.refused:
+        errors = got.refused[0].errors
+        return _fail(400, "; ".join(errors), errors=errors).response()
     return JSONResponse({"success": True, "duplicate": bool(got.result.duplicates)})
 
 
@@ -168,15 +173,31 @@ async def batch(request: Request, c: ContainerDep) -> JSONResponse:
         calls, rejected = _batch_calls(await read_body(request))
     except Refused as refused:
         return refused.response()
-    got = await _store(request, c, key, calls)
+    got = await _store(request, c, key, calls) if calls else None
+    if got is not None:
+        rejected = _with_refused(rejected, len(calls), got.refused)
+    kept = len(calls) - (len(got.refused) if got else 0)
     body = {
-        "success": not rejected or bool(calls),
-        "accepted": got.accepted,
-        "duplicates": len(got.result.duplicates),
+        "success": kept > 0,
+        "accepted": got.accepted if got else 0,
+        "duplicates": len(got.result.duplicates) if got else 0,
         "rejected": [{"index": r.index, "errors": r.errors} for r in rejected],
     }
-    code = status.HTTP_400_BAD_REQUEST if rejected and not calls else status.HTTP_200_OK
+    if not kept:  # nothing valid (an empty batch included): the SDK must not think it sent
+        body["detail"] = "the batch has no valid call"
+    code = status.HTTP_200_OK if kept else status.HTTP_400_BAD_REQUEST
     return JSONResponse(body, status_code=code)
+
+
+def _with_refused(
+    rejected: list[Rejected], n_calls: int, refused: list[Rejected]
+) -> list[Rejected]:
+    """The parse rejections and the calls refused when stored (indexed among the valid
+    calls), all by their index in the batch."""
+    skipped = {r.index for r in rejected}
+    valid = [i for i in range(n_calls + len(rejected)) if i not in skipped]
+    moved = [Rejected(valid[r.index], r.errors) for r in refused]
+    return sorted([*rejected, *moved], key=lambda r: r.index)
 
 
 def _batch_calls(doc: Any) -> tuple[list[SegmentCall], list[Rejected]]:
