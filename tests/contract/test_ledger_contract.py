@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 
 from dtem.domain.audit import verify_chain
-from dtem.domain.errors import AuditChainBroken, LeaseConflict, NotFound
+from dtem.domain.errors import AuditChainBroken, LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, LeaseState, Rep, Tier
 from dtem.domain.ports import TokenRecord
+from dtem.domain.store_market import LeaseEventRow
 from tests.conftest import T0
+
+DAY = timedelta(days=1)
 
 
 def _seed(ledger: Any) -> tuple[int, int]:
@@ -49,12 +52,16 @@ def test_ended_lease_frees_the_account_for_a_new_one(ledger: Any) -> None:
     account_id, rep_id = _seed(ledger)
     with ledger.transaction() as tx:
         lease = tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 70.0, 1, "x")
-        ended = tx.end_lease(lease.id, LeaseState.REVOKED, T0 + timedelta(days=31), "no advance")
+        ended = tx.end_lease(
+            lease.id, lease.version, LeaseState.REVOKED, T0 + timedelta(days=31), "no advance"
+        )
         assert ended.state is LeaseState.REVOKED and ended.ended_at is not None
         again = tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 65.0, 1, "y")
         assert tx.active_lease(account_id) == again
+    with pytest.raises(LeaseVersionConflict), ledger.transaction() as tx:
+        tx.end_lease(lease.id, lease.version, LeaseState.RELEASED, T0, "twice")
     with pytest.raises(NotFound), ledger.transaction() as tx:
-        tx.end_lease(lease.id, LeaseState.RELEASED, T0, "twice")
+        tx.end_lease(lease.id + 1000, 1, LeaseState.RELEASED, T0, "no such lease")
 
 
 def test_extend_lease_moves_expiry_and_state(ledger: Any) -> None:
@@ -62,8 +69,47 @@ def test_extend_lease_moves_expiry_and_state(ledger: Any) -> None:
     with ledger.transaction() as tx:
         lease = tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 70.0, 1, "x")
         later = T0 + timedelta(days=60)
-        extended = tx.extend_lease(lease.id, later, LeaseState.ADVANCED)
+        extended = tx.extend_lease(lease.id, lease.version, later, LeaseState.ADVANCED)
     assert extended.expires_at == later and extended.state is LeaseState.ADVANCED
+
+
+def test_each_transition_moves_the_lease_one_version_on(ledger: Any) -> None:
+    account_id, rep_id = _seed(ledger)
+    with ledger.transaction() as tx:
+        granted = tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 70.0, 1, "x")
+        moved = tx.extend_lease(granted.id, 1, T0 + timedelta(days=40), LeaseState.ADVANCED)
+    with ledger.transaction() as tx:
+        ended = tx.end_lease(granted.id, 2, LeaseState.WON, T0 + DAY, "stage closed_won")
+        assert tx.lease(granted.id) == ended
+    assert (granted.version, moved.version, ended.version) == (1, 2, 3)
+
+
+def test_a_write_at_a_stale_version_is_a_conflict_and_changes_nothing(ledger: Any) -> None:
+    account_id, rep_id = _seed(ledger)
+    with ledger.transaction() as tx:
+        read = tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 70.0, 1, "x")
+    with ledger.transaction() as tx:  # another writer advances it: version 2
+        advanced = tx.extend_lease(read.id, 1, T0 + timedelta(days=45), LeaseState.ADVANCED)
+    for stale_write in (
+        lambda tx: tx.end_lease(read.id, read.version, LeaseState.REVOKED, T0, "no advance"),
+        lambda tx: tx.extend_lease(read.id, read.version, T0, LeaseState.ADVANCED),
+    ):
+        with pytest.raises(LeaseVersionConflict) as caught, ledger.transaction() as tx:
+            stale_write(tx)
+        assert (caught.value.read_version, caught.value.current_version) == (1, 2)
+    with ledger.transaction() as tx:
+        assert tx.lease(read.id) == advanced and tx.active_lease(account_id) == advanced
+
+
+def test_a_second_event_for_one_lease_version_is_a_conflict(ledger: Any) -> None:
+    account_id, rep_id = _seed(ledger)
+    with ledger.transaction() as tx:
+        lease = tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 70.0, 1, "x")
+        tx.add_lease_event(lease.id, LeaseEventRow(lease.id, "granted", T0, "a", "x", 1, {}, 1))
+    with pytest.raises(LeaseVersionConflict), ledger.transaction() as tx:
+        tx.add_lease_event(lease.id, LeaseEventRow(lease.id, "granted", T0, "b", "y", 1, {}, 1))
+    with ledger.transaction() as tx:
+        assert [(e.seq, e.actor) for e in tx.lease_events(lease.id)] == [(1, "a")]
 
 
 def test_failed_transaction_writes_nothing(ledger: Any) -> None:

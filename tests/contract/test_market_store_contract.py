@@ -36,7 +36,7 @@ def test_active_lease_counts_and_cooling_reps(ledger: Any) -> None:
         a = tx.grant_lease(acc["A0"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
         tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
         tx.grant_lease(acc["A2"], rep["R2"], T0, T0 + 30 * DAY, 70.0, 1, "x")
-        tx.end_lease(a.id, LeaseState.REVOKED, T0 + 31 * DAY, "no advance")
+        tx.end_lease(a.id, a.version, LeaseState.REVOKED, T0 + 31 * DAY, "no advance")
     with ledger.transaction() as tx:
         assert tx.active_lease_counts() == {rep["R1"]: 1, rep["R2"]: 1}
         assert tx.lock_rep_load(rep["R1"]) == 1
@@ -67,7 +67,7 @@ def test_decisions_overflow_and_lease_events_round_trip(ledger: Any) -> None:
         tx.add_routing_decision(record)
         entry_id = tx.add_overflow(acc["A0"], T0, "no eligible rep")
         lease = tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
-        event = LeaseEventRow(lease.id, "granted", T0, "router", "x", 1, {"k": 1})
+        event = LeaseEventRow(lease.id, "granted", T0, "router", "x", 1, {"k": 1}, seq=1)
         tx.add_lease_event(lease.id, event)
     with ledger.transaction() as tx:
         (stored,) = tx.routing_decisions(acc["A0"])
@@ -103,7 +103,7 @@ def test_routing_reps_carry_loads_kept_by_grant_and_end(ledger: Any) -> None:
     with ledger.transaction() as tx:
         a = tx.grant_lease(acc["A0"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
         tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
-        tx.end_lease(a.id, LeaseState.RELEASED, T0, "early")
+        tx.end_lease(a.id, a.version, LeaseState.RELEASED, T0, "early")
         tx.replace_rep_records({(rep["R2"], "smb|retail"): (3, 1)}, T0)
     with ledger.transaction() as tx:
         found = {

@@ -55,7 +55,7 @@ def test_lease_changes_and_cooldown_pairs_follow_the_lease_history(ledger: Any) 
     sprint = timedelta(days=30)
     with ledger.transaction() as tx:
         old = tx.grant_lease(a0, r1, T0, T0 + sprint, 70.0, 1, "x")
-        tx.end_lease(old.id, LeaseState.REVOKED, T0 + 2 * H, "no advance")
+        tx.end_lease(old.id, old.version, LeaseState.REVOKED, T0 + 2 * H, "no advance")
         tx.grant_lease(a1, r2, T0 + 3 * H, T0 + sprint, 70.0, 1, "y")
         tx.grant_lease(a2, r2, T0 - H, T0 + sprint, 70.0, 1, "z")
     with ledger.transaction() as tx:

@@ -32,7 +32,7 @@ def _seeded(ledger: Any) -> tuple[dict[str, int], dict[str, int]]:
         tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
         tx.grant_lease(acc["A2"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
         cooled = tx.grant_lease(acc["A0"], rep["R3"], T0, T0 + 30 * DAY, 70.0, 1, "x")
-        tx.end_lease(cooled.id, LeaseState.REVOKED, T0 + DAY, "no advance")
+        tx.end_lease(cooled.id, cooled.version, LeaseState.REVOKED, T0 + DAY, "no advance")
         tx.add_unavailability(rep["R2"], T0, T0 + 5 * DAY, "PTO")
         tx.replace_rep_records({(rep["R3"], "smb|retail"): (2, 1)}, T0)
         tx.put_capacity_bid(rep["R1"], quarter_of(T0.date()), 5, T0)

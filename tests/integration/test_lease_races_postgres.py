@@ -75,6 +75,6 @@ def test_concurrent_grants_never_double_lease_and_losers_get_lease_conflict(pg_u
         with ledger.transaction() as tx:
             assert tx.count("audit_log") == ACCOUNTS * (round_no + 1)
             for lease in tx.active_leases():
-                tx.end_lease(lease.id, LeaseState.RELEASED, T0, "next round")
+                tx.end_lease(lease.id, lease.version, LeaseState.RELEASED, T0, "next round")
     with ledger.transaction() as tx:
         assert tx.count("leases") == ACCOUNTS * ROUNDS

@@ -119,7 +119,8 @@ def test_an_ended_lease_exports_a_blank_or_pool_owner(
 ) -> None:
     lease_id = _lease(ledger, "A0", "R1", T0)
     with ledger.transaction() as tx:
-        tx.end_lease(lease_id, LeaseState.EXPIRED, T0 + timedelta(minutes=5), "test")
+        version = tx.lease(lease_id).version
+        tx.end_lease(lease_id, version, LeaseState.EXPIRED, T0 + timedelta(minutes=5), "test")
     clock.advance(hours=1)
     out: list[str] = []
     export.export_assignments(ledger, clock, "hubspot", out.append, since=T0)

@@ -161,7 +161,7 @@ def test_segment_rules_and_cooldowns_limit_who_may_get_an_account(
         score(ledger, acc[key], 80.0)
     old = grant(ledger, acc["COOL"], rep["ANY"])
     with ledger.transaction() as tx:
-        tx.end_lease(old, LeaseState.REVOKED, T0, "no advance")
+        tx.end_lease(old, tx.lease(old).version, LeaseState.REVOKED, T0, "no advance")
     report = rebalance(ledger, clock)
     assert (report.accounts, report.arcs, report.granted) == (2, 1, 1)
     with ledger.transaction() as tx:

@@ -22,6 +22,25 @@ class LeaseConflict(DomainError):
         super().__init__(f"{msg}: {detail}" if detail else msg)
 
 
+class LeaseVersionConflict(LeaseConflict):
+    """A lease changed after it was read: the version a writer read is no longer current.
+
+    >>> str(LeaseVersionConflict(7, 1, 2))
+    'lease 7 changed meanwhile (read at version 1, now at version 2): read it again'
+    """
+
+    def __init__(
+        self, lease_id: int, read_version: int, current_version: int, account: str = ""
+    ) -> None:
+        self.account, self.lease_id, self.read_version = account, lease_id, read_version
+        self.current_version = current_version
+        DomainError.__init__(
+            self,
+            f"lease {lease_id} changed meanwhile (read at version {read_version},"
+            f" now at version {current_version}): read it again",
+        )
+
+
 class LeaseTransitionInvalid(DomainError):
     """A lease command that its current state does not allow (e.g. advancing a closed lease)."""
 

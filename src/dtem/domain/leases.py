@@ -3,7 +3,9 @@
 A lease lives `granted → (advanced …) → won | lost | expired | revoked | released |
 reassigned`. Possession is contingent on progression: an advance (a first opportunity,
 or a later stage in the policy's order) extends the lease by one sprint from the advance;
-a sprint without an advance ends it (`ExpireLease`). Pure: no I/O, time is in the command.
+a won or lost stage closes it; a sprint without an advance ends it (`ExpireLease`:
+revoked, or expired back to the pool). Each transition makes the next `Lease.version`.
+Pure: no I/O, time is in the command.
 
 >>> from datetime import UTC, datetime
 >>> from dtem.domain.policy import default_policy
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
 
 from dtem.domain.errors import LeaseConflict, LeaseTransitionInvalid
 from dtem.domain.model import Lease, LeaseState
@@ -61,14 +62,6 @@ class ExpireLease:
 
 
 @dataclass(frozen=True)
-class RevokeLease:
-    at: datetime
-    reason: str
-    policy_version: int
-    actor: str
-
-
-@dataclass(frozen=True)
 class ReleaseLease:
     at: datetime
     reason: str
@@ -85,24 +78,7 @@ class ReassignLease:
     actor: str
 
 
-@dataclass(frozen=True)
-class CloseLease:
-    at: datetime
-    outcome: Literal["won", "lost"]
-    policy_version: int
-    actor: str
-    reason: str = ""
-
-
-LeaseCommand = (
-    GrantLease
-    | RecordAdvance
-    | ExpireLease
-    | RevokeLease
-    | ReleaseLease
-    | ReassignLease
-    | CloseLease
-)
+LeaseCommand = GrantLease | RecordAdvance | ExpireLease | ReleaseLease | ReassignLease
 
 
 # --- events ---------------------------------------------------------------------------
@@ -203,11 +179,7 @@ def decide(lease: Lease | None, cmd: LeaseCommand, policy: Policy) -> list[Lease
         if cmd.to_rep_id == lease.rep_id:
             raise LeaseTransitionInvalid("reassign: the lease is already held by that rep")
         return [LeaseReassigned(cmd.at, cmd.actor, cmd.reason, cmd.policy_version, cmd.to_rep_id)]
-    if isinstance(cmd, CloseLease):
-        event = LeaseWon if cmd.outcome == "won" else LeaseLost
-        return [event(cmd.at, cmd.actor, cmd.reason or cmd.outcome, cmd.policy_version)]
-    event_type = LeaseRevoked if isinstance(cmd, RevokeLease) else LeaseReleased
-    return [event_type(cmd.at, cmd.actor, cmd.reason, cmd.policy_version)]
+    return [LeaseReleased(cmd.at, cmd.actor, cmd.reason, cmd.policy_version)]
 
 
 def _grant(lease: Lease | None, cmd: GrantLease, policy: Policy) -> list[LeaseEvent]:
@@ -259,7 +231,8 @@ def _expire(lease: Lease, cmd: ExpireLease) -> list[LeaseEvent]:
 
 # --- evolve ---------------------------------------------------------------------------
 def evolve(lease: Lease | None, event: LeaseEvent) -> Lease:
-    """The lease after an event. A grant builds a lease with id 0 (the ledger numbers it)."""
+    """The lease after an event, one version on. A grant builds version 1 with id 0 (the
+    ledger numbers it)."""
     if isinstance(event, LeaseGranted):
         assert event.expires_at is not None
         return Lease(
@@ -276,9 +249,10 @@ def evolve(lease: Lease | None, event: LeaseEvent) -> Lease:
         )
     if lease is None:
         raise LeaseTransitionInvalid(f"{event.kind}: no lease to apply it to")
+    step = lease.version + 1  # every transition makes the next version
     if isinstance(event, LeaseAdvanced):
         assert event.expires_at is not None
-        return replace(lease, state=LeaseState.ADVANCED, expires_at=event.expires_at)
+        return replace(lease, state=LeaseState.ADVANCED, expires_at=event.expires_at, version=step)
     final = event.ends_as
     assert final is not None
-    return replace(lease, state=final, ended_at=event.at, reason=event.reason)
+    return replace(lease, state=final, ended_at=event.at, reason=event.reason, version=step)

@@ -100,6 +100,7 @@ class Lease:
     policy_version: int
     ended_at: datetime | None = None
     reason: str = ""
+    version: int = 1  # 1 at grant, +1 per transition; a write names the version it read
 
 
 def size_band(employees: int | None) -> str:

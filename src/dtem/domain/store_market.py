@@ -72,6 +72,8 @@ class OverflowEntry:
 
 @dataclass(frozen=True)
 class LeaseEventRow:
+    """One transition of a lease; `seq` is the lease version it produced (unique per lease)."""
+
     lease_id: int
     kind: str
     at: datetime
@@ -79,6 +81,7 @@ class LeaseEventRow:
     reason: str
     policy_version: int
     payload: dict[str, Any]
+    seq: int
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Lease use cases: grant, advance, expire, release, reassign, close — each one audited.
+"""Lease use cases: grant, advance or close, expire, release, reassign — each one audited.
 
-Every transition goes through the pure state machine (`dtem.domain.leases.decide`), and
-`apply_events` persists what it decided: the leases projection, one `lease_events` row and
-one audit entry per event, in the caller's unit of work.
+Every transition goes through the pure state machine (`dtem.domain.leases.decide`), given
+the lease as read in the caller's unit of work, and `apply_events` persists what it
+decided: the leases projection (only if the lease is still at the version read, else
+`LeaseVersionConflict`), one `lease_events` row (seq = the version it made) and one audit
+entry per event. Won and lost stages close a lease through `record_advances`.
 
 >>> # with a ledger:  release_lease(ledger, clock, lease_id=7, actor="rep:R1", reason="PTO")
 """
@@ -55,15 +57,23 @@ def _persist(tx: LedgerTx, lease: Lease | None, event: lm.LeaseEvent) -> Lease:
             event.policy_version,
             event.reason,
         )
-    elif isinstance(event, lm.LeaseAdvanced):
+    elif isinstance(event, lm.LeaseAdvanced):  # only if still at the version read
         assert lease is not None and event.expires_at is not None
-        lease = tx.extend_lease(lease.id, event.expires_at, lm.evolve(lease, event).state)
+        state = lm.evolve(lease, event).state
+        lease = tx.extend_lease(lease.id, lease.version, event.expires_at, state)
     else:
         assert lease is not None and event.ends_as is not None
-        lease = tx.end_lease(lease.id, event.ends_as, event.at, event.reason)
+        lease = tx.end_lease(lease.id, lease.version, event.ends_as, event.at, event.reason)
     payload = _payload(lease, event)
     row = LeaseEventRow(
-        lease.id, event.kind, event.at, event.actor, event.reason, event.policy_version, payload
+        lease.id,
+        event.kind,
+        event.at,
+        event.actor,
+        event.reason,
+        event.policy_version,
+        payload,
+        seq=lease.version,  # unique per lease: a second writer of this version fails
     )
     tx.add_lease_event(lease.id, row)
     tx.append_audit(event.actor, f"lease.{event.kind}", {"lease_id": lease.id, **payload}, event.at)
@@ -76,6 +86,7 @@ def _payload(lease: Lease, event: lm.LeaseEvent) -> dict[str, Any]:
         "rep_id": lease.rep_id,
         "reason": event.reason,
         "policy_version": event.policy_version,
+        "version": lease.version,
     }
     if isinstance(event, lm.LeaseGranted | lm.LeaseAdvanced) and event.expires_at is not None:
         out["expires_at"] = event.expires_at.isoformat()
@@ -99,8 +110,28 @@ def grant(
     actor: str,
 ) -> Lease:
     """Grant a lease (raises `LeaseConflict` when the account is already leased)."""
+    current = tx.active_lease(account_id)
+    return grant_on_current(tx, current, account_id, rep_id, at, score, active, reason, actor)
+
+
+def grant_on_current(
+    tx: LedgerTx,
+    current: Lease | None,
+    account_id: int,
+    rep_id: int,
+    at: datetime,
+    score: float,
+    active: ActivePolicy,
+    reason: str,
+    actor: str,
+) -> Lease:
+    """Grant, given the account's current lease as read in this unit of work.
+
+    `decide` refuses a grant over an active lease; the one-active-lease index still
+    refuses one granted meanwhile by another unit of work (both `LeaseConflict`).
+    """
     cmd = lm.GrantLease(account_id, rep_id, at, score, active.version, reason, actor)
-    lease = apply_events(tx, None, lm.decide(None, cmd, active.policy))
+    lease = apply_events(tx, current, lm.decide(current, cmd, active.policy))
     assert lease is not None
     return lease
 
@@ -173,27 +204,13 @@ def reassign_lease(
         if not rep.active:
             raise LeaseTransitionInvalid(f"rep {to_rep!r} is not active")
         cmd = lm.ReassignLease(now, rep.id, reason, active.version, actor)
-        apply_events(tx, lease, lm.decide(lease, cmd, active.policy))
+        ended = apply_events(tx, lease, lm.decide(lease, cmd, active.policy))
         score = tx.routing_score(lease.account_id)
         at_grant = score.score if score is not None else lease.score_at_grant
         why = f"reassigned from lease {lease.id}: {reason}"
-        return grant(tx, lease.account_id, rep.id, now, at_grant, active, why, actor)
-
-
-def close_lease(
-    ledger: Ledger, clock: Clock, lease_id: int, outcome: str, actor: str, reason: str = ""
-) -> Lease:
-    """Close a lease as won or lost (normally done by a won/lost opportunity stage)."""
-    if outcome not in ("won", "lost"):
-        raise LeaseTransitionInvalid(f"outcome must be won or lost, not {outcome!r}")
-    with ledger.transaction() as tx:
-        lease, active = tx.lease(lease_id), active_policy(tx)
-        cmd = lm.CloseLease(
-            clock(), "won" if outcome == "won" else "lost", active.version, actor, reason
+        return grant_on_current(
+            tx, ended, lease.account_id, rep.id, now, at_grant, active, why, actor
         )
-        result = apply_events(tx, lease, lm.decide(lease, cmd, active.policy))
-    assert result is not None
-    return result
 
 
 def _check_owner(tx: LedgerTx, lease: Lease, as_rep: str | None) -> None:

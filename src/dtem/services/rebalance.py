@@ -128,11 +128,12 @@ def _apply(
         score = float(snap.score[a])
         old = snap.leases[a]
         why = f"rebalance: EV {ev[(a, r)]:,.0f}"
+        current = old  # as read by the snapshot, in this unit of work
         if old is not None:
             cmd = lm.ReassignLease(at, rep.id, "rebalanced", active.version, actor)
-            leases.apply_events(tx, old, lm.decide(old, cmd, active.policy))
+            current = leases.apply_events(tx, old, lm.decide(old, cmd, active.policy))
             why = f"rebalanced from lease {old.id}: EV {ev[(a, r)]:,.0f}"
-        leases.grant(tx, account.id, rep.id, at, score, active, why, actor)
+        leases.grant_on_current(tx, current, account.id, rep.id, at, score, active, why, actor)
 
 
 def _audit_payload(report: RebalanceReport) -> dict[str, object]:

@@ -5,7 +5,9 @@ Everything the review does is stamped with the review time of its date (the poli
 for the same date leaves the ledger as the first run left it:
 
 - leases past their sprint end (`expires_at <= review time`) are revoked, or returned to
-  the pool when the score fell below the threshold, then re-routed to a faster rep;
+  the pool when the score fell below the threshold, then re-routed to a faster rep; a
+  lease that moved meanwhile (an advance committed during the review) is read and
+  decided again (`REVIEW_ATTEMPTS`), never overwritten;
 - overflow entries queued before the review time are retried (the old entry is resolved
   as `retried`; a still unroutable account is queued again at the review time);
 - unconsumed `score_events` up to the review time: crossed_up / hand_raise route the
@@ -24,15 +26,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from dtem.domain.clock import Clock
+from dtem.domain.errors import LeaseVersionConflict
 from dtem.domain.model import LeaseState, segment_of
 from dtem.domain.policy import Policy
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import Ledger, LedgerTx
 from dtem.domain.routing import TRIGGERS
 from dtem.services import leases
 from dtem.services.governance import active_policy
 from dtem.services.routing import rep_velocity, route_in_tx
 
 Progress = Callable[[str, int, int], None]  # step, done, total
+REVIEW_ATTEMPTS = 3  # reads of one lease before a stale write is reported, not retried
 
 
 @dataclass
@@ -45,6 +49,7 @@ class ReviewReport:
     expired_to_pool: int = 0
     overflow_retried: int = 0
     triggers_consumed: int = 0
+    conflicts_retried: int = 0  # leases read again because they moved during the review
     outcomes: dict[str, int] = field(default_factory=dict)  # routing outcome -> count
 
     @property
@@ -124,23 +129,52 @@ def _expire_leases(
     with ledger.transaction() as tx:
         due = [x.id for x in tx.leases_due(report.at)]
     for i, lease_id in enumerate(due):
-        with ledger.transaction() as tx:
-            active, lease = active_policy(tx), tx.lease(lease_id)
-            if lease.ended_at is not None:
-                continue  # ended meanwhile (a release, an advance from another process)
-            account = tx.accounts_by_id([lease.account_id])[lease.account_id]
-            score = tx.routing_score(lease.account_id)
-            to_pool = score is None or score.score < active.policy.threshold
-            ended = leases.expire(tx, lease, report.at, to_pool, active)
-            if ended.state is LeaseState.EXPIRED:
-                report.expired_to_pool += 1
-            elif ended.state is LeaseState.REVOKED:
-                report.revoked += 1
-                q = rep_velocity(tx, lease.rep_id, account, active)
-                res = route_in_tx(tx, account, "revocation", report.at, actor, active, q)
-                _count(report, res.outcome)
+        _review_lease(ledger, lease_id, report, actor)
         if progress:
             progress("expiries", i + 1, len(due))
+
+
+def _review_lease(ledger: Ledger, lease_id: int, report: ReviewReport, actor: str) -> None:
+    """Expire or revoke one lease, deciding again on fresh state if it moved meanwhile.
+
+    A stage advance (or a release) that commits between this read and this write makes
+    the write stale (`LeaseVersionConflict`): the unit of work rolls back and the lease is
+    read and decided again — an advanced lease is then inside a new sprint, so it stays.
+    """
+    for attempt in range(1, REVIEW_ATTEMPTS + 1):
+        try:
+            with ledger.transaction() as tx:
+                ended, outcome = _expire_one(tx, lease_id, report, actor)
+        except LeaseVersionConflict:
+            if attempt == REVIEW_ATTEMPTS:
+                raise
+            report.conflicts_retried += 1
+            continue
+        if ended is LeaseState.EXPIRED:
+            report.expired_to_pool += 1
+        elif ended is LeaseState.REVOKED:
+            report.revoked += 1
+        if outcome is not None:
+            _count(report, outcome)
+        return
+
+
+def _expire_one(
+    tx: LedgerTx, lease_id: int, report: ReviewReport, actor: str
+) -> tuple[LeaseState | None, str | None]:
+    """(the state the lease ended in or None, the re-routing outcome or None)."""
+    active, lease = active_policy(tx), tx.lease(lease_id)
+    if lease.ended_at is not None:
+        return None, None  # ended meanwhile (a release, a won/lost stage)
+    account = tx.accounts_by_id([lease.account_id])[lease.account_id]
+    score = tx.routing_score(lease.account_id)
+    to_pool = score is None or score.score < active.policy.threshold
+    ended = leases.expire(tx, lease, report.at, to_pool, active)
+    if ended.state is not LeaseState.REVOKED:
+        return (ended.state if ended.ended_at else None), None
+    q = rep_velocity(tx, lease.rep_id, account, active)
+    res = route_in_tx(tx, account, "revocation", report.at, actor, active, q)
+    return ended.state, res.outcome
 
 
 def _retry_overflow(
@@ -190,5 +224,6 @@ def _summary(r: ReviewReport) -> dict[str, object]:
         "expired_to_pool": r.expired_to_pool,
         "overflow_retried": r.overflow_retried,
         "triggers_consumed": r.triggers_consumed,
+        "conflicts_retried": r.conflicts_retried,
         "outcomes": dict(r.outcomes),
     }

@@ -70,18 +70,20 @@ def route_in_tx(
     """Route inside the caller's unit of work (the review uses it for each account)."""
     assert account.id is not None
     score = tx.routing_score(account.id)
+    current = tx.active_lease(account.id)  # the lease the grant is decided on
     request = RoutingRequest(
         account,
         trigger,
         _score_facts(score.score, score.propensity, account, active) if score else None,
-        has_active_lease=tx.active_lease(account.id) is not None,
+        has_active_lease=current is not None,
         min_velocity=min_velocity,
     )
     roster, load = tx.rep_market(_market_query(account, at, active))
     decision = route_roster(request, roster, load, active.policy)
     lease: Lease | None = None
     if decision.outcome == "leased":
-        decision, lease = _grant_best(tx, request, roster, load, decision, at, actor, active)
+        market = (roster, load)
+        decision, lease = _grant_best(tx, request, current, market, decision, at, actor, active)
     return _record(tx, account, trigger, at, active, decision, lease)
 
 
@@ -106,8 +108,8 @@ def _market_query(account: Account, at: datetime, active: ActivePolicy) -> Marke
 def _grant_best(
     tx: LedgerTx,
     req: RoutingRequest,
-    roster: RepRoster,
-    load: RosterLoad,
+    current: Lease | None,
+    market: tuple[RepRoster, RosterLoad],
     decision: RoutingDecision,
     at: datetime,
     actor: str,
@@ -119,6 +121,7 @@ def _grant_best(
     meanwhile by another router (`LeaseConflict`) makes this one `already_leased`.
     """
     assert req.account.id is not None
+    roster, load = market
     capacity = effective_capacity(roster, load, active.policy)
     for _ in range(len(roster.ids)):
         chosen = decision.chosen
@@ -130,13 +133,14 @@ def _grant_best(
             load = load.with_load(index, recount)
             decision = route_roster(req, roster, load, active.policy)
             continue
-        return _grant(tx, req, decision, chosen.rep_id, at, actor, active)
+        return _grant(tx, req, current, decision, chosen.rep_id, at, actor, active)
     return decision, None
 
 
 def _grant(
     tx: LedgerTx,
     req: RoutingRequest,
+    current: Lease | None,
     decision: RoutingDecision,
     rep_id: int,
     at: datetime,
@@ -146,7 +150,9 @@ def _grant(
     assert req.account.id is not None
     score = req.score.score if req.score else 0.0
     try:  # the decision's reason already names the trigger
-        lease = leases.grant(tx, req.account.id, rep_id, at, score, active, decision.reason, actor)
+        lease = leases.grant_on_current(
+            tx, current, req.account.id, rep_id, at, score, active, decision.reason, actor
+        )
     except LeaseConflict as exc:
         why = f"lost the race to another router ({exc})"
         return RoutingDecision("already_leased", why, decision.segment), None

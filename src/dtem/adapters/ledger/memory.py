@@ -20,7 +20,7 @@ from dtem.adapters.ledger.memory_radar import RadarMemory
 from dtem.adapters.ledger.memory_training import TrainingMemory
 from dtem.domain.audit import GENESIS, AuditEntry, new_entry
 from dtem.domain.clock import as_utc
-from dtem.domain.errors import LeaseConflict, NotFound
+from dtem.domain.errors import LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.ports import PolicyVersion, TokenRecord
 
@@ -189,21 +189,30 @@ class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory):
         self.s.leases[lease.id] = lease
         return lease
 
-    def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease:
-        lease = self._open(lease_id)
-        ended = replace(lease, state=state, ended_at=as_utc(at), reason=reason)
-        self.s.leases[lease_id] = ended
-        return ended
+    def end_lease(
+        self, lease_id: int, version: int, state: LeaseState, at: datetime, reason: str
+    ) -> Lease:
+        ended = replace(
+            self._at_version(lease_id, version), state=state, ended_at=as_utc(at), reason=reason
+        )
+        return self._store_next(ended)
 
-    def extend_lease(self, lease_id: int, expires_at: datetime, state: LeaseState) -> Lease:
-        lease = replace(self._open(lease_id), expires_at=as_utc(expires_at), state=state)
-        self.s.leases[lease_id] = lease
+    def extend_lease(
+        self, lease_id: int, version: int, expires_at: datetime, state: LeaseState
+    ) -> Lease:
+        lease = self._at_version(lease_id, version)
+        return self._store_next(replace(lease, expires_at=as_utc(expires_at), state=state))
+
+    def _at_version(self, lease_id: int, version: int) -> Lease:
+        """The active lease if it is still at `version` (the SQL `WHERE version = :read`)."""
+        lease = self.lease(lease_id)
+        if lease.version != version or lease.ended_at is not None:
+            raise LeaseVersionConflict(lease_id, version, lease.version, str(lease.account_id))
         return lease
 
-    def _open(self, lease_id: int) -> Lease:
-        lease = self.s.leases.get(lease_id)
-        if lease is None or lease.ended_at is not None:
-            raise NotFound(f"lease {lease_id} does not exist or has already ended")
+    def _store_next(self, lease: Lease) -> Lease:
+        lease = replace(lease, version=lease.version + 1)
+        self.s.leases[lease.id] = lease
         return lease
 
     def lease(self, lease_id: int) -> Lease:

@@ -14,6 +14,7 @@ from typing import Any
 
 from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
+from dtem.domain.errors import LeaseVersionConflict
 from dtem.domain.leases import COOLING_STATES
 from dtem.domain.model import Account, Lease
 from dtem.domain.roster import RepRoster, RosterLoad, from_facts
@@ -169,7 +170,10 @@ class MarketMemory:
 
     # --- lease history -------------------------------------------------------------------
     def add_lease_event(self, lease_id: int, event: LeaseEventRow) -> None:
-        self._table("lease_events").append(replace(event, lease_id=lease_id, at=as_utc(event.at)))
+        rows = self._table("lease_events")
+        if any(e.lease_id == lease_id and e.seq == event.seq for e in rows):  # the unique key
+            raise LeaseVersionConflict(lease_id, event.seq - 1, event.seq)
+        rows.append(replace(event, lease_id=lease_id, at=as_utc(event.at)))
 
     def lease_events(self, lease_id: int) -> list[LeaseEventRow]:
         return [e for e in self._table("lease_events") if e.lease_id == lease_id]

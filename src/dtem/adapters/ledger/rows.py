@@ -46,4 +46,5 @@ def lease_from_row(r: Mapping[Any, Any]) -> Lease:
         policy_version=r["policy_version"],
         ended_at=as_utc(r["ended_at"]) if r["ended_at"] else None,
         reason=r["reason"],
+        version=r["version"],
     )

@@ -21,7 +21,7 @@ from dtem.adapters.ledger.sql_radar import RadarSql
 from dtem.adapters.ledger.sql_training import TrainingSql
 from dtem.domain.audit import GENESIS, AuditEntry, new_entry
 from dtem.domain.clock import as_utc
-from dtem.domain.errors import LeaseConflict, NotFound
+from dtem.domain.errors import LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.ports import PolicyVersion, TokenRecord
 
@@ -36,6 +36,16 @@ _INSERT_LEASE = {
     .returning(t.leases.c.id)
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
+_STEP_LEASE = (  # values bound per call: {"state": ..., "ended_at": ...}
+    sa.update(t.leases)
+    .where(
+        t.leases.c.id == sa.bindparam("lease_id"),
+        t.leases.c.version == sa.bindparam("read_version"),
+        t.leases.c.ended_at.is_(None),
+    )
+    .values(version=t.leases.c.version + 1)
+    .returning(*t.leases.c)
+)
 _LAST_AUDIT = (
     sa.select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1)
 )
@@ -214,6 +224,7 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
             "score_at_grant": score,
             "policy_version": policy_version,
             "reason": reason,
+            "version": 1,
         }
         # The one-active-lease index decides: a conflict inserts nothing (PostgreSQL waits for
         # a concurrent grant to commit first) and the transaction goes on, no savepoint.
@@ -223,27 +234,31 @@ class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
         self.add_rep_load(rep_id, 1)  # the per-rep count routing reads (sql_market.py)
         return lease_from_row(values | {"id": lease_id, "ended_at": None})  # no re-read: we know it
 
-    def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease:
-        stmt = (
-            sa.update(t.leases)
-            .where(t.leases.c.id == lease_id, t.leases.c.ended_at.is_(None))
-            .values(state=state.value, ended_at=at, reason=reason)
-        )
-        if self.conn.execute(stmt).rowcount == 0:
-            raise NotFound(f"lease {lease_id} does not exist or has already ended")
-        ended = self.lease(lease_id)
+    def end_lease(
+        self, lease_id: int, version: int, state: LeaseState, at: datetime, reason: str
+    ) -> Lease:
+        ended = self._step_lease(lease_id, version, state=state.value, ended_at=at, reason=reason)
         self.add_rep_load(ended.rep_id, -1)
         return ended
 
-    def extend_lease(self, lease_id: int, expires_at: datetime, state: LeaseState) -> Lease:
-        stmt = (
-            sa.update(t.leases)
-            .where(t.leases.c.id == lease_id, t.leases.c.ended_at.is_(None))
-            .values(expires_at=expires_at, state=state.value)
-        )
-        if self.conn.execute(stmt).rowcount == 0:
-            raise NotFound(f"lease {lease_id} does not exist or has already ended")
-        return self.lease(lease_id)
+    def extend_lease(
+        self, lease_id: int, version: int, expires_at: datetime, state: LeaseState
+    ) -> Lease:
+        return self._step_lease(lease_id, version, expires_at=expires_at, state=state.value)
+
+    def _step_lease(self, lease_id: int, version: int, **values: Any) -> Lease:
+        """Update an active lease only at the version read, to the next one (else raise).
+
+        PostgreSQL: a concurrent writer's uncommitted update holds the row; this one waits,
+        then re-checks the WHERE on the committed row and matches nothing.
+        """
+        row = self.conn.execute(
+            _STEP_LEASE, {"lease_id": lease_id, "read_version": version, **values}
+        ).first()
+        if row is None:
+            now = self.lease(lease_id)  # NotFound when there is no such lease
+            raise LeaseVersionConflict(lease_id, version, now.version, str(now.account_id))
+        return lease_from_row(row._mapping)
 
     def lease(self, lease_id: int) -> Lease:
         row = self.conn.execute(sa.select(t.leases).where(t.leases.c.id == lease_id)).first()

@@ -20,6 +20,7 @@ from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, lease_from_row
 from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
 from dtem.domain.clock import as_utc
+from dtem.domain.errors import LeaseVersionConflict
 from dtem.domain.leases import COOLING_STATES
 from dtem.domain.model import Account, Lease, Rep
 from dtem.domain.roster import RepRoster, RosterLoad
@@ -177,11 +178,16 @@ class MarketSql:
         values: dict[str, Any] = {k: getattr(event, k) for k in _EVENT_FIELDS}
         values["lease_id"] = lease_id
         values["reason"] = values["reason"][:512]
-        self.conn.execute(hot.INSERT_LEASE_EVENT, values)
+        try:
+            self.conn.execute(hot.INSERT_LEASE_EVENT, values)
+        except sa.exc.IntegrityError as exc:  # uq_lease_events_lease_seq: a second writer
+            if not any(k in str(exc.orig) for k in ("uq_lease_events_lease_seq", ".seq")):
+                raise
+            raise LeaseVersionConflict(lease_id, event.seq - 1, event.seq) from exc
 
     def lease_events(self, lease_id: int) -> list[LeaseEventRow]:
         e = t.lease_events.c
-        q = sa.select(t.lease_events).where(e.lease_id == lease_id).order_by(e.id)
+        q = sa.select(t.lease_events).where(e.lease_id == lease_id).order_by(e.seq)
         return [
             LeaseEventRow(
                 lease_id=r["lease_id"],
@@ -341,7 +347,7 @@ _DECISION_FIELDS = (
     "candidates",
     "exclusions",
 )
-_EVENT_FIELDS = ("kind", "at", "actor", "reason", "policy_version", "payload")
+_EVENT_FIELDS = ("kind", "at", "actor", "reason", "policy_version", "payload", "seq")
 
 
 def _decision(r: RowMapping) -> RoutingRecord:

@@ -221,6 +221,8 @@ leases = sa.Table(
     sa.Column("score_at_grant", sa.Float, nullable=False),
     sa.Column("policy_version", sa.Integer, nullable=False),
     sa.Column("reason", sa.String(512), nullable=False, server_default=""),
+    # Optimistic concurrency: a transition updates the row only at the version it read.
+    sa.Column("version", sa.Integer, nullable=False, server_default=sa.text("1")),
     # The invariant: at most one active lease per account, enforced by the database.
     sa.Index(
         "uq_leases_one_active_per_account",
@@ -260,13 +262,17 @@ lease_events = sa.Table(
     "lease_events",
     metadata,
     _id(),
-    sa.Column("lease_id", sa.ForeignKey("leases.id"), nullable=False, index=True),
+    sa.Column("lease_id", sa.ForeignKey("leases.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),  # the lease version this event produced
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("at", TS, nullable=False),
     sa.Column("actor", sa.String(128), nullable=False),
     sa.Column("reason", sa.String(512), nullable=False, server_default=""),
     sa.Column("policy_version", sa.Integer, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
+    # Two writers that read the same version cannot both append its successor (and the
+    # index serves "a lease's history", so lease_id needs no index of its own).
+    sa.UniqueConstraint("lease_id", "seq", name="uq_lease_events_lease_seq"),
 )
 
 routing_decisions = sa.Table(

@@ -10,7 +10,11 @@ from dtem.domain.store_market import LeaseEventRow, LeaseFilter
 
 
 class LeasesPort(Protocol):
-    """Grant, extend, end and read leases; one `lease_events` row per transition."""
+    """Grant, extend, end and read leases; one `lease_events` row per transition.
+
+    Every change names the version it read: a lease moved on meanwhile is not
+    overwritten, the writer gets `LeaseVersionConflict` (optimistic concurrency).
+    """
 
     def grant_lease(
         self,
@@ -22,8 +26,21 @@ class LeasesPort(Protocol):
         policy_version: int,
         reason: str,
     ) -> Lease: ...
-    def end_lease(self, lease_id: int, state: LeaseState, at: datetime, reason: str) -> Lease: ...
-    def extend_lease(self, lease_id: int, expires_at: datetime, state: LeaseState) -> Lease: ...
+    def end_lease(
+        self, lease_id: int, version: int, state: LeaseState, at: datetime, reason: str
+    ) -> Lease:
+        """End the lease if it is still at `version` (the one read); it moves to version + 1.
+
+        Raises `LeaseVersionConflict` when another writer moved it on, `NotFound` without it.
+        """
+        ...
+
+    def extend_lease(
+        self, lease_id: int, version: int, expires_at: datetime, state: LeaseState
+    ) -> Lease:
+        """Move the expiry of a lease still at `version`; as `end_lease` otherwise."""
+        ...
+
     def lease(self, lease_id: int) -> Lease: ...
     def active_lease(self, account_id: int) -> Lease | None: ...
     def active_leases(self) -> list[Lease]: ...
@@ -32,5 +49,8 @@ class LeasesPort(Protocol):
         """Active leases whose sprint ended at or before `at` (oldest first)."""
         ...
 
-    def add_lease_event(self, lease_id: int, event: LeaseEventRow) -> None: ...
+    def add_lease_event(self, lease_id: int, event: LeaseEventRow) -> None:
+        """Append a transition; a second row with the same (lease, seq) is a conflict."""
+        ...
+
     def lease_events(self, lease_id: int) -> list[LeaseEventRow]: ...

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:22:25.324557
+Create Date: 2026-12-01 17:20:34.551488
 """
 
 from collections.abc import Sequence
@@ -188,6 +188,7 @@ def upgrade() -> None:
     sa.Column('score_at_grant', sa.Float(), nullable=False),
     sa.Column('policy_version', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=512), server_default='', nullable=False),
+    sa.Column('version', sa.Integer(), server_default=sa.text('1'), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_leases_account_id_accounts')),
     sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_leases_rep_id_reps')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_leases'))
@@ -339,6 +340,7 @@ def upgrade() -> None:
     op.create_table('lease_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('lease_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=128), nullable=False),
@@ -346,11 +348,9 @@ def upgrade() -> None:
     sa.Column('policy_version', sa.Integer(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['lease_id'], ['leases.id'], name=op.f('fk_lease_events_lease_id_leases')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_lease_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lease_events')),
+    sa.UniqueConstraint('lease_id', 'seq', name='uq_lease_events_lease_seq')
     )
-    with op.batch_alter_table('lease_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_lease_events_lease_id'), ['lease_id'], unique=False)
-
     op.create_table('opportunity_stages',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('opportunity_id', sa.Integer(), nullable=False),
@@ -395,9 +395,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_opportunity_stages_opportunity_id'))
 
     op.drop_table('opportunity_stages')
-    with op.batch_alter_table('lease_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_lease_events_lease_id'))
-
     op.drop_table('lease_events')
     with op.batch_alter_table('signals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signals_occurred_at'))
