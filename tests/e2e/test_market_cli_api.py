@@ -51,7 +51,8 @@ def test_route_explains_and_lease_commands_follow_it(tmp_path: Path) -> None:
     listed = _cli("lease", "list", "--json", "--db", db)
     assert [(x["account"], x["rep"]) for x in listed] == [("HOT-1", "R1")]
     shown = _cli("lease", "show", str(listed[0]["id"]), "--json", "--db", db)
-    assert [e["kind"] for e in shown["events"]] == ["granted"]
+    assert [(e["kind"], e["seq"]) for e in shown["events"]] == [("granted", 1)]
+    assert shown["version"] == 1
     _cli("lease", "reassign", str(listed[0]["id"]), "--to", "R2", "--reason", "cover", "--db", db)
     now_held = _cli("lease", "list", "--json", "--db", db)
     assert [x["rep"] for x in now_held] == ["R2"]
@@ -115,6 +116,7 @@ def test_api_routes_advances_and_guards_leases(server: Server) -> None:
     assert [x["id"] for x in httpx.get(f"{base}/leases", headers=owner).json()] == [lease_id]
     resp = httpx.post(f"{base}/leases/{lease_id}/release", json={"reason": "pto"}, headers=owner)
     assert resp.status_code == 200 and resp.json()["state"] == "released"
+    assert resp.json()["version"] == 3  # granted 1, advanced 2, released 3
     again = httpx.post(f"{base}/leases/{lease_id}/release", json={}, headers=owner)
     assert again.status_code == 409
     assert httpx.get(f"{base}/overflow", headers=owner).json() == []

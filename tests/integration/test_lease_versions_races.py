@@ -10,14 +10,18 @@ releases exactly one succeeds.
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -30,6 +34,7 @@ from dtem.services.governance import active_policy
 from dtem.services.review import ReviewReport, run_review
 from dtem.services.stages import change_stage
 from tests.conftest import T0, sql_ledger
+from tests.e2e.conftest import DTEM, free_port, run_dtem
 from tests.market_seed import put_score, seed
 
 REVIEW_DAY = date(2027, 2, 4)  # review time 06:00; a lease granted at T0 expired on 02-03
@@ -245,3 +250,72 @@ def test_two_releases_that_read_the_same_version_one_gets_lease_conflict(
             th.join(timeout=60)
         assert sorted(type(r).__name__ for r in results) == ["LeaseVersionConflict", "str"]
         assert _history(m, lease_id) == ["granted", "released"]
+
+
+# --- over HTTP: `dtem serve` on PostgreSQL -------------------------------------------
+HTTP_TRIALS = 10
+
+
+@pytest.fixture
+def pg_api(pg_url: str) -> Iterator[tuple[str, Market]]:
+    """`dtem serve` on a free port over the test's PostgreSQL schema, and the market."""
+    m = _market(pg_url, HTTP_TRIALS + 1)
+    port = free_port()
+    proc = subprocess.Popen(
+        [*DTEM, "serve", "--db", pg_url, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while not _healthy(base):
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        yield base, m
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.postgres
+def test_two_releases_over_http_one_200_one_409(pg_api: tuple[str, Market]) -> None:
+    base, m = pg_api
+    token = json.loads(
+        run_dtem(
+            "token", "create", "--role", "rep", "--subject", "R1", "--json",
+            db=m.ledger.engine.url.render_as_string(hide_password=False), check=True,
+        ).stdout
+    )["token"]  # fmt: skip
+    owner = {"Authorization": f"Bearer {token}"}
+    tally: Counter[str] = Counter()
+    for i in range(HTTP_TRIALS + 1):
+        lease_id = _lease(m, i)
+        gate = TableGate(m.ledger, "reps") if i == HTTP_TRIALS else None  # last: forced
+
+        def post(url: str = f"{base}/leases/{lease_id}/release") -> httpx.Response:
+            return httpx.post(url, json={"reason": "pto"}, headers=owner, timeout=60)
+
+        if gate is None:
+            results = _together(post, post)
+        else:
+            with ThreadPoolExecutor(2) as pool:
+                futures = [pool.submit(post) for _ in range(2)]
+                gate.wait_for(2)
+                gate.open()
+                results = [f.result() for f in futures]
+        codes = sorted(r.status_code for r in results if isinstance(r, httpx.Response))
+        assert codes == [200, 409], results
+        (lost,) = [r.json()["error"] for r in results if isinstance(r, httpx.Response)
+                   and r.status_code == 409]  # fmt: skip
+        tally["forced: " + lost if gate else lost] += 1
+        assert _history(m, lease_id) == ["granted", "released"]
+    assert tally["forced: LeaseVersionConflict"] == 1
+    print(f"\n{HTTP_TRIALS} free + 1 forced HTTP trials, the 409 was: {dict(tally)}")

@@ -16,7 +16,7 @@ from tests.market_seed import seed
 from dtem.adapters.ledger.memory import MemoryLedger
 from dtem.domain import leases as lm
 from dtem.domain.clock import FixedClock
-from dtem.domain.errors import LeaseConflict, LeaseTransitionInvalid
+from dtem.domain.errors import LeaseConflict, LeaseTransitionInvalid, LeaseVersionConflict
 from dtem.domain.model import Account, LeaseState, Rep
 from dtem.domain.policy import default_policy
 from dtem.domain.store_market import LeaseFilter
@@ -129,6 +129,36 @@ def _apply(ledger: Any, clock: FixedClock, cmd: tuple[Any, ...], acc: Any, rep: 
             "reassign": lm.ReassignLease(now, rep[rep_key], "move", active.version, "t"),
         }[kind]
         leases.apply_events(tx, lease, lm.decide(lease, command, active.policy))
+
+
+def test_a_grant_is_decided_on_the_account_s_current_lease() -> None:
+    """The service hands `decide` the lease it read: the domain refuses, not just the index."""
+    ledger = MemoryLedger()
+    clock, acc, rep = _setup(ledger)
+    with ledger.transaction() as tx:
+        first = leases.grant(tx, acc["A1"], rep["R1"], clock(), 70.0, active_policy(tx), "t", "t")
+    refused = pytest.raises(LeaseConflict, match=f"lease {first.id} is granted")
+    with refused, ledger.transaction() as tx:
+        leases.grant(tx, acc["A1"], rep["R2"], clock(), 70.0, active_policy(tx), "t", "t")
+
+
+def test_a_transition_on_a_stale_read_is_refused_and_writes_nothing() -> None:
+    ledger = MemoryLedger()
+    clock, acc, rep = _setup(ledger)
+    with ledger.transaction() as tx:
+        read = leases.grant(tx, acc["A1"], rep["R1"], clock(), 70.0, active_policy(tx), "t", "t")
+    with ledger.transaction() as tx:  # another unit of work moves it to version 2
+        change = leases.StageChange(acc["A1"], "prospecting", None, clock())
+        (advanced,) = leases.record_advances(tx, [change], active_policy(tx), "crm")
+    release = lm.ReleaseLease(clock(), "early", 1, "rep")
+    with pytest.raises(LeaseVersionConflict), ledger.transaction() as tx:
+        leases.apply_events(tx, read, lm.decide(read, release, POLICY))
+    with ledger.transaction() as tx:
+        assert tx.lease(read.id) == advanced and advanced.version == 2
+        assert [(e.seq, e.kind) for e in tx.lease_events(read.id)] == [
+            (1, "granted"),
+            (2, "advanced"),
+        ]
 
 
 def _check_invariants(ledger: Any) -> None:

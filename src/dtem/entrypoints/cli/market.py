@@ -118,7 +118,12 @@ def run_review(
         f"review {report.date} (at {report.at:%H:%M} UTC, policy v{report.policy_version}, "
         f"λ {report.lambda_hourly:.2f}/h): {report.revoked} revoked, "
         f"{report.expired_to_pool} back to the pool, {report.overflow_retried} overflow "
-        f"retried, {report.triggers_consumed} triggers; outcomes {report.outcomes or '{}'}",
+        f"retried, {report.triggers_consumed} triggers; outcomes {report.outcomes or '{}'}"
+        + (
+            f"; {report.conflicts_retried} leases read again (moved during the review)"
+            if report.conflicts_retried
+            else ""
+        ),
         highlight=False,
     )
     if rebalance:
@@ -185,13 +190,14 @@ def lease_show(
         return
     x = view.lease
     console.print(
-        f"[bold]lease #{x.id}[/] {view.account} → {view.rep}: {x.state.value}, "
-        f"expires {x.expires_at:%Y-%m-%d %H:%M}, score at grant {x.score_at_grant:.1f}",
+        f"[bold]lease #{x.id}[/] {view.account} → {view.rep}: {x.state.value} (version "
+        f"{x.version}), expires {x.expires_at:%Y-%m-%d %H:%M}, score at grant "
+        f"{x.score_at_grant:.1f}",
         highlight=False,
     )
-    table = Table("at", "event", "actor", "reason")
+    table = Table("v", "at", "event", "actor", "reason")
     for e in view.events:
-        table.add_row(f"{e.at:%Y-%m-%d %H:%M}", e.kind, e.actor, e.reason)
+        table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M}", e.kind, e.actor, e.reason)
     console.print(table)
 
 

@@ -39,6 +39,7 @@ class LeaseOut(BaseModel):
     score_at_grant: float
     policy_version: int
     reason: str
+    version: int = Field(description="1 at grant, one more per transition")
 
 
 class RouteOut(BaseModel):
@@ -84,6 +85,7 @@ def _lease_out(v: leases.LeaseView) -> LeaseOut:
         score_at_grant=x.score_at_grant,
         policy_version=x.policy_version,
         reason=x.reason,
+        version=x.version,
     )
 
 
