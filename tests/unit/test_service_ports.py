@@ -27,8 +27,6 @@ NOT_YET_NARROWED: dict[str, str] = {
     "dtem.services.rebalance": "market rules move to the domain (issue 8)",
     "dtem.services.routing": "market rules and the signal pipeline (issue 8)",
     "dtem.services.review": "versioned leases (issue 8)",
-    "dtem.services.leases": "versioned leases (issue 8)",
-    "dtem.services.stages": "versioned leases (issue 8)",
     "dtem.services.scoring": "the signal pipeline (issue 8)",
     "dtem.services.score_batch": "the signal pipeline (issue 8)",
     "dtem.services.signals": "the signal pipeline (issue 8)",

@@ -14,15 +14,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dtem.domain import leases as lm
 from dtem.domain.clock import Clock
 from dtem.domain.errors import Forbidden, LeaseTransitionInvalid, NotFound
 from dtem.domain.model import Lease
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import (
+    AuditPort,
+    DirectoryPort,
+    LeasesPort,
+    LedgerOf,
+    PolicyPort,
+    RoutingFactsPort,
+)
 from dtem.domain.store_market import LeaseEventRow, LeaseFilter
 from dtem.services.governance import ActivePolicy, active_policy
+
+
+class _AuditedLeases(LeasesPort, AuditPort, Protocol):
+    """Leases, every transition audited in the same transaction."""
+
+
+class _LeaseChange(LeasesPort, AuditPort, DirectoryPort, PolicyPort, Protocol):
+    """A person's lease change: the lease, the rep, the policy in force, the audit."""
+
+
+class _Reassignment(_LeaseChange, RoutingFactsPort, Protocol):
+    """A lease change that re-grants at the account's current score."""
+
+
+class _LeaseViews(LeasesPort, DirectoryPort, Protocol):
+    """Leases with their account and rep names."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +60,7 @@ class StageChange:
 
 
 def apply_events(
-    tx: LedgerTx, lease: Lease | None, events: Sequence[lm.LeaseEvent]
+    tx: _AuditedLeases, lease: Lease | None, events: Sequence[lm.LeaseEvent]
 ) -> Lease | None:
     """Persist decided events; return the lease as it now stands (None if nothing happened)."""
     for event in events:
@@ -45,7 +68,7 @@ def apply_events(
     return lease
 
 
-def _persist(tx: LedgerTx, lease: Lease | None, event: lm.LeaseEvent) -> Lease:
+def _persist(tx: _AuditedLeases, lease: Lease | None, event: lm.LeaseEvent) -> Lease:
     if isinstance(event, lm.LeaseGranted):
         assert event.expires_at is not None
         lease = tx.grant_lease(
@@ -100,7 +123,7 @@ def _payload(lease: Lease, event: lm.LeaseEvent) -> dict[str, Any]:
 
 
 def grant(
-    tx: LedgerTx,
+    tx: _AuditedLeases,
     account_id: int,
     rep_id: int,
     at: datetime,
@@ -115,7 +138,7 @@ def grant(
 
 
 def grant_on_current(
-    tx: LedgerTx,
+    tx: _AuditedLeases,
     current: Lease | None,
     account_id: int,
     rep_id: int,
@@ -137,7 +160,7 @@ def grant_on_current(
 
 
 def record_advances(
-    tx: LedgerTx, changes: Sequence[StageChange], active: ActivePolicy, actor: str
+    tx: _AuditedLeases, changes: Sequence[StageChange], active: ActivePolicy, actor: str
 ) -> list[Lease]:
     """Extend or close the active leases of the accounts whose opportunities moved.
 
@@ -159,7 +182,7 @@ def record_advances(
 
 
 def expire(
-    tx: LedgerTx, lease: Lease, at: datetime, back_to_pool: bool, active: ActivePolicy
+    tx: _AuditedLeases, lease: Lease, at: datetime, back_to_pool: bool, active: ActivePolicy
 ) -> Lease:
     """End a lease whose sprint passed without an advance (a no-op inside the sprint)."""
     cmd = lm.ExpireLease(at, back_to_pool, active.version)
@@ -167,7 +190,7 @@ def expire(
 
 
 def release_lease(
-    ledger: Ledger,
+    ledger: LedgerOf[_LeaseChange],
     clock: Clock,
     lease_id: int,
     actor: str,
@@ -186,7 +209,12 @@ def release_lease(
 
 
 def reassign_lease(
-    ledger: Ledger, clock: Clock, lease_id: int, to_rep: str, reason: str, actor: str
+    ledger: LedgerOf[_Reassignment],
+    clock: Clock,
+    lease_id: int,
+    to_rep: str,
+    reason: str,
+    actor: str,
 ) -> Lease:
     """A manager moves a lease to another rep; returns the new lease.
 
@@ -213,7 +241,7 @@ def reassign_lease(
         )
 
 
-def _check_owner(tx: LedgerTx, lease: Lease, as_rep: str | None) -> None:
+def _check_owner(tx: DirectoryPort, lease: Lease, as_rep: str | None) -> None:
     if as_rep is None:
         return
     rep = tx.reps_by_external_id([as_rep]).get(as_rep)
@@ -232,7 +260,10 @@ class LeaseView:
 
 
 def list_leases(
-    ledger: Ledger, rep: str | None = None, active_only: bool = True, limit: int = 100
+    ledger: LedgerOf[_LeaseViews],
+    rep: str | None = None,
+    active_only: bool = True,
+    limit: int = 100,
 ) -> list[LeaseView]:
     """Leases newest first, optionally one rep's. Example: `list_leases(ledger, "R1")`."""
     with ledger.transaction() as tx:
@@ -241,19 +272,19 @@ def list_leases(
         return _views(tx, found, with_events=False)
 
 
-def show_lease(ledger: Ledger, lease_id: int) -> LeaseView:
+def show_lease(ledger: LedgerOf[_LeaseViews], lease_id: int) -> LeaseView:
     with ledger.transaction() as tx:
         return _views(tx, [tx.lease(lease_id)], with_events=True)[0]
 
 
-def _rep_id(tx: LedgerTx, external_id: str) -> int:
+def _rep_id(tx: DirectoryPort, external_id: str) -> int:
     rep = tx.reps_by_external_id([external_id]).get(external_id)
     if rep is None or rep.id is None:
         raise NotFound(f"rep {external_id!r} does not exist")
     return rep.id
 
 
-def _views(tx: LedgerTx, found: list[Lease], with_events: bool) -> list[LeaseView]:
+def _views(tx: _LeaseViews, found: list[Lease], with_events: bool) -> list[LeaseView]:
     accounts = tx.accounts_by_id({x.account_id for x in found})
     reps = {r.id: r.external_id for r in tx.all_reps()}
     return [

@@ -6,14 +6,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import InputInvalid, NotFound, RowError
 from dtem.domain.model import Lease
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import (
+    AuditPort,
+    DirectoryPort,
+    LeasesPort,
+    LedgerOf,
+    OpportunitiesPort,
+    PolicyPort,
+)
 from dtem.domain.store_imports import StageEntry
 from dtem.services.governance import active_policy
 from dtem.services.leases import StageChange, record_advances
+
+
+class _StageMove(OpportunitiesPort, DirectoryPort, PolicyPort, LeasesPort, AuditPort, Protocol):
+    """The opportunity and its history, its account, the policy's stages, the lease."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +36,12 @@ class StageResult:
 
 
 def change_stage(
-    ledger: Ledger, clock: Clock, opportunity: str, label: str, actor: str, source: str = "api"
+    ledger: LedgerOf[_StageMove],
+    clock: Clock,
+    opportunity: str,
+    label: str,
+    actor: str,
+    source: str = "api",
 ) -> StageResult:
     """Move an opportunity to a stage (a policy stage or one of its aliases)."""
     with ledger.transaction() as tx:
