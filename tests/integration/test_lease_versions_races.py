@@ -319,3 +319,21 @@ def test_two_releases_over_http_one_200_one_409(pg_api: tuple[str, Market]) -> N
         assert _history(m, lease_id) == ["granted", "released"]
     assert tally["forced: LeaseVersionConflict"] == 1
     print(f"\n{HTTP_TRIALS} free + 1 forced HTTP trials, the 409 was: {dict(tally)}")
+
+
+@pytest.mark.postgres
+def test_two_release_commands_at_once_one_exits_0_the_other_5(pg_url: str) -> None:
+    """`dtem lease release` in two processes on one lease: exit codes 0 and 5."""
+    m = _market(pg_url, 3)
+    for i in range(3):
+        lease_id = _lease(m, i)
+        cmd = [*DTEM, "lease", "release", str(lease_id), "--reason", "pto", "--db", pg_url]
+        procs = [
+            subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        outs = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+        assert sorted(code for code, _ in outs) == [0, 5], outs
+        (loser,) = [err for code, err in outs if code == 5]
+        assert "Traceback" not in loser and ("changed meanwhile" in loser or "not active" in loser)
+        assert _history(m, lease_id) == ["granted", "released"]
