@@ -146,7 +146,7 @@ def test_audit_chain_links_entries_and_detects_edits(ledger: Any) -> None:
     with ledger.transaction() as tx:
         entries = list(tx.audit_entries())
     assert [e.seq for e in entries] == [1, 2, 3]
-    assert verify_chain(entries) == 3
+    assert verify_chain(entries).entries == 3
     forged = [
         *entries[:1],
         entries[1].__class__(**{**entries[1].__dict__, "actor": "mallory"}),

@@ -62,6 +62,63 @@ def test_audit_verify_names_the_first_altered_entry(tmp_path: Path) -> None:
     assert proc.returncode == 7 and "#3" in proc.stderr
 
 
+def _ledger_with_five_entries(tmp_path: Path) -> tuple[str, sa.Engine]:
+    db = f"sqlite:///{tmp_path}/l.db"
+    run_dtem("init", db=db, check=True)
+    for role in ("admin", "viewer", "agent"):
+        run_dtem("token", "create", "--role", role, db=db, check=True)
+    return db, sa.create_engine(db)
+
+
+def test_audit_verify_detects_a_deleted_last_entry(tmp_path: Path) -> None:
+    db, engine = _ledger_with_five_entries(tmp_path)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log WHERE seq = 5"))
+    proc = run_dtem("audit", "verify", db=db)
+    assert proc.returncode == 7 and "audit entry #5 is missing" in proc.stderr
+
+
+def test_audit_verify_names_a_deleted_middle_entry(tmp_path: Path) -> None:
+    db, engine = _ledger_with_five_entries(tmp_path)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log WHERE seq = 3"))
+    proc = run_dtem("audit", "verify", db=db)
+    assert proc.returncode == 7 and "audit entry #3 is missing" in proc.stderr
+    assert "#2" not in proc.stderr
+
+
+def test_an_anchor_kept_outside_catches_a_truncation_with_a_rewritten_head(
+    tmp_path: Path,
+) -> None:
+    db, engine = _ledger_with_five_entries(tmp_path)
+    taken = run_dtem("audit", "anchor", "--json", db=db, check=True).stdout
+    anchor = tmp_path / "anchor.json"
+    anchor.write_text(taken)
+    assert json.loads(taken)["entries"] == 5
+    run_dtem("token", "create", "--role", "viewer", db=db, check=True)
+    later = run_dtem("audit", "verify", "--anchor", str(anchor), "--json", db=db, check=True)
+    assert json.loads(later.stdout) == {"ok": True, "entries": 6}
+    with engine.begin() as conn:  # cut #4-#6 and make the head agree with what is left
+        conn.execute(sa.text("DELETE FROM audit_log WHERE seq > 3"))
+        conn.execute(
+            sa.text(
+                "UPDATE audit_head SET entries = 3,"
+                " last_hash = (SELECT hash FROM audit_log WHERE seq = 3)"
+            )
+        )
+    run_dtem("audit", "verify", db=db, check=True)  # the database alone cannot tell
+    proc = run_dtem("audit", "verify", "--anchor", str(anchor), db=db)
+    assert proc.returncode == 7 and "audit entry #4 is missing" in proc.stderr
+
+
+def test_a_file_that_is_not_an_anchor_is_bad_usage(tmp_path: Path) -> None:
+    db, _ = _ledger_with_five_entries(tmp_path)
+    bad = tmp_path / "anchor.json"
+    bad.write_text('{"entries": "five"}')
+    proc = run_dtem("audit", "verify", "--anchor", str(bad), db=db)
+    assert proc.returncode == 2 and "entries" in proc.stderr and "anchor.json" in proc.stderr
+
+
 def test_every_command_has_help_with_an_example() -> None:
     for group in (
         "init",
@@ -69,6 +126,7 @@ def test_every_command_has_help_with_an_example() -> None:
         "policy show",
         "policy activate",
         "audit verify",
+        "audit anchor",
         "token create",
     ):
         proc = run_dtem(*group.split(), "--help", check=True)

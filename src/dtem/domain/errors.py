@@ -66,11 +66,15 @@ class Forbidden(DomainError):
 
 
 class AuditChainBroken(DomainError):
-    """An audit entry does not hash to what its successor recorded."""
+    """An audit entry is missing or altered (`seq` names it), or the chain head is gone.
 
-    def __init__(self, seq: int, reason: str) -> None:
+    >>> str(AuditChainBroken(3, "is missing"))
+    'audit entry #3 is missing'
+    """
+
+    def __init__(self, seq: int | None, problem: str) -> None:
         self.seq = seq
-        super().__init__(f"audit entry #{seq} was altered: {reason}")
+        super().__init__(f"audit entry #{seq} {problem}" if seq else f"audit chain {problem}")
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from dtem.adapters.ledger.memory_imports import ImportsMemory
 from dtem.adapters.ledger.memory_market import MarketMemory
 from dtem.adapters.ledger.memory_radar import RadarMemory
 from dtem.adapters.ledger.memory_training import TrainingMemory
-from dtem.domain.audit import GENESIS, AuditEntry, new_entry
+from dtem.domain.audit import GENESIS, AuditEntry, ChainHead, new_entry
 from dtem.domain.clock import as_utc
-from dtem.domain.errors import LeaseConflict, LeaseVersionConflict, NotFound
+from dtem.domain.errors import AuditChainBroken, LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.ports import PolicyVersion, TokenRecord
 
@@ -28,6 +28,7 @@ from dtem.domain.ports import PolicyVersion, TokenRecord
 @dataclass
 class _State:
     audit: list[AuditEntry] = field(default_factory=list)
+    audit_head: ChainHead | None = None  # apart from `audit`, like the SQL audit_head row
     policies: dict[int, tuple[dict[str, Any], datetime, str, str]] = field(default_factory=dict)
     activations: list[int] = field(default_factory=list)
     tokens: list[TokenRecord] = field(default_factory=list)
@@ -62,16 +63,23 @@ class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory):
     def append_audit(
         self, actor: str, action: str, payload: dict[str, Any], at: datetime
     ) -> AuditEntry:
-        prev = self.s.audit[-1].hash if self.s.audit else GENESIS
+        head = self.s.audit_head
+        if head is None:
+            if self.s.audit:
+                raise AuditChainBroken(None, "head is missing: run `dtem audit verify`")
+            head = ChainHead(0, GENESIS)
         payload = copy.deepcopy(payload)
-        entry = new_entry(
-            len(self.s.audit) + 1, as_utc(at).isoformat(), actor, action, payload, prev
-        )
+        at_text = as_utc(at).isoformat()
+        entry = new_entry(head.entries + 1, at_text, actor, action, payload, head.last_hash)
         self.s.audit.append(entry)
+        self.s.audit_head = ChainHead(entry.seq, entry.hash)
         return entry
 
     def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]:
         yield from (e for e in self.s.audit if e.seq > after_seq)
+
+    def audit_head(self) -> ChainHead | None:
+        return self.s.audit_head
 
     # --- policies -----------------------------------------------------------------------
     def add_policy(self, document: dict[str, Any], at: datetime, actor: str, note: str) -> int:

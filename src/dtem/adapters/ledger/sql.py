@@ -15,18 +15,17 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, account_row, lease_from_row
+from dtem.adapters.ledger.sql_audit import AuditSql
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
 from dtem.adapters.ledger.sql_training import TrainingSql
-from dtem.domain.audit import GENESIS, AuditEntry, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.ports import PolicyVersion, TokenRecord
 
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
-_AUDIT_LOCK = 7_465_001  # PostgreSQL advisory lock key serialising audit appends
 # Statements on every lease grant, built once (building them per call costs milliseconds).
 _INSERT_LEASE = {
     dialect: insert(t.leases)
@@ -46,10 +45,6 @@ _STEP_LEASE = (  # values bound per call: {"state": ..., "ended_at": ...}
     .values(version=t.leases.c.version + 1)
     .returning(*t.leases.c)
 )
-_LAST_AUDIT = (
-    sa.select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1)
-)
-_INSERT_AUDIT = sa.insert(t.audit_log)
 
 
 class SqlLedger:
@@ -64,29 +59,12 @@ class SqlLedger:
             yield SqlTx(conn)
 
 
-class SqlTx(ImportsSql, RadarSql, MarketSql, TrainingSql):
+class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.is_postgres = conn.dialect.name == "postgresql"
-
-    # --- audit --------------------------------------------------------------------------
-    def append_audit(
-        self, actor: str, action: str, payload: dict[str, Any], at: datetime
-    ) -> AuditEntry:
-        if self.is_postgres:  # concurrent writers take turns at the end of the chain
-            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
-        last = self.conn.execute(_LAST_AUDIT).first()
-        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-        entry = new_entry(seq, as_utc(at).isoformat(), actor, action, payload, prev)
-        self.conn.execute(_INSERT_AUDIT, asdict(entry))
-        return entry
-
-    def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]:
-        q = sa.select(t.audit_log).where(t.audit_log.c.seq > after_seq).order_by("seq")
-        for r in self.conn.execute(q).mappings():
-            yield AuditEntry(**dict(r))
 
     # --- policies -----------------------------------------------------------------------
     def add_policy(self, document: dict[str, Any], at: datetime, actor: str, note: str) -> int:

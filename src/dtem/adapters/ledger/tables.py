@@ -347,6 +347,15 @@ audit_log = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
+audit_head = sa.Table(  # one row, updated with every append: a bare DELETE on audit_log shows
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.CheckConstraint("id = 1", name="audit_head_single_row"),
+)
+
 api_tokens = sa.Table(
     "api_tokens",
     metadata,

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
-from dtem.domain.audit import AuditEntry
+from dtem.domain.audit import AuditEntry, ChainHead
 
 
 class AuditPort(Protocol):
-    """Append to and read the audit chain (appends take turns at the end of the chain)."""
+    """Append to and read the audit chain and its head (appends take turns at its end)."""
 
     def append_audit(
         self, actor: str, action: str, payload: dict[str, Any], at: datetime
     ) -> AuditEntry: ...
     def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]: ...
+    def audit_head(self) -> ChainHead | None: ...  # None until the first append

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from dtem.domain.audit import ChainHead
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -167,17 +168,52 @@ def policy_activate(
 # --- audit -------------------------------------------------------------------------------
 @audit_app.command("verify")
 @handle_errors
-def audit_verify(db: DbOption = None, json_out: JsonOption = False) -> None:
-    """Walk the hash chain; exit 7 naming the first altered entry.
+def audit_verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option(help="A file saved by `dtem audit anchor --json`: the chain must reach it."),
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Walk the hash chain to its head; exit 7 naming the first missing or altered entry.
 
-    Example:  dtem audit verify
+    Example:  dtem audit verify --anchor /safe/place/anchor.json
     """
+    mark = _read_anchor(anchor) if anchor is not None else None
     c = open_ledger(db)
-    n = audit.verify_audit(c.ledger)
+    n = audit.verify_audit(c.ledger, mark)
     if json_out:
         print_json({"ok": True, "entries": n})
     else:
-        console.print(f"audit chain intact: {n} entries verified")
+        against = f"; reaches the anchor ({mark.entries} entries)" if mark else ""
+        console.print(f"audit chain intact: {n} entries verified{against}")
+
+
+@audit_app.command("anchor")
+@handle_errors
+def audit_anchor(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Verify the chain and print its end (count, last hash) to keep outside the database.
+
+    A later `dtem audit verify --anchor FILE` then also catches entries cut off the end
+    even if the chain head in the database was rewritten to match.
+
+    Example:  dtem audit anchor --json > /safe/place/anchor.json
+    """
+    c = open_ledger(db)
+    end = audit.take_anchor(c.ledger)
+    if json_out:
+        print_json({**end.to_dict(), "taken_at": c.clock()})
+    else:
+        console.print(f"audit anchor: {end.entries} entries, last hash {end.last_hash}")
+        console.print("save it with `dtem audit anchor --json > FILE`, outside the database")
+
+
+def _read_anchor(path: Path) -> ChainHead:
+    try:
+        return ChainHead.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: not an audit anchor ({exc})") from exc
 
 
 @audit_app.command("list")

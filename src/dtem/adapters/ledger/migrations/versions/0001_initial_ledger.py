@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 17:20:34.551488
+Create Date: 2026-12-01 18:10:29.645113
 """
 
 from collections.abc import Sequence
@@ -52,6 +52,13 @@ def upgrade() -> None:
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
+    )
+    op.create_table('audit_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('entries', sa.Integer(), nullable=False),
+    sa.Column('last_hash', sa.String(length=64), nullable=False),
+    sa.CheckConstraint('id = 1', name=op.f('ck_audit_head_audit_head_single_row')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
     )
     op.create_table('audit_log',
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
@@ -454,6 +461,7 @@ def downgrade() -> None:
     op.drop_table('import_batches')
     op.drop_table('identity_links')
     op.drop_table('audit_log')
+    op.drop_table('audit_head')
     op.drop_table('api_tokens')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_accounts_domain'))

@@ -1,0 +1,69 @@
+"""SQL implementation of the audit part of the ledger port: the chain and its head.
+
+Every append locks the one `audit_head` row, so concurrent writers on PostgreSQL take
+turns at the end of the chain (SQLite's `BEGIN IMMEDIATE` already serialises writers),
+then inserts the entry and moves the head in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from dtem.adapters.ledger import tables as t
+from dtem.domain.audit import GENESIS, AuditEntry, ChainHead, new_entry
+from dtem.domain.clock import as_utc
+from dtem.domain.errors import AuditChainBroken
+
+_HEAD = sa.select(t.audit_head.c.entries, t.audit_head.c.last_hash).where(t.audit_head.c.id == 1)
+_LOCK_HEAD = _HEAD.with_for_update()
+_MOVE_HEAD = sa.update(t.audit_head).where(t.audit_head.c.id == 1)
+_INSERT_AUDIT = sa.insert(t.audit_log)
+_GENESIS_HEAD = {
+    dialect: insert(t.audit_head)
+    .values(id=1, entries=0, last_hash=GENESIS)
+    .on_conflict_do_nothing(index_elements=["id"])
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+class AuditSql:
+    """Mixed into `SqlTx`; `self.conn` is the transaction's connection."""
+
+    conn: Connection
+
+    def append_audit(
+        self, actor: str, action: str, payload: dict[str, Any], at: datetime
+    ) -> AuditEntry:
+        head = self._locked_head()
+        seq = head.entries + 1
+        entry = new_entry(seq, as_utc(at).isoformat(), actor, action, payload, head.last_hash)
+        self.conn.execute(_INSERT_AUDIT, asdict(entry))
+        self.conn.execute(_MOVE_HEAD.values(entries=seq, last_hash=entry.hash))
+        return entry
+
+    def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]:
+        q = sa.select(t.audit_log).where(t.audit_log.c.seq > after_seq).order_by("seq")
+        for r in self.conn.execute(q).mappings():
+            yield AuditEntry(**dict(r))
+
+    def audit_head(self) -> ChainHead | None:
+        row = self.conn.execute(_HEAD).first()
+        return ChainHead(row.entries, row.last_hash) if row else None
+
+    def _locked_head(self) -> ChainHead:
+        """The head row, locked until commit; created (empty) by the very first append."""
+        row = self.conn.execute(_LOCK_HEAD).first()
+        if row is None:
+            if self.conn.execute(sa.select(sa.func.count()).select_from(t.audit_log)).scalar():
+                raise AuditChainBroken(None, "head is missing: run `dtem audit verify`")
+            self.conn.execute(_GENESIS_HEAD[self.conn.dialect.name])
+            row = self.conn.execute(_LOCK_HEAD).one()
+        return ChainHead(row.entries, row.last_hash)
