@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -23,6 +24,19 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     actor: str = Field("cli", description="who is named in the audit log for CLI changes")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="web origins whose browsers may call the tracking API (/v1), comma-"
+        "separated: DTEM_CORS_ORIGINS=https://www.acme.com,https://app.acme.com",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        """`a, b/` -> ("a", "b"): an origin has no path, so a trailing slash is dropped."""
+        if isinstance(value, str):
+            return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -9,7 +9,7 @@ import pytest
 
 from dtem.domain.errors import NotFound, SourceExists
 from dtem.domain.model import Account
-from dtem.domain.signals import SignalRecord
+from dtem.domain.signals import SignalRecord, source_scope
 from dtem.domain.store_radar import SignalSource
 from tests.conftest import T0
 
@@ -36,6 +36,21 @@ def test_a_resent_event_id_is_not_inserted_twice(ledger: Any) -> None:
         assert tx.count("signals") == 3
 
 
+def test_an_event_id_is_unique_per_scope_and_attached_within_it(ledger: Any) -> None:
+    web, app = source_scope("web"), source_scope("app")
+    with ledger.transaction() as tx:
+        assert tx.insert_signals([_record("m1", scope=web)]) == {"m1"}
+        assert tx.insert_signals([_record("m1", scope=app)]) == {"m1"}  # another source
+        assert tx.insert_signals([_record("m1", scope=web)]) == set()  # a resend
+        with pytest.raises(ValueError, match="one scope"):
+            tx.insert_signals([_record("m2", scope=web), _record("m3", scope=app)])
+        tx.insert_accounts([Account("A1", "Acme", domain="acme.com")], T0)
+        tx.attach_signals({(web, "m1"): tx.account_ids_by_domain(["acme.com"])["acme.com"]})
+    with ledger.transaction() as tx:
+        assert [(r.scope, r.event_id) for r in tx.unmatched_signals()] == [(app, "m1")]
+        assert tx.count("signals") == 2
+
+
 def test_unmatched_signals_are_listed_and_attached(ledger: Any) -> None:
     with ledger.transaction() as tx:
         tx.insert_accounts([Account("A1", "Acme", domain="acme.com")], T0)
@@ -50,7 +65,7 @@ def test_unmatched_signals_are_listed_and_attached(ledger: Any) -> None:
         account_id = tx.account_ids_by_domain(["acme.com", "nope.io"])
         assert list(account_id) == ["acme.com"]
         assert [r.event_id for r in tx.unmatched_signals("domain", ["acme.com"])] == ["e1"]
-        tx.attach_signals({"e1": account_id["acme.com"]})
+        tx.attach_signals({("pipeline", "e1"): account_id["acme.com"]})
     with ledger.transaction() as tx:
         left = tx.unmatched_signals()
         assert [r.event_id for r in left] == ["e2"]

@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -257,9 +258,27 @@ class SignalDraft:
     snapshot: bool = False  # a weekly score that replaces the previous one per topic
 
 
+PIPELINE_SCOPE = "pipeline"  # NATS messages and file imports share one event-id space
+
+
+def source_scope(source_name: str) -> str:
+    """The event-id space of a webhook source: each source deduplicates on its own.
+
+    Segment does the same: two sources may send the same `messageId` and both are kept.
+
+    >>> source_scope("website")
+    'source:website'
+    """
+    return f"source:{source_name}"
+
+
 @dataclass(frozen=True)
 class SignalRecord:
-    """A signal as the ledger keeps it (`account_id` None = unmatched, with a reason)."""
+    """A signal as the ledger keeps it (`account_id` None = unmatched, with a reason).
+
+    An event id is unique within its `scope` (`source:<name>` for a webhook source,
+    `pipeline` for NATS and files): a resend there is a duplicate, elsewhere it is new.
+    """
 
     event_id: str
     account_key: str
@@ -275,6 +294,13 @@ class SignalRecord:
     topic: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     superseded: bool = False
+    scope: str = PIPELINE_SCOPE
+
+
+def one_scope(records: Sequence[SignalRecord]) -> None:
+    """Check that records inserted together share a scope (their event ids are returned)."""
+    if len({r.scope for r in records}) > 1:
+        raise ValueError("signals inserted together must share one scope")
 
 
 K = TypeVar("K")

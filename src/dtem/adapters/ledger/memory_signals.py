@@ -13,7 +13,7 @@ from typing import Any
 
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import NotFound, SourceExists
-from dtem.domain.signals import SignalRecord, normalise_domain, superseded_ids
+from dtem.domain.signals import SignalRecord, normalise_domain, one_scope, superseded_ids
 from dtem.domain.store_radar import SignalSource, SignalStats
 
 
@@ -28,12 +28,13 @@ class SignalsMemory:
 
     # --- signals --------------------------------------------------------------------------
     def insert_signals(self, records: Sequence[SignalRecord]) -> set[str]:
+        one_scope(records)
         rows: list[SignalRecord] = self._rows("signals")
-        seen = {r.event_id for r in rows}
+        seen = {(r.scope, r.event_id) for r in rows}
         inserted: set[str] = set()
         for rec in records:
-            if rec.event_id not in seen:
-                seen.add(rec.event_id)
+            if (rec.scope, rec.event_id) not in seen:
+                seen.add((rec.scope, rec.event_id))
                 inserted.add(rec.event_id)
                 rows.append(replace(rec, occurred_at=as_utc(rec.occurred_at)))
         return inserted
@@ -74,11 +75,11 @@ class SignalsMemory:
         ]
         return out[:limit] if limit else out
 
-    def attach_signals(self, account_by_event: Mapping[str, int]) -> None:
+    def attach_signals(self, account_by_event: Mapping[tuple[str, str], int]) -> None:
         rows: list[SignalRecord] = self._rows("signals")
         for i, r in enumerate(rows):
-            if r.account_id is None and r.event_id in account_by_event:
-                account_id = account_by_event[r.event_id]
+            if r.account_id is None and (r.scope, r.event_id) in account_by_event:
+                account_id = account_by_event[(r.scope, r.event_id)]
                 rows[i] = replace(r, account_id=account_id, unmatched_reason=None)
 
     def signal_stats(self) -> SignalStats:

@@ -19,7 +19,7 @@ from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.sql_driver import Driver
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import NotFound, SourceExists
-from dtem.domain.signals import SignalRecord, superseded_ids
+from dtem.domain.signals import SignalRecord, one_scope, superseded_ids
 from dtem.domain.store_radar import SignalSource, SignalStats
 
 _CHUNK = 500  # keys per IN (...): under SQLite's bound-parameter limit
@@ -37,6 +37,7 @@ class SignalsSql:
         # committed by another request is a duplicate, not an error. Raw DB-API, one
         # multi-row VALUES per chunk: SQLAlchemy's per-row parameter processing was most
         # of the ingest time (see sql_driver.py).
+        one_scope(records)
         d = Driver(self.conn)
         inserted: set[str] = set()
         for i in range(0, len(records), _CHUNK):
@@ -88,15 +89,20 @@ class SignalsSql:
             out.extend(_record(r) for r in rows)
         return out[:limit] if limit else out
 
-    def attach_signals(self, account_by_event: Mapping[str, int]) -> None:
+    def attach_signals(self, account_by_event: Mapping[tuple[str, str], int]) -> None:
         if not account_by_event:
             return
         stmt = (
             sa.update(_S)
-            .where(_S.c.event_id == sa.bindparam("e"), _S.c.account_id.is_(None))
+            .where(
+                _S.c.scope == sa.bindparam("s"),
+                _S.c.event_id == sa.bindparam("e"),
+                _S.c.account_id.is_(None),
+            )
             .values(account_id=sa.bindparam("a"), unmatched_reason=None)
         )
-        self.conn.execute(stmt, [{"e": e, "a": a} for e, a in account_by_event.items()])
+        rows = [{"s": s, "e": e, "a": a} for (s, e), a in account_by_event.items()]
+        self.conn.execute(stmt, rows)
 
     def signal_stats(self) -> SignalStats:
         def grouped(col: Any, *where: Any) -> dict[str, int]:
@@ -188,9 +194,9 @@ _FIELDS = tuple(SignalRecord.__dataclass_fields__)
 
 
 _COLUMNS = tuple(zip(_FIELDS, ("text", "text", "text", "text", "timestamptz", "float8", "text",
-                               "timestamptz", "int8", "text", "text", "text", "json", "bool"),
-                     strict=True))  # fmt: skip
-_ON_CONFLICT = "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+                               "timestamptz", "int8", "text", "text", "text", "json", "bool",
+                               "text"), strict=True))  # fmt: skip
+_ON_CONFLICT = "ON CONFLICT (scope, event_id) DO NOTHING RETURNING event_id"
 
 
 def _row(d: Driver, r: SignalRecord) -> tuple[Any, ...]:
@@ -198,7 +204,7 @@ def _row(d: Driver, r: SignalRecord) -> tuple[Any, ...]:
     return (
         r.event_id, r.account_key, r.key_kind, r.type, d.ts(r.occurred_at), r.value, r.source,
         d.ts(r.received_at), r.account_id, r.unmatched_reason, r.event_name, r.topic,
-        json.dumps(r.attributes), r.superseded,
+        json.dumps(r.attributes), r.superseded, r.scope,
     )  # fmt: skip
 
 

@@ -119,7 +119,9 @@ signals = sa.Table(
     "signals",
     metadata,
     _id(),
-    sa.Column("event_id", sa.String(255), nullable=False, unique=True),
+    # an event id is unique per scope: `source:<name>` (webhook) or `pipeline` (NATS, files)
+    sa.Column("scope", sa.String(140), nullable=False, server_default="pipeline"),
+    sa.Column("event_id", sa.String(255), nullable=False),
     sa.Column("account_id", sa.ForeignKey("accounts.id"), index=True),  # NULL = unmatched
     sa.Column("account_key", sa.String(512), nullable=False),  # as received
     sa.Column("key_kind", sa.String(16), nullable=False),  # id | domain | email | user_id
@@ -133,6 +135,7 @@ signals = sa.Table(
     sa.Column("attributes", sa.JSON, nullable=False),
     sa.Column("received_at", TS, nullable=False),
     sa.Column("superseded", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.UniqueConstraint("scope", "event_id"),
 )
 
 identity_links = sa.Table(

@@ -17,7 +17,10 @@ class SignalsPort(Protocol):
     """Stored signals, the identity links that match them to accounts, and their stats."""
 
     def insert_signals(self, records: Sequence[SignalRecord]) -> set[str]:
-        """Insert the records whose event id is new; return the event ids inserted."""
+        """Insert the records whose (scope, event id) is new; return the event ids inserted.
+
+        The records of one call share one scope (ValueError otherwise).
+        """
         ...
 
     def supersede_signals(self, keys: Collection[tuple[str, str, str]]) -> list[SignalRecord]:
@@ -47,8 +50,8 @@ class SignalsPort(Protocol):
         """Unmatched signals, optionally of one key kind and keys (limit 0 = all)."""
         ...
 
-    def attach_signals(self, account_by_event: Mapping[str, int]) -> None:
-        """Give unmatched signals their account (clears the unmatched reason)."""
+    def attach_signals(self, account_by_event: Mapping[tuple[str, str], int]) -> None:
+        """Give unmatched signals, by (scope, event id), their account (clears the reason)."""
         ...
 
     def signal_stats(self) -> SignalStats: ...

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 import dtem
 from dtem.bootstrap import Container
 from dtem.entrypoints.api import errors
+from dtem.entrypoints.api.cors import TrackingCors
 from dtem.entrypoints.api.routers import governance, health, market, optim, scores, segment
 
 
@@ -25,4 +26,6 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(market.router)
     app.include_router(optim.router)
     app.include_router(scores.router)
+    if container.settings.cors_origins:
+        app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
     return app

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from dtem.domain.clock import Clock
 from dtem.domain.ports import Ledger
+from dtem.domain.signals import PIPELINE_SCOPE, source_scope
 from dtem.services.governance import active_policy
 from dtem.services.signals.hooks import on_signals_committed
 from dtem.services.signals.ingest import IngestResult, OnCommitted, attach_unmatched, ingest
@@ -40,11 +41,14 @@ def receive_calls(
 ) -> Received:
     """Store a delivery in one unit of work: it commits before this returns.
 
-    With `write_key`, the sender must hold an active source's key (`AuthError`), and the
-    source's name is recorded as the channel.
+    With `write_key`, the sender must hold an active source's key (`AuthError`); the
+    source's name is recorded as the channel, and its message ids are deduplicated
+    within that source only (as Segment does). Otherwise (NATS) within the pipeline.
     """
     with ledger.transaction() as tx:
+        scope = PIPELINE_SCOPE
         if write_key is not None:
             via = authenticate_source(tx, write_key).name
+            scope = source_scope(via)
         policy = active_policy(tx).policy
-        return receive(tx, messages, policy, clock(), via, on_committed)
+        return receive(tx, messages, policy, clock(), via, on_committed, scope=scope)

@@ -20,6 +20,7 @@ from dtem.domain.model import Account
 from dtem.domain.policy import Policy
 from dtem.domain.ports import LedgerTx
 from dtem.domain.signals import (
+    PIPELINE_SCOPE,
     AccountKey,
     KeyKind,
     SignalDraft,
@@ -65,8 +66,12 @@ def ingest(
     policy: Policy,
     now: datetime,
     on_committed: OnCommitted = no_hook,
+    *,
+    scope: str = PIPELINE_SCOPE,
 ) -> IngestResult:
-    """Store new signals in `tx`; an event id seen before (here or earlier) is a duplicate.
+    """Store new signals in `tx`; an event id seen before in `scope` is a duplicate.
+
+    `scope` is the sender's event-id space (`source_scope(name)` for a webhook source).
 
     Unmatched signals are kept with a reason. Snapshot signals (weekly intent) supersede
     older rows of the same (account key, topic, source). `on_committed(tx, Committed)`
@@ -80,7 +85,7 @@ def ingest(
         unique.setdefault(d.event_id, d)
     keys = {e: choose_key(d.ref, policy.free_mail_domains) for e, d in unique.items()}
     accounts = resolve_keys(tx, keys.values(), policy)
-    records = [_record(d, keys[e], accounts, policy, now) for e, d in unique.items()]
+    records = [_record(d, keys[e], accounts, policy, now, scope) for e, d in unique.items()]
     inserted = tx.insert_signals(records)
     stored = [r for r in records if r.event_id in inserted]
     snapshots = {
@@ -99,6 +104,7 @@ def _record(
     accounts: dict[AccountKey, tuple[int | None, AccountKey]],
     policy: Policy,
     now: datetime,
+    scope: str,
 ) -> SignalRecord:
     account_id, deciding = accounts[key]
     reason = None if account_id else unmatched_reason(deciding, policy.free_mail_domains).value
@@ -116,6 +122,7 @@ def _record(
         event_name=d.event_name,
         topic=d.topic,
         attributes=d.attributes,
+        scope=scope,
     )
 
 
@@ -172,7 +179,7 @@ def attach_unmatched(
     encoded += [AccountKey(KeyKind.EMAIL.value, d).encoded for d in doms]
     users = set(user_ids) | set(tx.users_linked_to(encoded))
     found = {
-        r.event_id: r
+        (r.scope, r.event_id): r
         for kind, keys in (
             (KeyKind.ID, ids),
             (KeyKind.DOMAIN, doms),

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from dtem.domain.policy import Policy
 from dtem.domain.ports import LedgerTx
 from dtem.domain.signals import (
+    PIPELINE_SCOPE,
     AccountKey,
     AccountRef,
     KeyKind,
@@ -79,10 +80,13 @@ def receive(
     now: datetime,
     via: str,
     on_committed: OnCommitted = no_hook,
+    *,
+    scope: str = PIPELINE_SCOPE,
 ) -> Received:
     """Apply identity calls first (so signals in the same batch resolve), then store signals.
 
-    `via` names the channel in each signal's attributes (a source name, `nats`, a file).
+    `via` names the channel in each signal's attributes (a source name, `nats`, a file);
+    `scope` is the event-id space in which a resent id is a duplicate.
     """
     linked = _link_users(tx, messages, policy, now)
     drafts, refused = [], []
@@ -94,7 +98,7 @@ def receive(
             continue
         if draft is not None:
             drafts.append(draft)
-    result = ingest(tx, drafts, policy, now, on_committed)
+    result = ingest(tx, drafts, policy, now, on_committed, scope=scope)
     attached = attach_unmatched(tx, policy, now, user_ids=linked, on_committed=on_committed)
     return Received(result, linked, len(attached), refused)
 

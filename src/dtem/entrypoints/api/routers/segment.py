@@ -2,7 +2,9 @@
 
 `POST /v1/track|page|screen|identify|group|alias|batch`, Basic auth with the source's
 write key as user name and an empty password, JSON bodies (optionally gzip) up to
-500 KB. A 200 means the calls are committed to the ledger.
+500 KB. A 200 means the calls are committed to the ledger. Browsers (analytics.js) post
+to the short paths `/v1/t|p|i|g|a|b` with the key in a `writeKey` field of a
+`text/plain` body; CORS for them is `tracking_cors` in `app.py`.
 
 Example:  curl -u "$WRITE_KEY:" -H 'Content-Type: application/json' \
           -d '{"userId":"u1","event":"Demo Requested"}' localhost:8000/v1/track
@@ -11,11 +13,8 @@ Example:  curl -u "$WRITE_KEY:" -H 'Content-Type: application/json' \
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import functools
-import json
-import zlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -24,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from dtem.entrypoints.api.deps import ContainerDep
+from dtem.entrypoints.api.tracking import Refused, key_and_body
 from dtem.services import signals
 from dtem.services.signals.messages import (
     Rejected,
@@ -33,71 +33,11 @@ from dtem.services.signals.messages import (
     parse_call,
 )
 
-MAX_BODY = 500 * 1024  # Segment's batch limit, for the raw and the decompressed body
 router = APIRouter(prefix="/v1", tags=["segment"])
-
-
-class Refused(Exception):
-    """A request refused at the edge: its status code and JSON body."""
-
-    def __init__(self, code: int, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.code, self.body = code, {"success": False, "detail": detail, **extra}
-
-    def response(self) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Basic realm="dtem"'} if self.code == 401 else None
-        return JSONResponse(self.body, status_code=self.code, headers=headers)
 
 
 def _fail(code: int, detail: str, **extra: Any) -> Refused:
     return Refused(code, detail, **extra)
-
-
-def write_key_of(request: Request) -> str:
-    """The user name of a Basic authorization header (the password is ignored)."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic" or not value:
-        raise _fail(401, "missing write key: use Basic auth with the write key as user name")
-    try:
-        user = base64.b64decode(value, validate=True).decode().partition(":")[0]
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise _fail(401, "malformed Basic authorization header") from exc
-    if not user:
-        raise _fail(401, "missing write key")
-    return user
-
-
-async def read_body(request: Request) -> Any:
-    """The JSON document of the request: size-checked, gunzipped, parsed."""
-    if int(request.headers.get("content-length") or 0) > MAX_BODY:
-        raise _fail(413, f"body larger than {MAX_BODY} bytes")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise _fail(413, f"body larger than {MAX_BODY} bytes")
-    data = bytes(raw)
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        data = _gunzip(data)
-    try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _fail(400, f"malformed JSON: {exc}") from exc
-    except RecursionError as exc:  # deeper than the parser goes: no call can be read
-        raise _fail(400, "JSON nested too deeply to read") from exc
-
-
-def _gunzip(data: bytes) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, MAX_BODY + 1)
-    except zlib.error as exc:
-        raise _fail(400, f"body is not valid gzip: {exc}") from exc
-    if len(out) > MAX_BODY or inflater.unconsumed_tail:
-        raise _fail(413, f"decompressed body larger than {MAX_BODY} bytes")
-    if not inflater.eof:
-        raise _fail(400, "gzip body is truncated")
-    return out
 
 
 async def _store(
@@ -120,8 +60,7 @@ async def _store(
 
 async def _single(request: Request, c: ContainerDep, call_type: str) -> JSONResponse:
     try:
-        key = write_key_of(request)
-        doc = await read_body(request)
+        key, doc = await key_and_body(request)
         try:
             call = parse_call(call_type, doc)
         except ValidationError as exc:
@@ -169,8 +108,8 @@ async def alias(request: Request, c: ContainerDep) -> JSONResponse:
 @router.post("/batch", summary="Many calls at once; invalid ones are listed, not stored")
 async def batch(request: Request, c: ContainerDep) -> JSONResponse:
     try:
-        key = write_key_of(request)
-        calls, rejected = _batch_calls(await read_body(request))
+        key, doc = await key_and_body(request)
+        calls, rejected = _batch_calls(doc)
     except Refused as refused:
         return refused.response()
     got = await _store(request, c, key, calls) if calls else None
@@ -187,6 +126,25 @@ async def batch(request: Request, c: ContainerDep) -> JSONResponse:
         body["detail"] = "the batch has no valid call"
     code = status.HTTP_200_OK if kept else status.HTTP_400_BAD_REQUEST
     return JSONResponse(body, status_code=code)
+
+
+def _short(call_type: str) -> Callable[[Request, ContainerDep], Awaitable[JSONResponse]]:
+    async def endpoint(request: Request, c: ContainerDep) -> JSONResponse:
+        return await _single(request, c, call_type)
+
+    return endpoint
+
+
+# analytics.js's paths (`t`rack, `p`age, `i`dentify, `g`roup, `a`lias, `b`atch)
+for _path, _call in {
+    "t": "track",
+    "p": "page",
+    "i": "identify",
+    "g": "group",
+    "a": "alias",
+}.items():
+    router.add_api_route(f"/{_path}", _short(_call), methods=["POST"], include_in_schema=False)
+router.add_api_route("/b", batch, methods=["POST"], include_in_schema=False)
 
 
 def _with_refused(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 18:10:29.645113
+Create Date: 2026-12-01 18:24:59.275074
 """
 
 from collections.abc import Sequence
@@ -322,6 +322,7 @@ def upgrade() -> None:
 
     op.create_table('signals',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('scope', sa.String(length=140), server_default='pipeline', nullable=False),
     sa.Column('event_id', sa.String(length=255), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=True),
     sa.Column('account_key', sa.String(length=512), nullable=False),
@@ -338,7 +339,7 @@ def upgrade() -> None:
     sa.Column('superseded', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_signals_account_id_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signals')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_signals_event_id'))
+    sa.UniqueConstraint('scope', 'event_id', name=op.f('uq_signals_scope_event_id'))
     )
     with op.batch_alter_table('signals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signals_account_id'), ['account_id'], unique=False)
