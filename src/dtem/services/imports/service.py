@@ -75,7 +75,7 @@ def import_file(
 ) -> ImportResult:
     """Import one file of `kind` (accounts, reps, opportunities, activities)."""
     policy = policy or default_policy()
-    records, errors, total = read_records(kind, path, mapping, policy, progress)
+    records, errors, total = read_records(kind, path, mapping, policy, progress, clock())
     with ledger.transaction() as tx:
         plan = make_plan(tx, kind, records, path.name, clock(), policy)
         errors = sorted(errors + plan.errors, key=lambda e: (e.row, e.field))
@@ -110,14 +110,19 @@ def read_records(
     mapping: Mapping | EntityMapping | None,
     policy: Policy,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[Record], list[RowError], int]:
     """Read and validate a file: (clean records, row errors, rows read).
+
+    `now` is the import time, which no date of a fact may pass.
 
     Problems with the header (a mapped column the file lacks) raise `InputInvalid` at once.
     """
     columns = read_columns(path)
     section = mapping.section(kind) if isinstance(mapping, Mapping) else mapping
-    validator = Validator(section or identity_mapping(kind, columns), path.name, columns, policy)
+    validator = Validator(
+        section or identity_mapping(kind, columns), path.name, columns, policy, now
+    )
     header = validator.header_errors(header_row=1 if path.suffix.lower() in (".csv", ".tsv") else 0)
     if header:
         raise InputInvalid(header, source=str(path))

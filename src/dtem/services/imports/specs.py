@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dtem.services.imports import dates
 from dtem.services.imports import transforms as tf
 
 # kind -> parser; "date"/"datetime"/"stage" are built per mapping (formats, policy)
@@ -39,6 +40,7 @@ class FieldSpec:
     kind: str
     required: bool = False  # a new record without it is rejected
     default: Any = None  # used when the value is empty
+    dated: str | None = None  # dates: how far ahead they may lie (see imports/dates.py)
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,8 @@ OPPORTUNITIES = EntitySpec(
         "account_external_id": FieldSpec("text", required=True),
         "stage": FieldSpec("stage", required=True),
         "amount": FieldSpec("money"),
-        "created_date": FieldSpec("date"),
-        "close_date": FieldSpec("date"),
+        "created_date": FieldSpec("date", dated=dates.PAST),
+        "close_date": FieldSpec("date", dated=dates.PAST_IF_CLOSED),  # else the expected one
         "rep_external_id": FieldSpec("text"),
     },
     references={"account_external_id": "accounts"},
@@ -113,7 +115,7 @@ ACTIVITIES = EntitySpec(
         "external_id": FieldSpec("text"),  # empty: derived from the row's content
         "account_external_id": FieldSpec("text", required=True),
         "kind": FieldSpec("category", required=True),
-        "occurred_at": FieldSpec("datetime", required=True),
+        "occurred_at": FieldSpec("datetime", required=True, dated=dates.PAST),
         "actor_kind": FieldSpec("actor_kind", default="rep"),
         "actor_id": FieldSpec("text"),
     },

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from dtem.domain.errors import RowError
 from dtem.domain.policy import Policy, default_policy
-from dtem.services.imports import columnar
+from dtem.services.imports import columnar, dates
 from dtem.services.imports import transforms as tf
 from dtem.services.imports.columnar import BoolArray
 from dtem.services.imports.mapping import EntityMapping, FieldRule
@@ -131,10 +131,16 @@ class Validator:
     """Applies one entity mapping to the batches of one file."""
 
     def __init__(
-        self, mapping: EntityMapping, file: str, columns: list[str], policy: Policy | None = None
+        self,
+        mapping: EntityMapping,
+        file: str,
+        columns: list[str],
+        policy: Policy | None = None,
+        now: datetime | None = None,
     ) -> None:
+        """`now` is the import time: dates of facts may not be after it (None: unchecked)."""
         self.mapping, self.file, self.columns = mapping, file, columns
-        self.policy = policy or default_policy()
+        self.policy, self.now = policy or default_policy(), now
         self.spec = SPECS[mapping.entity]
         self.converters = [
             self._converter(name, rule, self.spec.fields[name])
@@ -178,17 +184,21 @@ class Validator:
         bad: set[int] = set()
         columns: dict[str, list[Any]] = {}
         n = len(batch)
-        for conv in self.converters:
 
-            def fail(i: int, value: Any, reason: str, target: str = conv.target) -> None:
+        def fail_on(target: str) -> Callable[[int, Any, str], None]:
+            def fail(i: int, value: Any, reason: str) -> None:
                 bad.add(i)
                 result.errors.append(
                     RowError(self.file, batch.start_row + i, target, _show(value), reason)
                 )
 
+            return fail
+
+        for conv in self.converters:
             raw = batch.data[conv.rule.column] if conv.rule.column else [conv.rule.value] * n
             arrow = batch.arrow.get(conv.rule.column) if conv.rule.column else None
-            columns[conv.target] = conv.run(raw, fail, arrow)
+            columns[conv.target] = conv.run(raw, fail_on(conv.target), arrow)
+        self._check_dates(columns, fail_on)
         names, start = list(columns), batch.start_row
         rows = zip(range(start, start + n), zip(*columns.values(), strict=True), strict=True)
         result.records = [
@@ -198,6 +208,30 @@ class Validator:
         ]
         result.errors.sort(key=lambda e: e.row)
         return result
+
+    def _check_dates(
+        self,
+        columns: dict[str, list[Any]],
+        fail_on: Callable[[str], Callable[[int, Any, str], None]],
+    ) -> None:
+        """Report each implausible date (see `imports.dates`), by row and field."""
+        closed = set(self.policy.won_stages) | set(self.policy.lost_stages)
+        stages = columns.get("stage")
+        for name, values in columns.items():
+            spec = self.spec.fields.get(name)
+            if spec is None or spec.kind not in ("date", "datetime"):
+                continue
+            fail = fail_on(name)
+            low, high = dates.surely_fine(spec.kind, self.now)
+            for i, value in enumerate(values):
+                if value is None or low <= value <= high:
+                    continue
+                dated = spec.dated
+                if dated == dates.PAST_IF_CLOSED:
+                    dated = dates.PAST if stages and stages[i] in closed else dates.FUTURE
+                problem = dates.date_problem(value, dated, self.now)
+                if problem:
+                    fail(i, value, problem)
 
     def _converter(self, target: str, rule: FieldRule, spec: FieldSpec) -> _Converter:
         default = rule.default if rule.default is not None else spec.default

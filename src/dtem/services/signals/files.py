@@ -74,9 +74,9 @@ def import_signals(
     on_committed: OnCommitted = on_signals_committed,
 ) -> SignalImport:
     """Import one file of signals in one unit of work (see the module docstring)."""
-    records, errors, total = read_records("signals", path, mapping, policy, progress)
-    sha = sha256_of(path)
     now = clock()
+    records, errors, total = read_records("signals", path, mapping, policy, progress, now)
+    sha = sha256_of(path)
     when = as_of or now
     drafts: list[SignalDraft] = []
     for row, rec in records:
