@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from dtem.domain.model import Account, LeaseState, Rep
 from dtem.services.rebalance import rebalance
 from tests.conftest import T0
 from tests.optim_seed import grant, score, seed
+from tests.random_market import build, random_market, rebalance_pairs, routing_pairs
 
 
 def test_rebalance_grants_and_moves_on_every_backend(ledger: Any, clock: FixedClock) -> None:
@@ -28,3 +31,14 @@ def test_rebalance_grants_and_moves_on_every_backend(ledger: Any, clock: FixedCl
         assert tx.lease(old).state is LeaseState.REASSIGNED
         assert len(tx.active_leases()) == 4
         assert [e.action for e in tx.audit_entries()][-1] == "rebalance.run"
+
+
+@pytest.mark.parametrize("seed", [3, 11, 42])
+def test_rebalance_arcs_match_routing_on_every_backend(
+    ledger: Any, clock: FixedClock, seed: int
+) -> None:
+    market = random_market(random.Random(seed), n_reps=10, n_accounts=16)
+    account_ids, _ = build(ledger, clock, market)
+    at = T0 + timedelta(hours=1)
+    pairs = rebalance_pairs(ledger, at)
+    assert pairs and pairs == routing_pairs(ledger, at, account_ids)

@@ -1,20 +1,24 @@
-"""Routing over roster arrays decides exactly as the rule-by-rule `route_account` does."""
+"""Routing over roster arrays: each rep's verdict is the pair-wise eligibility rule's, and
+the candidates are the eligible reps ranked by EV, then free capacity, then id."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dtem.domain.capacity import rep_capacity
+from dtem.domain.eligibility import account_refusal, rep_exclusion
+from dtem.domain.expected_value import expected_value
 from dtem.domain.model import Account, Rep
 from dtem.domain.policy import default_policy
 from dtem.domain.roster import from_facts, route_roster
-from dtem.domain.routing import RepFacts, RoutingRequest, ScoreFacts, route_account
+from dtem.domain.routing import TOP_N, RepFacts, RoutingRequest, ScoreFacts
+from dtem.domain.win_rate import win_rate_multiplier
 
 POLICY = default_policy()
 SEGMENTS = st.sampled_from([(), ("smb|*",), ("mid|retail",), ("smb|retail", "enterprise|*")])
 LANGUAGES = st.sampled_from([(), ("en",), ("German",), ("fr", "Spanish")])
+Market = tuple[RoutingRequest, list[RepFacts], dict[int, int]]
 
 
 @st.composite
@@ -39,7 +43,7 @@ def rep_facts(draw: st.DrawFn, rep_id: int) -> RepFacts:
 
 
 @st.composite
-def markets(draw: st.DrawFn) -> tuple[RoutingRequest, list[RepFacts], dict[int, int]]:
+def markets(draw: st.DrawFn) -> Market:
     ids = draw(st.lists(st.integers(1, 60), unique=True, max_size=12))
     facts = [draw(rep_facts(i)) for i in ids]
     awards = draw(st.dictionaries(st.sampled_from(ids or [0]), st.integers(0, 6), max_size=3))
@@ -61,19 +65,47 @@ def markets(draw: st.DrawFn) -> tuple[RoutingRequest, list[RepFacts], dict[int, 
     return request, facts, awards
 
 
+def _pairwise_reason(req: RoutingRequest, f: RepFacts, awards: dict[int, int]) -> str | None:
+    capacity = rep_capacity(f.rep, awards.get(f.rep.id or 0), POLICY)
+    why = rep_exclusion(f.rep, req.account, f.active_leases, capacity, f.on_leave, f.cooling)
+    q = win_rate_multiplier(f.wins, f.losses, POLICY)
+    if why is None and req.min_velocity is not None and q <= req.min_velocity:
+        return "not_faster_than_revoked_rep"
+    return why
+
+
 @settings(max_examples=300, deadline=None)
 @given(markets())
-def test_roster_routing_matches_rule_by_rule_routing(
-    market: tuple[RoutingRequest, list[RepFacts], dict[int, int]],
-) -> None:
+def test_roster_routing_applies_the_pairwise_rules_and_ranks_by_ev(market: Market) -> None:
     request, facts, awards = market
-    awarded = [
-        replace(f, rep=replace(f.rep, capacity=awards[f.rep.id])) if f.rep.id in awards else f
-        for f in facts
-    ]
-    expected = route_account(request, awarded, POLICY)
     roster, load = from_facts(facts, awards)
-    assert route_roster(request, roster, load, POLICY) == expected
+    decision = route_roster(request, roster, load, POLICY)
+    score = request.score.score if request.score else None
+    hand_raise = request.trigger == "hand_raise"
+    if account_refusal(request.account, score, POLICY, hand_raise) is not None:
+        assert decision.outcome in ("pool", "skipped") and not decision.exclusions
+        return
+    reasons = {f.rep.external_id: _pairwise_reason(request, f, awards) for f in facts}
+    assert decision.exclusions == {k: v for k, v in reasons.items() if v is not None}
+    ranked = []
+    for f in facts:
+        if reasons[f.rep.external_id] is None:
+            p, value = (request.score.propensity, request.score.value) if request.score else (0, 0)
+            ev = expected_value(p, value, win_rate_multiplier(f.wins, f.losses, POLICY))
+            free = rep_capacity(f.rep, awards.get(f.rep.id or 0), POLICY) - f.active_leases
+            ranked.append((-ev, -free, f.rep.id, f.rep.external_id))
+    expected = [x[3] for x in sorted(ranked)[:TOP_N]]
+    assert [c.rep_external_id for c in decision.candidates] == expected
+    assert decision.outcome == ("leased" if expected else "overflow")
+
+
+def test_an_award_replaces_capacity_even_when_it_is_zero() -> None:
+    facts = [RepFacts(Rep(f"R{i}", "", capacity=0, id=i), 3) for i in (1, 2, 3)]
+    request = RoutingRequest(Account("A", "A", id=1), "manual", ScoreFacts(90.0, 0.5, 1e4))
+    roster, load = from_facts(facts, {1: 0, 2: 3})  # R3: no award, the policy default (25)
+    d = route_roster(request, roster, load, POLICY)
+    assert d.exclusions == {"R1": "no_capacity", "R2": "no_capacity"}
+    assert d.chosen is not None and d.chosen.rep_external_id == "R3"
 
 
 def test_a_recount_under_the_lock_moves_the_lease_to_the_next_rep() -> None:

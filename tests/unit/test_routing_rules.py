@@ -7,17 +7,12 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dtem.domain.eligibility import account_language
 from dtem.domain.model import Account, Rep, Tier
 from dtem.domain.policy import default_policy
-from dtem.domain.routing import (
-    RepFacts,
-    RoutingDecision,
-    RoutingRequest,
-    ScoreFacts,
-    account_language,
-    route_account,
-    win_rate_multiplier,
-)
+from dtem.domain.roster import from_facts, route_roster
+from dtem.domain.routing import RepFacts, RoutingDecision, RoutingRequest, ScoreFacts
+from dtem.domain.win_rate import win_rate_multiplier
 
 POLICY = default_policy()
 ACME = Account("A1", "Acme", employees=50, industry="Retail", country="DE", id=1)
@@ -35,7 +30,8 @@ def _route(
     score: ScoreFacts | None = HOT,
     **kw: Any,
 ) -> RoutingDecision:
-    return route_account(RoutingRequest(account, trigger, score, **kw), facts, POLICY)
+    roster, load = from_facts(facts)
+    return route_roster(RoutingRequest(account, trigger, score, **kw), roster, load, POLICY)
 
 
 def _chosen(d: RoutingDecision) -> str:

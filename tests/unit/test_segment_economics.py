@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 
+from dtem.domain.capacity import blended_hourly_cost
 from dtem.domain.model import Rep
 from dtem.domain.policy import Policy
 from dtem.domain.segments import (
     Economics,
     WonDeal,
-    blended_hourly_cost,
     segment_cost,
     segment_velocity,
     shrunk,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from dtem.domain.policy import Policy
+from dtem.domain.win_rate import close_rate as shrunk_close_rate
 
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -117,8 +118,7 @@ def performance(rep: TrackRecord, team: TrackRecord, policy: Policy) -> Performa
     >>> round(p.close_rate, 2), round(p.velocity, 1)
     (0.2, 166.7)
     """
-    a, b = policy.rep_prior_wins, policy.rep_prior_losses
-    close_rate = (rep.wins + a) / (rep.wins + rep.losses + a + b)
+    close_rate = shrunk_close_rate(rep.wins, rep.losses, policy)
     if team.wins > 0:
         avg_amount = team.won_amount / team.wins
         avg_days = max(team.won_cycle_days / team.wins, 1.0)

@@ -1,10 +1,11 @@
-"""Routing over the whole rep roster at once: the same rules as `route_account`, on arrays.
+"""Real-time routing over the whole rep roster at once, on arrays.
 
 A decision compares one account with every rep (hundreds). `RepRoster` holds what changes
 rarely (identity, segments, languages, capacity, active) as arrays plus per-segment and
 per-language masks, so an adapter can keep one per process while the reps are unchanged;
 `RosterLoad` holds what changes per decision (loads, records, leave, cooldowns, awards).
-`route_roster` gives exactly the decision `route_account` gives on the same facts.
+`route_roster` applies the account rules, then every rep rule of `dtem.domain.eligibility`
+to all reps in one numpy pass, and ranks the eligible reps by `dtem.domain.expected_value`.
 
 >>> from dtem.domain.model import Account, Rep
 >>> from dtem.domain.policy import default_policy
@@ -26,7 +27,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from dtem.domain.model import segment_of
+from dtem.domain.capacity import NO_AWARD, capacities_in_force
+from dtem.domain.eligibility import (
+    REASONS,
+    account_language,
+    account_refusal,
+    exclusion_codes,
+    reason,
+    segment_matches,
+    speaks,
+)
+from dtem.domain.expected_value import expected_value
+from dtem.domain.model import Rep, segment_of
 from dtem.domain.policy import Policy
 from dtem.domain.routing import (
     TOP_N,
@@ -34,18 +46,12 @@ from dtem.domain.routing import (
     RepFacts,
     RoutingDecision,
     RoutingRequest,
-    _account_refusal,
-    _codes,
-    _summary,
-    account_language,
-    segment_matches,
+    exclusion_summary,
 )
+from dtem.domain.win_rate import win_rate_multiplier
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-# Exclusion reasons in the order `route_account` checks them (code = index + 1).
-REASONS = ("inactive", "on_leave", "segment", "language", "no_capacity", "cooldown")
-SLOWER = "not_faster_than_revoked_rep"
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,8 +82,8 @@ class RepRoster:
         """Reps who speak the language (a rep without languages speaks any)."""
         key = ("language", language)
         if key not in self._masks:
-            speaks = [not langs or language in _codes(langs) for langs in self.languages]
-            self._masks[key] = np.array(speaks, dtype=np.bool_)
+            spoken = [speaks(langs, language) for langs in self.languages]
+            self._masks[key] = np.array(spoken, dtype=np.bool_)
         return self._masks[key]
 
 
@@ -104,58 +110,50 @@ def route_roster(
 ) -> RoutingDecision:
     """Pick the best eligible rep, or say why the account goes to overflow or the pool."""
     segment = segment_of(req.account.employees, req.account.industry)
-    refusal = _account_refusal(req, policy)
+    score = req.score.score if req.score is not None else None
+    hand_raise = req.trigger == "hand_raise"
+    refusal = account_refusal(req.account, score, policy, hand_raise, req.has_active_lease)
     if refusal is not None:
         return RoutingDecision(refusal[0], refusal[1], segment)
     language = account_language(req.account)
-    q = win_rates(load.wins, load.losses, policy)
-    capacity = effective_capacity(roster, load, policy)
-    codes = _exclusion_codes(roster, load, segment, language, capacity)
-    if req.min_velocity is not None:
-        codes = np.where((codes == 0) & (q <= req.min_velocity), len(REASONS) + 1, codes)
+    q = win_rate_multiplier(load.wins, load.losses, policy)
+    capacity = capacities_in_force(roster.capacity, load.awarded, policy)
+    codes = roster_exclusions(roster, load, segment, language, capacity, q, req.min_velocity)
     exclusions = _exclusions(roster, codes, language)
     eligible = np.flatnonzero(codes == 0)
     if eligible.size == 0:
-        reason = "no eligible rep: " + _summary(exclusions)
-        return RoutingDecision("overflow", reason, segment, None, (), exclusions)
+        why = "no eligible rep: " + exclusion_summary(exclusions)
+        return RoutingDecision("overflow", why, segment, None, (), exclusions)
     top = _top(req, roster, load, q, capacity, eligible)
-    reason = f"{req.trigger}: best EV {top[0].ev:,.0f} among {eligible.size} eligible reps"
-    return RoutingDecision("leased", reason, segment, top[0], top, exclusions)
+    why = f"{req.trigger}: best EV {top[0].ev:,.0f} among {eligible.size} eligible reps"
+    return RoutingDecision("leased", why, segment, top[0], top, exclusions)
 
 
-def win_rates(wins: IntArray, losses: IntArray, policy: Policy) -> npt.NDArray[np.float64]:
-    """`win_rate_multiplier` for every rep, with the same float operations."""
-    a, b = policy.rep_prior_wins, policy.rep_prior_losses
-    result: npt.NDArray[np.float64] = ((wins + a) / (wins + losses + a + b)) / (a / (a + b))
-    return result
-
-
-def effective_capacity(roster: RepRoster, load: RosterLoad, policy: Policy) -> IntArray:
-    """A quarter's award replaces the rep's capacity; 0 falls back to the policy default."""
-    cap = np.where(load.awarded >= 0, load.awarded, roster.capacity)
-    return np.where(cap > 0, cap, policy.default_capacity).astype(np.int64)
-
-
-def _exclusion_codes(
-    roster: RepRoster, load: RosterLoad, segment: str, language: str | None, capacity: IntArray
+def roster_exclusions(
+    roster: RepRoster,
+    load: RosterLoad,
+    segment: str,
+    language: str | None,
+    capacity: IntArray,
+    q: npt.NDArray[np.float64] | None = None,
+    min_q: float | None = None,
 ) -> IntArray:
+    """The eligibility code of every rep for an account of `segment` and `language`."""
     everyone = np.ones(len(roster.ids), dtype=np.bool_)
-    speaks = roster.language_mask(language) if language is not None else everyone
-    checks = [
-        ~roster.active,
+    return exclusion_codes(
+        roster.active,
         load.on_leave,
-        ~roster.segment_mask(segment),
-        ~speaks,
-        load.active_leases >= capacity,
+        roster.segment_mask(segment),
+        roster.language_mask(language) if language is not None else everyone,
+        load.active_leases,
+        capacity,
         load.cooling,
-    ]
-    # np.select takes the first true condition: the same order as `route_account`.
-    codes: IntArray = np.select(checks, list(range(1, len(REASONS) + 1)), 0).astype(np.int64)
-    return codes
+        q <= min_q if q is not None and min_q is not None else None,
+    )
 
 
 def _exclusions(roster: RepRoster, codes: IntArray, language: str | None) -> dict[str, str]:
-    names = (*REASONS[:3], f"language ({language})", *REASONS[4:], SLOWER)
+    names = [reason(k, language) for k in range(1, len(REASONS) + 1)]
     ext = roster.external_ids
     return {ext[i]: names[codes[i] - 1] for i in np.flatnonzero(codes).tolist()}
 
@@ -168,8 +166,8 @@ def _top(
     capacity: IntArray,
     eligible: IntArray,
 ) -> tuple[Candidate, ...]:
-    worth = req.score.propensity * req.score.value if req.score is not None else 0.0
-    ev, free = worth * q[eligible], (capacity - load.active_leases)[eligible]
+    p, value = (req.score.propensity, req.score.value) if req.score is not None else (0.0, 0.0)
+    ev, free = expected_value(p, value, q[eligible]), (capacity - load.active_leases)[eligible]
     order = np.lexsort((roster.ids[eligible], -free, -ev))[:TOP_N]
     return tuple(
         Candidate(
@@ -197,20 +195,26 @@ def from_facts(
     """A roster and its load from per-rep facts (the in-memory ledger and tests use it)."""
     reps = sorted(facts, key=lambda f: f.rep.id or 0)
     awards = awarded or {}
-    roster = RepRoster(
-        _ints(f.rep.id or 0 for f in reps),
-        tuple(f.rep.external_id for f in reps),
-        _bools(f.rep.active for f in reps),
-        _ints(f.rep.capacity for f in reps),
-        tuple(f.rep.segments for f in reps),
-        tuple(f.rep.languages for f in reps),
-    )
+    roster = roster_of([f.rep for f in reps])
     load = RosterLoad(
         _ints(f.active_leases for f in reps),
         _ints(f.wins for f in reps),
         _ints(f.losses for f in reps),
         _bools(f.on_leave for f in reps),
         _bools(f.cooling for f in reps),
-        _ints(awards.get(f.rep.id or 0, -1) for f in reps),
+        _ints(awards.get(f.rep.id or 0, NO_AWARD) for f in reps),
     )
     return roster, load
+
+
+def roster_of(reps: Sequence[Rep]) -> RepRoster:
+    """The roster of some reps, ordered by id (the rebalance and tests build it so)."""
+    ordered = sorted(reps, key=lambda r: r.id or 0)
+    return RepRoster(
+        _ints(r.id or 0 for r in ordered),
+        tuple(r.external_id for r in ordered),
+        _bools(r.active for r in ordered),
+        _ints(r.capacity for r in ordered),
+        tuple(r.segments for r in ordered),
+        tuple(r.languages for r in ordered),
+    )

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dtem.domain.model import Rep
+from dtem.domain.capacity import price_of_capacity
 from dtem.domain.policy import Policy
 
 ALL_SEGMENTS = "*"
@@ -125,10 +125,8 @@ def segment_velocity(eco: Economics, policy: Policy, segment: str) -> Velocity:
 
 
 def lambda_hourly(eco: Economics, policy: Policy) -> float:
-    """The price of capacity: the policy's λ, else the snapshot's blended rep cost."""
-    if policy.lambda_hourly is not None:
-        return policy.lambda_hourly
-    return eco.blended_hourly or policy.default_lambda_hourly
+    """λ as of the snapshot (`dtem.domain.capacity.price_of_capacity`)."""
+    return price_of_capacity(policy, eco.blended_hourly)
 
 
 def segment_cost(eco: Economics, policy: Policy, segment: str) -> float:
@@ -139,13 +137,3 @@ def segment_cost(eco: Economics, policy: Policy, segment: str) -> float:
     """
     hours = policy.effort_hours.get(segment, policy.default_effort_hours)
     return hours * lambda_hourly(eco, policy)
-
-
-def blended_hourly_cost(reps: Iterable[Rep]) -> float | None:
-    """Mean hourly cost of active reps that have one (None when none has).
-
-    >>> blended_hourly_cost([Rep("a", "A", hourly_cost=40.0), Rep("b", "B", hourly_cost=80.0)])
-    60.0
-    """
-    costs = [r.hourly_cost for r in reps if r.active and r.hourly_cost > 0]
-    return math.fsum(costs) / len(costs) if costs else None

@@ -1,7 +1,7 @@
 """Quarterly capacity bidding: submit, award (water-filling), and the capacity in force.
 
 A rep's capacity on a date is the award of the quarter containing that date when there
-is one, else the rep's own `capacity` (`effective_capacities`). Routing and the batch
+is one, else the rep's own `capacity` (`dtem.domain.capacity`). Routing and the batch
 optimiser both read it, so an award takes effect on the quarter's first day.
 
 >>> # submit_bid(ledger, clock, "R1", "2027Q2", 30); award_quarter(ledger, clock, "2027Q2")
@@ -22,12 +22,12 @@ from dtem.domain.bidding import (
     quarter_of,
     water_fill,
 )
+from dtem.domain.capacity import capacity_of, rep_capacity
 from dtem.domain.clock import Clock
 from dtem.domain.errors import InputInvalid, NotFound, RowError
 from dtem.domain.model import Rep
 from dtem.domain.policy import Policy
 from dtem.domain.ports import Ledger, LedgerTx
-from dtem.domain.routing import capacity_of
 from dtem.services.governance import active_policy
 
 
@@ -36,12 +36,13 @@ def effective_capacities(
 ) -> dict[int, int]:
     """Rep id → leases the rep may hold on `day` (the quarter's award, else its own)."""
     awards = tx.awarded_capacities(quarter_of(day))
-    return {r.id: awards.get(r.id, capacity_of(r, policy)) for r in reps if r.id is not None}
+    return {r.id: rep_capacity(r, awards.get(r.id), policy) for r in reps if r.id is not None}
 
 
 def effective_capacity(tx: LedgerTx, rep: Rep, day: date, policy: Policy) -> int:
     """One rep's capacity on `day`; see `effective_capacities`."""
-    return effective_capacities(tx, [rep], day, policy).get(rep.id or 0, capacity_of(rep, policy))
+    awarded = tx.awarded_capacities(quarter_of(day)).get(rep.id or 0)
+    return rep_capacity(rep, awarded, policy)
 
 
 def _invalid(field: str, value: str, reason: str) -> InputInvalid:

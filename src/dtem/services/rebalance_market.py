@@ -1,10 +1,12 @@
 """The market as the batch optimiser sees it: who may get what, worth how much.
 
-`snapshot` reads one consistent picture of the ledger (reps with capacity, active leases,
-hot unleased accounts, latest scores, track records, cooldowns); `build_problem` turns it
-into solver arrays: for each account its top-K eligible reps by
-`EV(a, r) = P(a) × value(a) × q_r(segment)` (the routing rule, `dtem.domain.routing`),
-minus `policy.continuity_penalty` on arcs that would move an active lease.
+`snapshot` reads one consistent picture of the ledger (every rep with its capacity in
+force and the leases that stay put, hot unleased accounts, movable active leases, latest
+scores, track records, cooldowns); `build_problem` turns it into solver arrays: for each
+account its top-K eligible reps by `EV(a, r) = P(a) × value(a) × q_r(segment)`, minus
+`policy.continuity_penalty` on arcs that would move an active lease. Which accounts are
+hot and which reps are eligible are the rules of real-time routing
+(`dtem.domain.eligibility`), applied to the roster as routing applies them.
 
 >>> # snap = snapshot(tx, at, active, move_leases=True); built = build_problem(snap, 50)
 """
@@ -16,16 +18,22 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from dtem.domain.model import Account, Lease, Rep, Tier, segment_of
+from dtem.domain.bidding import quarter_of
+from dtem.domain.capacity import NO_AWARD, capacities_in_force
+from dtem.domain.eligibility import (
+    BoolArray,
+    account_language,
+    clears_threshold,
+    exclusion_codes,
+    is_hot,
+)
+from dtem.domain.expected_value import deal_value, expected_value
+from dtem.domain.model import Account, Lease, Rep, segment_of
 from dtem.domain.policy import Policy
 from dtem.domain.ports import LedgerTx
-from dtem.domain.routing import (
-    LANGUAGE_NAMES,
-    account_language,
-    segment_matches,
-    win_rate_multiplier,
-)
+from dtem.domain.roster import RepRoster, roster_of
 from dtem.domain.score_records import ScoreRecord
+from dtem.domain.win_rate import win_rate_multiplier
 from dtem.optimizer.problem import (
     AssignmentProblem,
     FloatArray,
@@ -33,15 +41,18 @@ from dtem.optimizer.problem import (
     top_k_arcs,
     with_continuity_penalty,
 )
-from dtem.services.bidding import effective_capacities
 from dtem.services.governance import ActivePolicy
 
 
 @dataclass(frozen=True)
 class MarketSnapshot:
-    """Accounts in play (hot unleased first, then movable leases) and the reps."""
+    """Accounts in play (hot unleased first, then movable leases) and every rep."""
 
-    reps: list[Rep]
+    reps: list[Rep]  # in roster order (by id)
+    roster: RepRoster
+    on_leave: BoolArray
+    capacity_in_force: IntArray  # the quarter's award, else the rep's own capacity
+    fixed_load: IntArray  # active leases that stay where they are in this solve
     capacity: FloatArray  # leases each rep may still hold in this solve
     accounts: list[Account]
     score: FloatArray  # latest score of each account (0 when never scored)
@@ -61,59 +72,57 @@ class BuiltProblem:
 def snapshot(tx: LedgerTx, at: datetime, active: ActivePolicy, move_leases: bool) -> MarketSnapshot:
     """Read the market at `at` (inside the caller's unit of work)."""
     policy = active.policy
-    on_leave = tx.reps_on_leave(at)
-    reps = [r for r in tx.all_reps() if r.active and r.id is not None and r.id not in on_leave]
+    reps, roster, on_leave, cap = _rep_side(tx, at, policy)
     index = {r.id: i for i, r in enumerate(reps)}
-    caps = effective_capacities(tx, reps, at.date(), policy)
-    scores = tx.latest_scores()
-    leases = tx.active_leases()
-    held = {x.account_id for x in leases}
-    movable = [x for x in leases if move_leases and x.rep_id in index]
-    hot = _hot_accounts(tx, scores, held, policy)
+    scores, leases = tx.latest_scores(), tx.active_leases()
+    working = roster.active & ~on_leave  # a lease moves only from a rep still working
+    movable = [x for x in leases if move_leases and x.rep_id in index and working[index[x.rep_id]]]
+    hot = _hot_accounts(tx, scores, {x.account_id for x in leases}, policy)
     leased_accounts = tx.accounts_by_id([x.account_id for x in movable])
     accounts = hot + [leased_accounts[x.account_id] for x in movable]
-    current = [-1] * len(hot) + [index[x.rep_id] for x in movable]
+    moving = {x.id for x in movable}
+    staying = [index[x.rep_id] for x in leases if x.rep_id in index and x.id not in moving]
+    fixed, held = _count(staying, len(reps)), _count([index[x.rep_id] for x in movable], len(reps))
     return MarketSnapshot(
-        reps,
-        _seats(reps, caps, leases, movable, index),
+        reps, roster, on_leave, cap, fixed,
+        # A rep over its (new) capacity keeps the movable leases it holds: moving them is
+        # the solver's choice.
+        np.maximum(np.maximum(cap - fixed, held), 0).astype(np.float64),
         accounts,
         np.array([_latest(scores, a).score for a in accounts], dtype=np.float64),
         np.array([_latest(scores, a).propensity for a in accounts], dtype=np.float64),
         [None] * len(hot) + list(movable),
-        np.asarray(current, dtype=np.int64),
+        np.asarray([-1] * len(hot) + [index[x.rep_id] for x in movable], dtype=np.int64),
         tx.cooling_pairs(at - timedelta(days=policy.cooldown_days)),
         {seg: tx.rep_records(seg) for seg in {_segment(a) for a in accounts}},
-    )
+    )  # fmt: skip
 
 
-def _seats(
-    reps: list[Rep], caps: dict[int, int], leases: list[Lease], movable: list[Lease],
-    index: dict[int | None, int],
-) -> FloatArray:  # fmt: skip
-    """Capacity left for the solve: fixed leases use theirs first; a rep over its (new)
-    capacity keeps the movable leases it holds (moving them is the solver's choice)."""
-    moving = {x.id for x in movable}
-    fixed = [index[x.rep_id] for x in leases if x.rep_id in index and x.id not in moving]
-    load = np.bincount(np.asarray(fixed, dtype=np.int64), minlength=len(reps))
-    held = np.bincount(
-        np.asarray([index[x.rep_id] for x in movable], dtype=np.int64), minlength=len(reps)
-    )
-    capacity = np.array([caps[r.id or 0] for r in reps], dtype=np.float64) - load
-    return np.maximum(np.maximum(capacity, held), 0.0)
+def _rep_side(
+    tx: LedgerTx, at: datetime, policy: Policy
+) -> tuple[list[Rep], RepRoster, BoolArray, IntArray]:
+    """Every rep by id, its roster, who is on leave at `at`, and the capacity in force."""
+    reps = sorted((r for r in tx.all_reps() if r.id is not None), key=lambda r: r.id or 0)
+    leave = tx.reps_on_leave(at)
+    on_leave = np.array([r.id in leave for r in reps], dtype=np.bool_)
+    awards = tx.awarded_capacities(quarter_of(at.date()))
+    awarded = np.array([awards.get(r.id or 0, NO_AWARD) for r in reps], dtype=np.int64)
+    roster = roster_of(reps)
+    return reps, roster, on_leave, capacities_in_force(roster.capacity, awarded, policy)
+
+
+def _count(rep_indices: list[int], n_reps: int) -> IntArray:
+    counts: IntArray = np.bincount(np.asarray(rep_indices, dtype=np.int64), minlength=n_reps)
+    return counts.astype(np.int64)
 
 
 def _hot_accounts(
     tx: LedgerTx, scores: dict[int, ScoreRecord], held: set[int], policy: Policy
 ) -> list[Account]:
-    """Unleased accounts at or above the threshold that humans may work."""
-    ids = [a for a, s in scores.items() if s.score >= policy.threshold and a not in held]
+    """Unleased accounts routing would give a human without a hand-raise, by id."""
+    ids = [a for a, s in scores.items() if a not in held and clears_threshold(s.score, policy)]
     found = tx.accounts_by_id(ids)
-    hot = [
-        found[i]
-        for i in sorted(found)
-        if not found[i].do_not_contact and found[i].tier != Tier.AI_ONLY
-    ]
-    return hot
+    return [found[i] for i in sorted(found) if is_hot(found[i], scores[i].score, policy)]
 
 
 @dataclass(frozen=True)
@@ -134,7 +143,7 @@ def build_problem(
     snap: MarketSnapshot, policy: Policy, top_k: int, hours: bool = False
 ) -> BuiltProblem:
     """Solver arrays: each account's top-K eligible reps (and always its current rep)."""
-    acc_idx, rep_idx, ev = _eligible_arcs(snap, policy)
+    acc_idx, rep_idx, ev = eligible_arcs(snap, policy)
     keep = top_k_arcs(acc_idx, ev, top_k)
     cur = snap.current[acc_idx]
     keep = np.union1d(keep, np.flatnonzero(rep_idx == cur))  # staying is always possible
@@ -155,21 +164,22 @@ def _effort(account: Account, policy: Policy) -> float:
     return policy.effort_hours.get(_segment(account), policy.default_effort_hours)
 
 
-def _eligible_arcs(snap: MarketSnapshot, policy: Policy) -> tuple[IntArray, IntArray, FloatArray]:
-    """Every (account, rep) pair routing would allow, with its EV, one segment at a time."""
-    value = np.array([a.potential_value or policy.default_deal_value for a in snap.accounts])
-    base = snap.propensity * value  # P(a) × value(a), as routing defines it
+def eligible_arcs(snap: MarketSnapshot, policy: Policy) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every (account, rep) pair routing would allow, with its EV, one segment at a time.
+
+    A movable lease's holder always keeps its arc (staying put is always possible).
+    """
+    value = np.array([deal_value(a, policy) for a in snap.accounts], dtype=np.float64)
     groups: dict[tuple[str, str | None], list[int]] = {}
     for a, account in enumerate(snap.accounts):
         groups.setdefault((_segment(account), account_language(account)), []).append(a)
     position = {r.id: i for i, r in enumerate(snap.reps)}
     row_of = {account.id: a for a, account in enumerate(snap.accounts)}
-    blocked = [
-        (row_of[acc], position[rep])
-        for acc, rep in snap.cooling
-        if acc in row_of and rep in position
-    ]
-    parts = [_group_arcs(snap, policy, key, rows, base, blocked) for key, rows in groups.items()]
+    blocked: dict[int, list[int]] = {}
+    for acc, rep in snap.cooling:
+        if acc in row_of and rep in position:
+            blocked.setdefault(row_of[acc], []).append(position[rep])
+    parts = [_group_arcs(snap, policy, key, rows, value, blocked) for key, rows in groups.items()]
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
@@ -182,29 +192,35 @@ def _eligible_arcs(snap: MarketSnapshot, policy: Policy) -> tuple[IntArray, IntA
 
 def _group_arcs(
     snap: MarketSnapshot, policy: Policy, key: tuple[str, str | None], rows: list[int],
-    base: FloatArray, blocked: list[tuple[int, int]],
+    value: FloatArray, blocked: dict[int, list[int]],
 ) -> tuple[IntArray, IntArray, FloatArray]:  # fmt: skip
     segment, lang = key
-    record = snap.records.get(segment, {})
-    fits = np.array([_fits(rep, segment, lang) for rep in snap.reps], dtype=np.bool_)
-    q = np.array(
-        [win_rate_multiplier(*record.get(rep.id or 0, (0, 0)), policy) for rep in snap.reps]
-    )
+    roster, n_reps = snap.roster, len(snap.reps)
+
+    def codes(cooling: BoolArray) -> IntArray:
+        return exclusion_codes(
+            roster.active,
+            snap.on_leave,
+            roster.segment_mask(segment),
+            roster.language_mask(lang) if lang is not None else np.ones(n_reps, np.bool_),
+            snap.fixed_load,
+            snap.capacity_in_force,
+            cooling,
+        )
+
     idx = np.asarray(rows, dtype=np.int64)
-    allowed = np.tile(fits, (idx.shape[0], 1))
-    local = {a: i for i, a in enumerate(rows)}
-    for a, r in blocked:  # cooling off on this account
-        if a in local:
-            allowed[local[a], r] = False
+    allowed = np.tile(codes(np.zeros(n_reps, dtype=np.bool_)) == 0, (idx.shape[0], 1))
+    cooled = [i for i, a in enumerate(rows) if a in blocked]
+    if cooled:  # accounts some reps are cooling off on: their rows again, with the cooldown
+        cooling = np.zeros((len(cooled), n_reps), dtype=np.bool_)
+        for k, i in enumerate(cooled):
+            cooling[k, blocked[rows[i]]] = True
+        allowed[cooled] = codes(cooling) == 0
     held = np.flatnonzero(snap.current[idx] >= 0)
     allowed[held, snap.current[idx][held]] = True  # the holder keeps its arc
     a_local, cols = np.nonzero(allowed)
-    return idx[a_local], cols.astype(np.int64), base[idx[a_local]] * q[cols]
-
-
-def _fits(rep: Rep, segment: str, lang: str | None) -> bool:
-    """Segment and language rules of routing (an empty list means any)."""
-    if not segment_matches(rep.segments, segment):
-        return False
-    langs = {LANGUAGE_NAMES.get(x.strip().lower(), x.strip().lower()) for x in rep.languages}
-    return lang is None or not langs or lang in langs
+    record = snap.records.get(segment, {})
+    wins_losses = np.array([record.get(r.id or 0, (0, 0)) for r in snap.reps], dtype=np.int64)
+    q = win_rate_multiplier(wins_losses[:, 0], wins_losses[:, 1], policy)
+    acc = idx[a_local]
+    return acc, cols.astype(np.int64), expected_value(snap.propensity[acc], value[acc], q[cols])

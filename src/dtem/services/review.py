@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from dtem.domain.capacity import blended_hourly_cost, price_of_capacity
 from dtem.domain.clock import Clock
 from dtem.domain.errors import LeaseVersionConflict
 from dtem.domain.model import LeaseState, segment_of
@@ -88,7 +89,7 @@ def run_review(
         reps = tx.all_reps()
     day = on or clock().astimezone(UTC).date()
     report = ReviewReport(day, review_time(day, active.policy), active.version)
-    report.lambda_hourly = lambda_of(active.policy, [r.hourly_cost for r in reps])
+    report.lambda_hourly = price_of_capacity(active.policy, blended_hourly_cost(reps))
     refresh_rep_records(ledger, report.at)
     _expire_leases(ledger, report, actor, progress)
     _retry_overflow(ledger, report, actor, progress)
@@ -98,14 +99,6 @@ def run_review(
             summary = {"date": day.isoformat(), **_summary(report)}
             tx.append_audit(actor, "review.run", summary, report.at)
     return report
-
-
-def lambda_of(policy: Policy, hourly_costs: list[float]) -> float:
-    """λ, the price of capacity: the policy's, else the blended hourly cost of reps."""
-    if policy.lambda_hourly is not None:
-        return policy.lambda_hourly
-    costs = [c for c in hourly_costs if c > 0]
-    return sum(costs) / len(costs) if costs else policy.default_lambda_hourly
 
 
 def refresh_rep_records(ledger: Ledger, at: datetime) -> int:

@@ -14,19 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dtem.domain.bidding import quarter_of
+from dtem.domain.capacity import capacities_in_force
 from dtem.domain.clock import Clock
 from dtem.domain.errors import LeaseConflict, NotFound
+from dtem.domain.expected_value import deal_value
 from dtem.domain.model import Account, Lease, segment_of
 from dtem.domain.ports import Ledger, LedgerTx
-from dtem.domain.roster import RepRoster, RosterLoad, effective_capacity, route_roster
-from dtem.domain.routing import (
-    TRIGGERS,
-    RoutingDecision,
-    RoutingRequest,
-    ScoreFacts,
-    win_rate_multiplier,
-)
+from dtem.domain.roster import RepRoster, RosterLoad, route_roster
+from dtem.domain.routing import TRIGGERS, RoutingDecision, RoutingRequest, ScoreFacts
 from dtem.domain.store_market import MarketQuery, RoutingRecord
+from dtem.domain.win_rate import win_rate_multiplier
 from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
 
@@ -69,16 +66,9 @@ def route_in_tx(
 ) -> RouteResult:
     """Route inside the caller's unit of work (the review uses it for each account)."""
     assert account.id is not None
-    score = tx.routing_score(account.id)
     current = tx.active_lease(account.id)  # the lease the grant is decided on
-    request = RoutingRequest(
-        account,
-        trigger,
-        _score_facts(score.score, score.propensity, account, active) if score else None,
-        has_active_lease=current is not None,
-        min_velocity=min_velocity,
-    )
-    roster, load = tx.rep_market(_market_query(account, at, active))
+    request = routing_request(tx, account, trigger, active, current, min_velocity)
+    roster, load = tx.rep_market(market_query(account, at, active))
     decision = route_roster(request, roster, load, active.policy)
     lease: Lease | None = None
     if decision.outcome == "leased":
@@ -87,14 +77,32 @@ def route_in_tx(
     return _record(tx, account, trigger, at, active, decision, lease)
 
 
+def routing_request(
+    tx: LedgerTx,
+    account: Account,
+    trigger: str,
+    active: ActivePolicy,
+    current: Lease | None,
+    min_velocity: float | None = None,
+) -> RoutingRequest:
+    """What routing asks about an account: its latest score; `current` = its active lease."""
+    assert account.id is not None
+    score = tx.routing_score(account.id)
+    return RoutingRequest(
+        account,
+        trigger,
+        _score_facts(score.score, score.propensity, account, active) if score else None,
+        has_active_lease=current is not None,
+        min_velocity=min_velocity,
+    )
+
+
 def _score_facts(score: float, p: float, account: Account, active: ActivePolicy) -> ScoreFacts:
-    # Scores store P and V = value / cycle, not the deal value itself: value(a) is the
-    # account's potential value when imported, else the policy's default deal value.
-    value = account.potential_value or active.policy.default_deal_value
-    return ScoreFacts(score, p, value)
+    return ScoreFacts(score, p, deal_value(account, active.policy))
 
 
-def _market_query(account: Account, at: datetime, active: ActivePolicy) -> MarketQuery:
+def market_query(account: Account, at: datetime, active: ActivePolicy) -> MarketQuery:
+    """The facts routing reads about every rep for this account at `at`."""
     assert account.id is not None
     return MarketQuery(
         account.id,
@@ -122,7 +130,7 @@ def _grant_best(
     """
     assert req.account.id is not None
     roster, load = market
-    capacity = effective_capacity(roster, load, active.policy)
+    capacity = capacities_in_force(roster.capacity, load.awarded, active.policy)
     for _ in range(len(roster.ids)):
         chosen = decision.chosen
         if chosen is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from dtem.domain.capacity import blended_hourly_cost
 from dtem.domain.errors import NotFound
 from dtem.domain.model import segment_of
 from dtem.domain.policy import Policy
@@ -34,13 +35,7 @@ from dtem.domain.scoring import (
     intensity_at,
     top_signals,
 )
-from dtem.domain.segments import (
-    Economics,
-    Velocity,
-    blended_hourly_cost,
-    lambda_hourly,
-    segment_velocity,
-)
+from dtem.domain.segments import Economics, Velocity, lambda_hourly, segment_velocity
 from dtem.services.governance import ActivePolicy
 
 HAND_RAISE = "hand_raise"
