@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from dtem.domain.policy import NOT_USED_YET
 from tests.e2e.conftest import run_dtem
 
 
@@ -131,3 +132,18 @@ def test_every_command_has_help_with_an_example() -> None:
     ):
         proc = run_dtem(*group.split(), "--help", check=True)
         assert "Example" in proc.stdout, group
+
+
+def test_policy_show_marks_the_fields_no_rule_reads_yet(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/l.db"
+    run_dtem("init", db=db, check=True)
+    shown = json.loads(run_dtem("policy", "show", "--json", db=db, check=True).stdout)
+    assert shown["unused_fields"] == list(NOT_USED_YET)
+    assert set(NOT_USED_YET) <= set(shown["policy"])
+    table = run_dtem("policy", "show", db=db, check=True).stdout
+    marked = {
+        cells[1].strip()
+        for line in table.splitlines()
+        if "not used yet" in line and len(cells := line.split("│")) > 2
+    }
+    assert marked == set(NOT_USED_YET)

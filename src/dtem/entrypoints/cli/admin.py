@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from dtem.domain.audit import ChainHead
+from dtem.domain.policy import NOT_USED_YET
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -82,21 +83,27 @@ def policy_show(
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Print a policy version (the active one by default).
+    """Print a policy version (the active one by default); fields no rule reads yet are
+    marked "not used yet" (`unused_fields` in JSON).
 
-    Example:  dtem policy show --json | jq .threshold
+    Example:  dtem policy show --json | jq .policy.threshold
     """
     c = open_ledger(db)
     active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     with c.ledger.transaction() as tx:
         v = version or active.version
         doc = tx.policy_document(v)
+    unused = [key for key in NOT_USED_YET if key in doc]
     if json_out:
-        print_json({"version": v, "active": v == active.version, "policy": doc})
+        print_json(
+            {"version": v, "active": v == active.version, "policy": doc, "unused_fields": unused}
+        )
         return
-    console.print(f"[bold]policy v{v}[/]" + (" (active)" if v == active.version else ""))
+    title = f"policy v{v}" + (" (active)" if v == active.version else "")
+    table = Table("field", "value", "note", title=title)
     for key, value in doc.items():
-        console.print(f"  {key}: {json.dumps(value)}", highlight=False)
+        table.add_row(key, json.dumps(value), "not used yet" if key in unused else "")
+    console.print(table)
 
 
 @policy_app.command("list")
