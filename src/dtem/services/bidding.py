@@ -9,7 +9,7 @@ optimiser both read it, so an award takes effect on the quarter's first day.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,16 +31,8 @@ from dtem.domain.ports import Ledger, LedgerTx
 from dtem.services.governance import active_policy
 
 
-def effective_capacities(
-    tx: LedgerTx, reps: Sequence[Rep], day: date, policy: Policy
-) -> dict[int, int]:
-    """Rep id → leases the rep may hold on `day` (the quarter's award, else its own)."""
-    awards = tx.awarded_capacities(quarter_of(day))
-    return {r.id: rep_capacity(r, awards.get(r.id), policy) for r in reps if r.id is not None}
-
-
 def effective_capacity(tx: LedgerTx, rep: Rep, day: date, policy: Policy) -> int:
-    """One rep's capacity on `day`; see `effective_capacities`."""
+    """Leases the rep may hold on `day`: the quarter's award, else its own capacity."""
     awarded = tx.awarded_capacities(quarter_of(day)).get(rep.id or 0)
     return rep_capacity(rep, awarded, policy)
 
