@@ -20,6 +20,7 @@ from dtem.domain.ports import (
     PolicyPort,
 )
 from dtem.domain.store_imports import StageEntry
+from dtem.services.comp.commissions import DealChange, settle
 from dtem.services.governance import active_policy
 from dtem.services.leases import StageChange, record_advances
 
@@ -58,6 +59,8 @@ def change_stage(
         tx.append_stage_history([StageEntry(opportunity, stage, now, source)])
         account = tx.accounts_by_external_id([opp.account_external_id])[opp.account_external_id]
         assert account.id is not None
+        deal = DealChange(replace(opp, stage=stage), opp.stage, account.id)
+        settle(tx, [deal], now, actor)  # a win pays commission before its lease closes
         change = StageChange(account.id, stage, opp.stage, now, source)
         changed = record_advances(tx, [change], active, actor)
     return StageResult(stage, opp.stage, changed)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from dtem.adapters.ledger.memory_comp import CompMemory
 from dtem.adapters.ledger.memory_imports import ImportsMemory
 from dtem.adapters.ledger.memory_market import MarketMemory
 from dtem.adapters.ledger.memory_radar import RadarMemory
@@ -53,7 +54,7 @@ class MemoryLedger:
             self.state = tx.s
 
 
-class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory):
+class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory, CompMemory):
     s: _State
 
     def __init__(self, state: _State) -> None:

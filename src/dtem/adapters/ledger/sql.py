@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, account_row, lease_from_row
 from dtem.adapters.ledger.sql_audit import AuditSql
+from dtem.adapters.ledger.sql_comp import CompSql
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
@@ -59,7 +60,7 @@ class SqlLedger:
             yield SqlTx(conn)
 
 
-class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql):
+class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 
     def __init__(self, conn: Connection) -> None:

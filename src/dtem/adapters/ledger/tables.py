@@ -408,3 +408,48 @@ sync_watermarks = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("at", TS, nullable=False),
 )
+
+# --- compensation ------------------------------------------------------------------------
+# Money, rates and scores are exact integers (cents, millionths, hundredths): SQLite has no
+# exact decimal type, and integers sum exactly on both databases.
+comp_plans = sa.Table(  # effective-dated comp plan documents, never edited
+    "comp_plans",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("effective_from", sa.Date, nullable=False, unique=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("note", sa.String(512), nullable=False, server_default=""),
+)
+
+comp_lines = sa.Table(  # commission lines: a won deal (seq 0) and its adjustments (1, 2, …)
+    "comp_lines",
+    metadata,
+    _id(),
+    sa.Column("opportunity_id", sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # deal | adjustment
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), nullable=False),
+    sa.Column("lease_id", sa.ForeignKey("leases.id"), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),  # YYYY-MM posted in
+    sa.Column("won_on", sa.Date, nullable=False),
+    sa.Column("score_hundredths", sa.BigInteger, nullable=False),
+    sa.Column("plan_version", sa.ForeignKey("comp_plans.version"), nullable=False),
+    sa.Column("rate_millionths", sa.BigInteger, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("commission_cents", sa.BigInteger, nullable=False),
+    sa.Column("posted_at", TS, nullable=False),
+    sa.Column("reason", sa.String(512), nullable=False, server_default=""),
+    sa.UniqueConstraint("opportunity_id", "seq"),  # a win cannot be paid twice
+    sa.Index("ix_comp_lines_rep_period", "rep_id", "period"),
+    sa.Index("ix_comp_lines_period", "period"),
+)
+
+comp_periods = sa.Table(  # closed (locked) periods: their lines never change
+    "comp_periods",
+    metadata,
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("closed_at", TS, nullable=False),
+    sa.Column("closed_by", sa.String(128), nullable=False),
+)

@@ -21,6 +21,7 @@ from typing import Protocol, TypeVar
 
 from dtem.domain.ports.audit import AuditPort
 from dtem.domain.ports.bidding import BiddingPort
+from dtem.domain.ports.comp import CompPort
 from dtem.domain.ports.crm_sync import CrmSyncPort
 from dtem.domain.ports.directory import DirectoryPort
 from dtem.domain.ports.governance import PolicyPort, PolicyVersion, TokenPort, TokenRecord
@@ -34,6 +35,7 @@ from dtem.domain.ports.training import TrainingPort
 __all__ = [
     "AuditPort",
     "BiddingPort",
+    "CompPort",
     "CrmSyncPort",
     "DecisionLogPort",
     "DirectoryPort",
@@ -75,6 +77,7 @@ class LedgerTx(
     ScoresPort,
     EconomicsPort,
     TrainingPort,
+    CompPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

@@ -30,6 +30,7 @@ from dtem.domain.errors import InputInvalid, RowError
 from dtem.domain.policy import Policy, default_policy
 from dtem.domain.ports import Ledger, LedgerTx
 from dtem.services import leases
+from dtem.services.comp import commissions
 from dtem.services.governance import active_policy
 from dtem.services.imports.mapping import EntityMapping, Mapping, identity_mapping
 from dtem.services.imports.opportunities import plan_activities, plan_opportunities
@@ -88,6 +89,8 @@ def import_file(
                 # signals waiting for these accounts attach now (none waiting: skip the lookups)
                 accounts = plan.inserts + plan.updates
                 attach_for_accounts(tx, accounts, policy, clock(), on_signals_committed)
+            if plan.entity == "opportunities":  # a won leased deal pays (before its lease closes)
+                commissions.settle_import(tx, plan, clock(), actor)
             if plan.stage_changes:  # progress on a leased account extends or closes its lease
                 _advance_leases(tx, plan.stage_changes, clock(), actor)
     if errors and on_error == "skip" and not dry_run:

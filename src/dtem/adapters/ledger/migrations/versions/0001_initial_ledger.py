@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 18:24:59.275074
+Create Date: 2026-12-01 18:35:28.291180
 """
 
 from collections.abc import Sequence
@@ -69,6 +69,22 @@ def upgrade() -> None:
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_log'))
+    )
+    op.create_table('comp_periods',
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_by', sa.String(length=128), nullable=False),
+    sa.PrimaryKeyConstraint('period', name=op.f('pk_comp_periods'))
+    )
+    op.create_table('comp_plans',
+    sa.Column('version', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=128), nullable=False),
+    sa.Column('note', sa.String(length=512), server_default='', nullable=False),
+    sa.PrimaryKeyConstraint('version', name=op.f('pk_comp_plans')),
+    sa.UniqueConstraint('effective_from', name=op.f('uq_comp_plans_effective_from'))
     )
     op.create_table('identity_links',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -345,6 +361,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_signals_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_signals_occurred_at'), ['occurred_at'], unique=False)
 
+    op.create_table('comp_lines',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('opportunity_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('rep_id', sa.Integer(), nullable=False),
+    sa.Column('lease_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('won_on', sa.Date(), nullable=False),
+    sa.Column('score_hundredths', sa.BigInteger(), nullable=False),
+    sa.Column('plan_version', sa.Integer(), nullable=False),
+    sa.Column('rate_millionths', sa.BigInteger(), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.Column('commission_cents', sa.BigInteger(), nullable=False),
+    sa.Column('posted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=512), server_default='', nullable=False),
+    sa.ForeignKeyConstraint(['lease_id'], ['leases.id'], name=op.f('fk_comp_lines_lease_id_leases')),
+    sa.ForeignKeyConstraint(['opportunity_id'], ['opportunities.id'], name=op.f('fk_comp_lines_opportunity_id_opportunities')),
+    sa.ForeignKeyConstraint(['plan_version'], ['comp_plans.version'], name=op.f('fk_comp_lines_plan_version_comp_plans')),
+    sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_comp_lines_rep_id_reps')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comp_lines')),
+    sa.UniqueConstraint('opportunity_id', 'seq', name=op.f('uq_comp_lines_opportunity_id_seq'))
+    )
+    with op.batch_alter_table('comp_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_comp_lines_period', ['period'], unique=False)
+        batch_op.create_index('ix_comp_lines_rep_period', ['rep_id', 'period'], unique=False)
+
     op.create_table('lease_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('lease_id', sa.Integer(), nullable=False),
@@ -404,6 +447,11 @@ def downgrade() -> None:
 
     op.drop_table('opportunity_stages')
     op.drop_table('lease_events')
+    with op.batch_alter_table('comp_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_comp_lines_rep_period')
+        batch_op.drop_index('ix_comp_lines_period')
+
+    op.drop_table('comp_lines')
     with op.batch_alter_table('signals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signals_occurred_at'))
         batch_op.drop_index(batch_op.f('ix_signals_account_id'))
@@ -461,6 +509,8 @@ def downgrade() -> None:
     op.drop_table('policies')
     op.drop_table('import_batches')
     op.drop_table('identity_links')
+    op.drop_table('comp_plans')
+    op.drop_table('comp_periods')
     op.drop_table('audit_log')
     op.drop_table('audit_head')
     op.drop_table('api_tokens')

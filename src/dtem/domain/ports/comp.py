@@ -1,0 +1,37 @@
+"""Comp port: comp plan versions, commission lines, closed (locked) periods.
+
+The records it returns live in `dtem.domain.store_comp`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from dtem.domain.store_comp import ClosedPeriod, CommissionLine, LineFilter, PlanRow
+
+
+class CompPort(Protocol):
+    """Comp plan versions, commission lines and closed periods."""
+
+    def add_comp_plan(
+        self, document: dict[str, Any], effective_from: date, at: datetime, actor: str, note: str
+    ) -> int:
+        """Store a plan document; return its version (1, 2, …)."""
+        ...
+
+    def comp_plans(self) -> list[PlanRow]:
+        """Every stored plan, by version."""
+        ...
+
+    def add_commission_line(self, line: CommissionLine) -> CommissionLine:
+        """Append a line; return it with its id. Raises `CommissionConflict` on a duplicate."""
+        ...
+
+    def commission_lines(self, where: LineFilter) -> list[CommissionLine]: ...
+
+    def close_comp_period(self, period: str, at: datetime, actor: str) -> bool:
+        """Lock a period; False when it was already closed (nothing changes)."""
+        ...
+
+    def closed_comp_periods(self) -> dict[str, ClosedPeriod]: ...
