@@ -8,7 +8,7 @@ import dtem
 from dtem.bootstrap import Container
 from dtem.entrypoints.api import errors
 from dtem.entrypoints.api.cors import TrackingCors
-from dtem.entrypoints.api.routers import governance, health, market, optim, scores, segment
+from dtem.entrypoints.api.routers import comp, governance, health, market, optim, scores, segment
 
 
 def create_app(container: Container) -> FastAPI:
@@ -26,6 +26,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(market.router)
     app.include_router(optim.router)
     app.include_router(scores.router)
+    app.include_router(comp.router)
     if container.settings.cors_origins:
         app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
     return app

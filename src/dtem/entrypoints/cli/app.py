@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from dtem.entrypoints.cli import admin, demo, imports, market, optim, scoring, signals, training
+from dtem.entrypoints.cli import (
+    admin,
+    comp,
+    demo,
+    imports,
+    market,
+    optim,
+    scoring,
+    signals,
+    training,
+)
 
 app = typer.Typer(
     name="dtem",
@@ -28,6 +38,7 @@ training.register(app)
 signals.register(app)
 optim.register(app)
 scoring.register(app)
+comp.register(app)
 
 
 def main() -> None:
