@@ -54,6 +54,13 @@ def test_cli_statement_csv_and_json_then_close_and_adjust(tmp_path: Path) -> Non
     assert (row["score_at_grant"], row["rate"], row["amount"], row["commission"]) == (
         "82.00", "0.081500", "12345.67", "1006.17",
     )  # fmt: skip
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("effective_from: next_quarter\ncurve: [[0, 0.1], [100, 0.1]]\n")
+    sim = run_dtem("comp", "simulate", "--plan", str(flat), "--json", db=db)
+    (rep_row,) = json.loads(sim.stdout)["reps"]
+    assert (rep_row["paid"], rep_row["simulated"], rep_row["difference"]) == (
+        "1006.17", "1234.57", "228.40",
+    )  # fmt: skip
     closed = run_dtem("comp", "close", "--period", PERIOD, db=db)
     assert closed.returncode == 0 and "closed" in closed.stdout, closed.stderr
     run_dtem("import", "opportunities", str(_deal_file(tmp_path, "20000")), db=db, check=True)

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import Any
 
 from dtem.domain.clock import as_utc
-from dtem.domain.comp import CompPlanInvalid
 from dtem.domain.errors import NotFound
 from dtem.domain.store_comp import (
     ClosedPeriod,
@@ -30,10 +29,10 @@ class CompMemory:
 
     def add_comp_plan(
         self, document: dict[str, Any], effective_from: date, at: datetime, actor: str, note: str
-    ) -> int:
+    ) -> int | None:
         plans = self._comp("comp_plans")
         if any(from_ == effective_from for _, from_ in plans):
-            raise CompPlanInvalid([f"another plan starts on {effective_from}"])
+            return None
         row = PlanRow(len(plans) + 1, copy.deepcopy(document), as_utc(at), actor, note)
         plans.append((row, effective_from))
         return row.version

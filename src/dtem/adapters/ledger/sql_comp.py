@@ -20,7 +20,6 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
 from dtem.domain.clock import as_utc
-from dtem.domain.comp import CompPlanInvalid
 from dtem.domain.errors import NotFound
 from dtem.domain.store_comp import (
     ClosedPeriod,
@@ -61,7 +60,7 @@ class CompSql:
     # --- plans ----------------------------------------------------------------------------
     def add_comp_plan(
         self, document: dict[str, Any], effective_from: date, at: datetime, actor: str, note: str
-    ) -> int:
+    ) -> int | None:
         values = {
             "effective_from": effective_from,
             "document": document,
@@ -76,9 +75,7 @@ class CompSql:
             .returning(t.comp_plans.c.version)
         )
         version = self.conn.execute(stmt).scalar()
-        if version is None:  # a concurrent writer stored a plan starting that day first
-            raise CompPlanInvalid([f"another plan starts on {effective_from}"])
-        return int(version)
+        return None if version is None else int(version)
 
     def comp_plans(self) -> list[PlanRow]:
         rows = self.conn.execute(sa.select(t.comp_plans).order_by("version")).mappings()

@@ -16,8 +16,9 @@ class CompPort(Protocol):
 
     def add_comp_plan(
         self, document: dict[str, Any], effective_from: date, at: datetime, actor: str, note: str
-    ) -> int:
-        """Store a plan document; return its version (1, 2, …)."""
+    ) -> int | None:
+        """Store a plan document; return its version (1, 2, …), or None when a plan
+        starting that day is already stored (the database refuses a second one)."""
         ...
 
     def comp_plans(self) -> list[PlanRow]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from dtem.entrypoints.cli.common import (
@@ -166,13 +167,23 @@ def statement(
         _print_statement(st)
 
 
+_SHORT = ("kind", "opportunity", "account", "lease", "won on", "score", "plan", "rate", "amount",
+          "commission")  # fmt: skip
+
+
 def _print_statement(st: statements.Statement) -> None:
     state = f"closed {st.closed_at:%Y-%m-%d}" if st.closed_at else "open"
     console.print(f"[bold]{st.rep_name} ({st.rep})[/] — {st.period} ({state})", highlight=False)
-    table = Table(*STATEMENT_COLUMNS)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for header in _SHORT:
+        right = header in ("score", "rate", "amount", "commission")
+        table.add_column(header, justify="right" if right else "left", no_wrap=True)
     for row in statement_rows(st):
-        table.add_row(*row)
+        table.add_row(*row[1:-1])
     console.print(table)
+    for x in st.lines:  # why each adjustment (or late posting) happened
+        if x.line.kind != "deal" or ";" in x.line.reason:
+            console.print(f"  {x.line.opportunity}: {x.line.reason}", highlight=False)
     console.print(
         f"total: amount {st.total_amount:,}  commission {st.total_commission:,}", highlight=False
     )
@@ -220,7 +231,9 @@ def simulate_plan(
     if json_out:
         print_json(simulation_json(sim))
         return
-    table = Table("rep", "deals", "amount", "paid", "simulated", "difference")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for header in ("rep", "deals", "amount", "paid", "simulated", "difference"):
+        table.add_column(header, justify="left" if header == "rep" else "right", no_wrap=True)
     for r in sim.reps:
         table.add_row(
             r.rep, str(r.deals), f"{r.amount:,}", f"{r.paid:,}", f"{r.simulated:,}",

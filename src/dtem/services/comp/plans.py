@@ -52,6 +52,7 @@ def ensure_plans(tx: LedgerTx, at: datetime, actor: str) -> list[StoredPlan]:
     version = tx.active_policy_version()
     policy = active_policy(tx).policy if version is not None else default_policy()
     plan = default_plan(policy, version)
+    # None: a concurrent writer stored the default first; theirs is read back below
     _add(tx, plan, at, "system", "default plan from the policy's comp_points")
     return stored_plans(tx)
 
@@ -72,6 +73,8 @@ def store_plan(
         if problems or plan is None:
             raise CompPlanInvalid(problems)
         version = _add(tx, plan, now, actor, note)
+        if version is None:  # a concurrent writer stored a plan starting that day first
+            raise CompPlanInvalid([f"another plan starts on {plan.effective_from}"])
         return StoredPlan(version, plan, now, actor, note)
 
 
@@ -100,8 +103,10 @@ def _dates_only(doc: dict[str, Any]) -> CompPlan | None:
         return None
 
 
-def _add(tx: LedgerTx, plan: CompPlan, at: datetime, actor: str, note: str) -> int:
+def _add(tx: LedgerTx, plan: CompPlan, at: datetime, actor: str, note: str) -> int | None:
     version = tx.add_comp_plan(plan.to_dict(), plan.effective_from, at, actor, note)
+    if version is None:
+        return None
     payload = {"version": version, "note": note} | {
         k: v for k, v in plan.to_dict().items() if k in ("effective_from", "effective_to")
     }

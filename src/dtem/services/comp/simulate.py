@@ -71,12 +71,11 @@ def simulate(
 
 
 def _with_start(document: dict[str, Any]) -> dict[str, Any]:
-    """A plan to simulate needs no date: default to a quarter start long ago."""
-    doc = dict(document)
-    if not doc.get("effective_from"):
-        month = doc.get("fiscal_year_start_month", 1)
-        month = month if isinstance(month, int) and 1 <= month <= 12 else 1
-        doc["effective_from"] = quarter_start(date(2000, 1, 1), month).isoformat()
+    """The candidate's dates do not matter here: re-price with its curve and caps only."""
+    doc = {k: v for k, v in document.items() if k not in ("effective_from", "effective_to")}
+    month = doc.get("fiscal_year_start_month", 1)
+    month = month if isinstance(month, int) and 1 <= month <= 12 else 1
+    doc["effective_from"] = quarter_start(date(2000, 1, 1), month).isoformat()
     return doc
 
 
