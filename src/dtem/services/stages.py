@@ -13,6 +13,7 @@ from dtem.domain.errors import InputInvalid, NotFound, RowError
 from dtem.domain.model import Lease
 from dtem.domain.ports import (
     AuditPort,
+    CompPort,
     DirectoryPort,
     LeasesPort,
     LedgerOf,
@@ -25,8 +26,11 @@ from dtem.services.governance import active_policy
 from dtem.services.leases import StageChange, record_advances
 
 
-class _StageMove(OpportunitiesPort, DirectoryPort, PolicyPort, LeasesPort, AuditPort, Protocol):
-    """The opportunity and its history, its account, the policy's stages, the lease."""
+class _StageMove(
+    OpportunitiesPort, DirectoryPort, PolicyPort, LeasesPort, AuditPort, CompPort, Protocol
+):
+    """The opportunity and its history, its account, the policy's stages, the lease, and
+    the commission a win pays."""
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from dtem.domain.comp import CompPlan, money, score_at_grant
 from dtem.domain.comp_schedule import StoredPlan, first_open, period_of, plan_in_force
 from dtem.domain.model import Opportunity
-from dtem.domain.ports import LedgerTx
+from dtem.domain.ports import AuditPort, CompPort, LeasesPort, PolicyPort
 from dtem.domain.store_comp import CommissionLine, LineFilter
 from dtem.services.comp.plans import ensure_plans
 from dtem.services.governance import active_policy
 from dtem.services.imports.plans import Plan
 
 ZERO = Decimal("0.00")
+
+
+class SettleTx(CompPort, PolicyPort, LeasesPort, AuditPort, Protocol):
+    """Comp plans and lines, the won stages, the account's lease, the audit log."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class DealChange:
     new: bool = False  # inserted by this change (it cannot have lines yet)
 
 
-def settle_import(tx: LedgerTx, plan: Plan, at: datetime, actor: str) -> list[CommissionLine]:
+def settle_import(tx: SettleTx, plan: Plan, at: datetime, actor: str) -> list[CommissionLine]:
     """The opportunity import's hook: settle every inserted or updated opportunity."""
     moved = {c.opportunity_external_id: c for c in plan.stage_changes}
     changes = [
@@ -58,7 +63,7 @@ def settle_import(tx: LedgerTx, plan: Plan, at: datetime, actor: str) -> list[Co
 
 
 def settle(
-    tx: LedgerTx, changes: Sequence[DealChange], at: datetime, actor: str
+    tx: SettleTx, changes: Sequence[DealChange], at: datetime, actor: str
 ) -> list[CommissionLine]:
     """Write the deal and adjustment lines these changes call for; return them."""
     if not changes or tx.active_policy_version() is None:
@@ -87,7 +92,7 @@ def settle(
 class _Posting:
     """One settlement: the ledger, the time, and what it has read once."""
 
-    tx: LedgerTx
+    tx: SettleTx
     at: datetime
     actor: str
     used_leases: set[int] = field(default_factory=set)

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.comp import CompPlan, CompPlanInvalid, next_quarter_start
 from dtem.domain.comp_schedule import StoredPlan, plan_in_force, schedule_problems
 from dtem.domain.errors import NotFound
 from dtem.domain.policy import Policy, default_policy
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import AuditPort, CompPort, LedgerOf, PolicyPort
 from dtem.services.governance import active_policy
 
 DEFAULT_FROM = date(2000, 1, 1)
+
+
+class PlanTx(CompPort, PolicyPort, AuditPort, Protocol):
+    """Comp plans, the policy whose comp_points seed the default, the audit log."""
+
+
 NEXT_QUARTER = "next_quarter"  # `effective_from: next_quarter` = the next fiscal quarter
 
 
@@ -36,7 +42,7 @@ def default_plan(policy: Policy, policy_version: int | None) -> CompPlan:
     return CompPlan.from_dict(doc)
 
 
-def stored_plans(tx: LedgerTx) -> list[StoredPlan]:
+def stored_plans(tx: CompPort) -> list[StoredPlan]:
     """Every stored plan, by version."""
     return [
         StoredPlan(r.version, CompPlan.from_dict(r.document), r.created_at, r.created_by, r.note)
@@ -44,7 +50,7 @@ def stored_plans(tx: LedgerTx) -> list[StoredPlan]:
     ]
 
 
-def ensure_plans(tx: LedgerTx, at: datetime, actor: str) -> list[StoredPlan]:
+def ensure_plans(tx: PlanTx, at: datetime, actor: str) -> list[StoredPlan]:
     """The stored plans; with none stored, store the default plan first (audited)."""
     plans = stored_plans(tx)
     if plans:
@@ -58,7 +64,7 @@ def ensure_plans(tx: LedgerTx, at: datetime, actor: str) -> list[StoredPlan]:
 
 
 def store_plan(
-    ledger: Ledger, clock: Clock, document: dict[str, Any], actor: str, note: str = ""
+    ledger: LedgerOf[PlanTx], clock: Clock, document: dict[str, Any], actor: str, note: str = ""
 ) -> StoredPlan:
     """Validate and schedule a plan. Raises `CompPlanInvalid` listing every reason."""
     now = clock()
@@ -103,7 +109,7 @@ def _dates_only(doc: dict[str, Any]) -> CompPlan | None:
         return None
 
 
-def _add(tx: LedgerTx, plan: CompPlan, at: datetime, actor: str, note: str) -> int | None:
+def _add(tx: PlanTx, plan: CompPlan, at: datetime, actor: str, note: str) -> int | None:
     version = tx.add_comp_plan(plan.to_dict(), plan.effective_from, at, actor, note)
     if version is None:
         return None
@@ -123,7 +129,7 @@ class PlanListing:
     pending_default: CompPlan | None = None
 
 
-def list_plans(ledger: Ledger, clock: Clock) -> PlanListing:
+def list_plans(ledger: LedgerOf[PlanTx], clock: Clock) -> PlanListing:
     with ledger.transaction() as tx:
         plans = stored_plans(tx)
         if not plans:
@@ -134,7 +140,7 @@ def list_plans(ledger: Ledger, clock: Clock) -> PlanListing:
     return PlanListing(plans, current.version if current else None)
 
 
-def show_plan(ledger: Ledger, version: int) -> StoredPlan:
+def show_plan(ledger: LedgerOf[CompPort], version: int) -> StoredPlan:
     with ledger.transaction() as tx:
         found = [p for p in stored_plans(tx) if p.version == version]
     if not found:

@@ -13,16 +13,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.comp import CompPlan, quarter_start
 from dtem.domain.comp_schedule import parse_period, period_of, period_range
 from dtem.domain.errors import InputInvalid, RowError
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import CompPort, DirectoryPort, LedgerOf
 from dtem.domain.store_comp import CommissionLine, LineFilter
 
 ZERO = Decimal("0.00")
+
+
+class SimulateTx(CompPort, DirectoryPort, Protocol):
+    """Lines of the periods and the reps they name."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class Simulation:
 
 
 def simulate(
-    ledger: Ledger,
+    ledger: LedgerOf[SimulateTx],
     clock: Clock,
     document: dict[str, Any],
     start: str | None = None,

@@ -12,15 +12,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.comp_schedule import parse_period, period_of
 from dtem.domain.errors import Forbidden, InputInvalid, NotFound, RowError
 from dtem.domain.model import Rep
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import AuditPort, CompPort, DirectoryPort, LeasesPort, LedgerOf
 from dtem.domain.store_comp import CommissionLine, LineFilter
 
 ZERO = Decimal("0.00")
+
+
+class StatementTx(CompPort, DirectoryPort, LeasesPort, Protocol):
+    """Lines, the rep and the leased accounts they name."""
+
+
+class CloseTx(CompPort, AuditPort, Protocol):
+    """Closed periods and their lines, the close audited."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,9 @@ class Statement:
         return sum((x.line.commission for x in self.lines), ZERO)
 
 
-def statement(ledger: Ledger, rep: str, period: str, viewer: Viewer = ADMIN) -> Statement:
+def statement(
+    ledger: LedgerOf[StatementTx], rep: str, period: str, viewer: Viewer = ADMIN
+) -> Statement:
     """Every line of a rep in a period (oldest first), with totals and the lock."""
     period = parse_period(period)
     with ledger.transaction() as tx:
@@ -73,7 +84,7 @@ def statement(ledger: Ledger, rep: str, period: str, viewer: Viewer = ADMIN) -> 
     return Statement(found.external_id, found.name, period, closed is not None, closed_at, rows)
 
 
-def _rep(tx: LedgerTx, rep: str, viewer: Viewer) -> Rep:
+def _rep(tx: DirectoryPort, rep: str, viewer: Viewer) -> Rep:
     """The rep, if the viewer may see their statement (checked before existence)."""
     if viewer.role == "rep" and viewer.subject != rep:
         raise Forbidden(f"a rep sees only their own statement, not {rep!r}'s")
@@ -98,7 +109,7 @@ class PeriodClose:
     commission: Decimal
 
 
-def close_period(ledger: Ledger, clock: Clock, period: str, actor: str) -> PeriodClose:
+def close_period(ledger: LedgerOf[CloseTx], clock: Clock, period: str, actor: str) -> PeriodClose:
     """Lock a period's lines (audited). Closing a closed period changes nothing."""
     period = parse_period(period)
     now = clock()
