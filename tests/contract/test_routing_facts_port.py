@@ -1,23 +1,48 @@
-"""The market store on memory, SQLite and PostgreSQL: the same answers everywhere."""
+"""RoutingFactsPort: what routing reads is the same on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from dtem.domain.bidding import quarter_of
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, LeaseState, Opportunity, Rep
-from dtem.domain.store_market import LeaseEventRow, LeaseFilter, RoutingRecord
+from dtem.domain.store_market import MarketQuery
 from tests.conftest import T0
 from tests.market_seed import put_score, seed
 
 DAY = timedelta(days=1)
+REPS = [
+    Rep("R1", "Rita", segments=("smb|*",), languages=("German",), capacity=4),
+    Rep("R2", "Raj", active=False, capacity=3),
+    Rep("R3", "Rui"),
+]
 
 
 def _market(ledger: Any) -> tuple[dict[str, int], dict[str, int]]:
     accounts = [Account(f"A{i}", f"Acc {i}", employees=50, industry="Retail") for i in range(3)]
-    reps = [Rep("R1", "Rita"), Rep("R2", "Raj")]
-    return seed(ledger, FixedClock(T0), accounts, reps)
+    return seed(ledger, FixedClock(T0), accounts, [Rep("R1", "Rita"), Rep("R2", "Raj")])
+
+
+def _query(account_id: int, at: Any = T0 + 2 * DAY) -> MarketQuery:
+    return MarketQuery(account_id, "smb|retail", quarter_of(at.date()), at, at - 14 * DAY)
+
+
+def _roster(ledger: Any) -> tuple[dict[str, int], dict[str, int]]:
+    accounts = [Account(f"A{i}", f"Acc {i}", employees=50, industry="Retail") for i in range(3)]
+    acc, rep = seed(ledger, FixedClock(T0), accounts, REPS)
+    with ledger.transaction() as tx:
+        tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        tx.grant_lease(acc["A2"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        cooled = tx.grant_lease(acc["A0"], rep["R3"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        tx.end_lease(cooled.id, cooled.version, LeaseState.REVOKED, T0 + DAY, "no advance")
+        tx.add_unavailability(rep["R2"], T0, T0 + 5 * DAY, "PTO")
+        tx.replace_rep_records({(rep["R3"], "smb|retail"): (2, 1)}, T0)
+        tx.put_capacity_bid(rep["R1"], quarter_of(T0.date()), 5, T0)
+        tx.record_capacity_award(rep["R1"], quarter_of(T0.date()), 5, "bid", T0)
+    return acc, rep
 
 
 def test_routing_score_is_the_latest_row(ledger: Any) -> None:
@@ -42,9 +67,18 @@ def test_active_lease_counts_and_cooling_reps(ledger: Any) -> None:
         assert tx.lock_rep_load(rep["R1"]) == 1
         assert tx.cooling_reps(acc["A0"], T0) == {rep["R1"]}
         assert tx.cooling_reps(acc["A0"], T0 + 32 * DAY) == set()
-        assert [x.id for x in tx.leases_due(T0 + 30 * DAY)] == [2, 3]
-        assert len(tx.find_leases(LeaseFilter(rep_id=rep["R1"]))) == 2
-        assert len(tx.find_leases(LeaseFilter(rep_id=rep["R1"], active_only=True))) == 1
+
+
+def test_cooldown_pairs_follow_revocations(ledger: Any) -> None:
+    acc, rep = _market(ledger)
+    with ledger.transaction() as tx:
+        old = tx.grant_lease(acc["A0"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        tx.end_lease(old.id, old.version, LeaseState.REVOKED, T0 + 2 * DAY, "no advance")
+        released = tx.grant_lease(acc["A1"], rep["R2"], T0, T0 + 30 * DAY, 70.0, 1, "y")
+        tx.end_lease(released.id, released.version, LeaseState.RELEASED, T0 + 2 * DAY, "rep asked")
+    with ledger.transaction() as tx:
+        assert tx.cooling_pairs(T0) == {(acc["A0"], rep["R1"])}
+        assert tx.cooling_pairs(T0 + 3 * DAY) == set()
 
 
 def test_leave_windows_are_half_open(ledger: Any) -> None:
@@ -56,27 +90,6 @@ def test_leave_windows_are_half_open(ledger: Any) -> None:
         assert tx.reps_on_leave(T0 + 5 * DAY) == set()
         (window,) = tx.unavailability(rep["R2"])
         assert window.reason == "PTO" and window.ends_at == T0 + 5 * DAY
-
-
-def test_decisions_overflow_and_lease_events_round_trip(ledger: Any) -> None:
-    acc, rep = _market(ledger)
-    record = RoutingRecord(
-        acc["A0"], T0, "manual", 1, "overflow", None, None, [], {"R1": "on_leave"}
-    )
-    with ledger.transaction() as tx:
-        tx.add_routing_decision(record)
-        entry_id = tx.add_overflow(acc["A0"], T0, "no eligible rep")
-        lease = tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
-        event = LeaseEventRow(lease.id, "granted", T0, "router", "x", 1, {"k": 1}, seq=1)
-        tx.add_lease_event(lease.id, event)
-    with ledger.transaction() as tx:
-        (stored,) = tx.routing_decisions(acc["A0"])
-        assert stored.exclusions == {"R1": "on_leave"} and stored.at == T0
-        assert tx.open_overflow(acc["A0"]) is not None
-        assert [e.id for e in tx.overflow_entries(queued_before=T0)] == []
-        tx.resolve_overflow(entry_id, T0 + DAY, "leased")
-        assert tx.open_overflow(acc["A0"]) is None
-        assert tx.lease_events(lease.id) == [event]
 
 
 def test_rep_records_replace_and_closed_deals(ledger: Any) -> None:
@@ -116,3 +129,34 @@ def test_routing_reps_carry_loads_kept_by_grant_and_end(ledger: Any) -> None:
             rep["R1"]: 1,
             rep["R2"]: 0,
         }
+
+
+def test_rep_market_carries_rules_loads_records_leave_cooldown_and_awards(ledger: Any) -> None:
+    acc, rep = _roster(ledger)
+    with ledger.transaction() as tx:
+        roster, load = tx.rep_market(_query(acc["A0"]))
+    assert roster.ids.tolist() == sorted(rep.values())
+    assert roster.external_ids == ("R1", "R2", "R3")
+    assert roster.active.tolist() == [True, False, True]
+    assert roster.capacity.tolist() == [4, 3, 25]
+    assert roster.segments[0] == ("smb|*",) and roster.languages[0] == ("German",)
+    assert load.active_leases.tolist() == [2, 0, 0]
+    assert (load.wins.tolist(), load.losses.tolist()) == ([0, 0, 2], [0, 0, 1])
+    assert load.on_leave.tolist() == [False, True, False]
+    assert load.cooling.tolist() == [False, False, True]
+    assert load.awarded.tolist() == [5, -1, -1]
+
+
+def test_rep_market_sees_a_changed_rep_and_time_passing(ledger: Any) -> None:
+    acc, rep = _roster(ledger)
+    with ledger.transaction() as tx:
+        tx.rep_market(_query(acc["A0"]))  # warms any cache
+        tx.update_reps([replace(REPS[1], active=True, id=rep["R2"])], T0)
+    later = T0 + 20 * DAY  # leave over, cooldown over
+    with ledger.transaction() as tx:
+        roster, load = tx.rep_market(_query(acc["A0"], later))
+        _, other = tx.rep_market(_query(acc["A1"]))
+    assert roster.active.tolist() == [True, True, True]
+    assert load.on_leave.tolist() == [False, False, False]
+    assert load.cooling.tolist() == [False, False, False]
+    assert other.cooling.tolist() == [False, False, False]

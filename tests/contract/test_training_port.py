@@ -1,4 +1,4 @@
-"""The history `dtem train` reads is the same on memory, SQLite and PostgreSQL."""
+"""TrainingPort: the history `dtem train` reads is the same on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The audit chain and its head behave the same on the in-memory fake, SQLite and PostgreSQL.
+"""AuditPort: the chain and its head behave the same on memory, SQLite and PostgreSQL.
 
 Tampering is done the way an intruder with database access would: straight on the
 tables (or, for the fake, on its state), never through the ledger port.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.memory import MemoryLedger
-from dtem.domain.audit import ChainHead
+from dtem.domain.audit import ChainHead, verify_chain
 from dtem.domain.errors import AuditChainBroken
 from dtem.services.audit import take_anchor, verify_audit
 from tests.conftest import T0
@@ -119,3 +119,30 @@ def test_a_deleted_head_is_reported_and_blocks_appends(ledger: Any) -> None:
     assert "head is missing" in str(_broken(ledger))
     with pytest.raises(AuditChainBroken, match="head is missing"), ledger.transaction() as tx:
         tx.append_audit("admin", "policy.store", {}, T0)
+
+
+def test_audit_chain_links_entries_and_detects_edits(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        for i in range(3):
+            tx.append_audit("admin", "policy.store", {"version": i}, T0 + timedelta(minutes=i))
+    with ledger.transaction() as tx:
+        entries = list(tx.audit_entries())
+    assert [e.seq for e in entries] == [1, 2, 3]
+    assert verify_chain(entries).entries == 3
+    forged = [
+        *entries[:1],
+        entries[1].__class__(**{**entries[1].__dict__, "actor": "mallory"}),
+        entries[2],
+    ]
+    with pytest.raises(AuditChainBroken) as err:
+        verify_chain(forged)
+    assert err.value.seq == 2
+
+
+def test_audit_entries_after_a_sequence_number(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        for i in range(3):
+            tx.append_audit("admin", f"step.{i}", {"i": i}, T0)
+    with ledger.transaction() as tx:
+        assert [e.action for e in tx.audit_entries(after_seq=1)] == ["step.1", "step.2"]
+        assert list(tx.audit_entries(after_seq=3)) == []

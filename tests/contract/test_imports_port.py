@@ -1,12 +1,12 @@
-"""The imports store: the same behaviour on the in-memory fake, SQLite and PostgreSQL."""
+"""ImportsPort: what imports write reads back the same on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import replace
 from typing import Any
 
-from dtem.domain.model import Account, Activity, Opportunity, Rep
-from dtem.domain.store_imports import RecordChange, StageEntry
+from dtem.domain.model import Account, Activity, Rep, Tier
+from dtem.domain.store_imports import RecordChange
 from tests.conftest import T0
 
 
@@ -35,12 +35,43 @@ def test_batches_and_record_changes_round_trip(ledger: Any) -> None:
     assert changes == [RecordChange("accounts", "A1", {"name": ["Acme", "Acme Ltd"]})]
 
 
-def test_all_accounts_returns_every_field(ledger: Any) -> None:
+def test_accounts_update_by_external_id(ledger: Any) -> None:
     _seed(ledger)
     with ledger.transaction() as tx:
-        accounts = tx.all_accounts()
-    assert set(accounts) == {"A1", "A2"}
-    assert accounts["A2"].industry == "retail" and accounts["A2"].id is not None
+        old = tx.accounts_by_external_id(["A1"])["A1"]
+        tx.update_accounts([Account("A1", "Acme Corp", domain="acme.com", employees=50)], T0)
+        new = tx.accounts_by_external_id(["A1", "missing"])
+    assert list(new) == ["A1"]
+    assert new["A1"].name == "Acme Corp" and new["A1"].employees == 50 and new["A1"].id == old.id
+
+
+def test_bulk_inserted_accounts_are_in_the_snapshot(ledger: Any) -> None:
+    accounts = [
+        Account("B1", "Beta", domain="beta.io", employees=40, tier=Tier.HUMAN_ONLY),
+        Account("B2", "Gamma", industry="retail", do_not_contact=True, potential_value=9.5),
+    ]
+    with ledger.transaction() as tx:
+        tx.bulk_insert_accounts(accounts, T0)
+    with ledger.transaction() as tx:
+        snapshot = tx.account_snapshot()
+        ids = tx.all_account_ids()
+        assert tx.count("accounts") == 2
+    assert sorted(snapshot) == ["B1", "B2"] and len(snapshot) == 2
+    assert snapshot["B1"] == replace(accounts[0], id=ids["B1"])
+    assert snapshot["B2"] == replace(accounts[1], id=ids["B2"])
+    assert snapshot.same("B1", {"name": "Beta", "employees": 40})
+    assert not snapshot.same("B2", {"industry": "saas"})
+
+
+def test_reps_update_by_external_id(ledger: Any) -> None:
+    _seed(ledger)
+    with ledger.transaction() as tx:
+        old = tx.reps_by_external_id(["R1"])["R1"]
+        tx.update_reps([Rep("R1", "Rita M", capacity=7, active=False)], T0)
+        assert tx.count("reps") == 1
+    with ledger.transaction() as tx:
+        new = tx.reps_by_external_id(["R1"])["R1"]
+    assert (new.name, new.capacity, new.active, new.id) == ("Rita M", 7, False, old.id)
 
 
 def test_account_attributes_are_replaced_and_none_removes(ledger: Any) -> None:
@@ -53,30 +84,6 @@ def test_account_attributes_are_replaced_and_none_removes(ledger: Any) -> None:
         origins = tx.all_account_attributes("origin")
     assert attrs == {"A1": {"origin": "email", "first_contact_date": "2018-02-01"}}
     assert origins == {"A1": "email"}
-
-
-def test_opportunities_resolve_accounts_and_reps_and_keep_stage_history(ledger: Any) -> None:
-    _seed(ledger)
-    opp = Opportunity("O1", "A1", "prospecting", 1000.0, date(2027, 1, 2), None, "R1")
-    with ledger.transaction() as tx:
-        tx.insert_opportunities(
-            [opp, Opportunity("O2", "A2", "proposal", rep_external_id="R9")], T0
-        )
-        tx.append_stage_history([StageEntry("O1", "prospecting", T0, "import")])
-    later = T0 + timedelta(days=2)
-    with ledger.transaction() as tx:
-        tx.update_opportunities(
-            [Opportunity("O1", "A1", "proposal", 1200.0, date(2027, 1, 2), None, "R1")], later
-        )
-        tx.append_stage_history([StageEntry("O1", "proposal", later, "import")])
-    with ledger.transaction() as tx:
-        found = tx.opportunities_by_external_id(["O1", "O2", "O3"])
-        history = tx.stage_history("O1")
-        assert len(tx.all_opportunities()) == 2
-    assert found["O1"].stage == "proposal" and found["O1"].amount == 1200.0
-    assert found["O1"].rep_external_id == "R1" and found["O1"].created_date == date(2027, 1, 2)
-    assert found["O2"].rep_external_id is None  # an unknown rep is stored as no rep
-    assert [(h.stage, h.changed_at) for h in history] == [("prospecting", T0), ("proposal", later)]
 
 
 def test_activities_insert_and_report_known_ids(ledger: Any) -> None:

@@ -1,4 +1,4 @@
-"""The signal-ingestion store methods behave the same on memory, SQLite and PostgreSQL."""
+"""SignalsPort: signal ingestion behaves the same on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 
-from dtem.domain.errors import NotFound, SourceExists
 from dtem.domain.model import Account
 from dtem.domain.signals import SignalRecord, source_scope
-from dtem.domain.store_radar import SignalSource
 from tests.conftest import T0
 
 
@@ -100,16 +98,3 @@ def test_identity_links_keep_or_replace(ledger: Any) -> None:
         tx.link_identities({"u1": "id:B2"}, T0, replace=True)
         assert tx.identity_links(["u1"]) == {"u1": "id:B2"}
         assert tx.users_linked_to(["domain:acme.com", "id:B2"]) == ["u1", "u2"]
-
-
-def test_signal_source_names_are_unique_and_revocable(ledger: Any) -> None:
-    with ledger.transaction() as tx:
-        tx.add_signal_source(SignalSource("web", "h1", T0))
-        with pytest.raises(SourceExists):
-            tx.add_signal_source(SignalSource("web", "h2", T0))
-        tx.revoke_signal_source("web", T0)
-        found = tx.signal_source_by_hash("h1")
-        assert found is not None and found.revoked_at == T0
-        with pytest.raises(NotFound):
-            tx.revoke_signal_source("web", T0)
-        assert [s.name for s in tx.signal_sources()] == ["web"]

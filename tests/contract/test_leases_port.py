@@ -1,4 +1,4 @@
-"""The ledger contract: the same behaviour on the in-memory fake, SQLite and PostgreSQL."""
+"""LeasesPort: leases and their history behave the same on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from dtem.domain.audit import verify_chain
-from dtem.domain.errors import AuditChainBroken, LeaseConflict, LeaseVersionConflict, NotFound
+from dtem.domain.clock import FixedClock
+from dtem.domain.errors import LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, LeaseState, Rep, Tier
-from dtem.domain.ports import TokenRecord
-from dtem.domain.store_market import LeaseEventRow
+from dtem.domain.store_market import LeaseEventRow, LeaseFilter
 from tests.conftest import T0
+from tests.market_seed import seed
 
 DAY = timedelta(days=1)
 
@@ -27,6 +27,11 @@ def _seed(ledger: Any) -> tuple[int, int]:
     return acc.id, rep.id
 
 
+def _market(ledger: Any) -> tuple[dict[str, int], dict[str, int]]:
+    accounts = [Account(f"A{i}", f"Acc {i}", employees=50, industry="Retail") for i in range(3)]
+    return seed(ledger, FixedClock(T0), accounts, [Rep("R1", "Rita"), Rep("R2", "Raj")])
+
+
 def test_second_active_lease_on_an_account_is_a_lease_conflict(ledger: Any) -> None:
     account_id, rep_id = _seed(ledger)
     with ledger.transaction() as tx:
@@ -35,17 +40,6 @@ def test_second_active_lease_on_an_account_is_a_lease_conflict(ledger: Any) -> N
         tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 70.0, 1, "again")
     with ledger.transaction() as tx:
         assert len(tx.active_leases()) == 1
-
-
-def test_lease_conflict_leaves_the_transaction_usable(ledger: Any) -> None:
-    account_id, rep_id = _seed(ledger)
-    with ledger.transaction() as tx:
-        tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 70.0, 1, "first")
-        with pytest.raises(LeaseConflict):
-            tx.grant_lease(account_id, rep_id, T0, T0 + timedelta(days=30), 70.0, 1, "second")
-        tx.append_audit("test", "after.conflict", {}, T0)
-    with ledger.transaction() as tx:
-        assert [e.action for e in tx.audit_entries()] == ["after.conflict"]
 
 
 def test_ended_lease_frees_the_account_for_a_new_one(ledger: Any) -> None:
@@ -112,72 +106,45 @@ def test_a_second_event_for_one_lease_version_is_a_conflict(ledger: Any) -> None
         assert [(e.seq, e.actor) for e in tx.lease_events(lease.id)] == [(1, "a")]
 
 
-def test_failed_transaction_writes_nothing(ledger: Any) -> None:
-    with pytest.raises(RuntimeError), ledger.transaction() as tx:
-        tx.insert_accounts([Account("A9", "Nine")], T0)
-        tx.append_audit("test", "import", {"n": 1}, T0)
-        raise RuntimeError("boom")
+def test_a_lease_reads_back_by_id_after_it_ended(ledger: Any) -> None:
+    account_id, rep_id = _seed(ledger)
     with ledger.transaction() as tx:
-        assert tx.count("accounts") == 0
-        assert list(tx.audit_entries()) == []
-
-
-def test_accounts_update_by_external_id(ledger: Any) -> None:
-    _seed(ledger)
+        granted = tx.grant_lease(account_id, rep_id, T0, T0 + 30 * DAY, 70.0, 3, "crossing")
+        tx.end_lease(granted.id, granted.version, LeaseState.RELEASED, T0 + DAY, "rep asked")
     with ledger.transaction() as tx:
-        old = tx.accounts_by_external_id(["A1"])["A1"]
-        tx.update_accounts([Account("A1", "Acme Corp", domain="acme.com", employees=50)], T0)
-        new = tx.accounts_by_external_id(["A1", "missing"])
-    assert list(new) == ["A1"]
-    assert new["A1"].name == "Acme Corp" and new["A1"].employees == 50 and new["A1"].id == old.id
-
-
-def test_reps_round_trip_lists(ledger: Any) -> None:
-    _seed(ledger)
-    with ledger.transaction() as tx:
-        (rep,) = tx.all_reps()
-    assert rep.segments == ("smb|retail",) and rep.capacity == 5 and rep.languages == ()
-
-
-def test_audit_chain_links_entries_and_detects_edits(ledger: Any) -> None:
-    with ledger.transaction() as tx:
-        for i in range(3):
-            tx.append_audit("admin", "policy.store", {"version": i}, T0 + timedelta(minutes=i))
-    with ledger.transaction() as tx:
-        entries = list(tx.audit_entries())
-    assert [e.seq for e in entries] == [1, 2, 3]
-    assert verify_chain(entries).entries == 3
-    forged = [
-        *entries[:1],
-        entries[1].__class__(**{**entries[1].__dict__, "actor": "mallory"}),
-        entries[2],
-    ]
-    with pytest.raises(AuditChainBroken) as err:
-        verify_chain(forged)
-    assert err.value.seq == 2
-
-
-def test_policy_versions_are_numbered_and_activation_is_latest(ledger: Any) -> None:
-    with ledger.transaction() as tx:
-        v1 = tx.add_policy({"threshold": 60.0}, T0, "admin", "first")
-        v2 = tx.add_policy({"threshold": 65.0}, T0, "admin", "second")
-        assert tx.active_policy_version() is None
-        tx.activate_policy(v2, T0, "admin")
-        tx.activate_policy(v1, T0, "admin")
-    with ledger.transaction() as tx:
-        assert (v1, v2) == (1, 2)
-        assert tx.active_policy_version() == 1
-        assert tx.policy_document(2) == {"threshold": 65.0}
-        assert [p.active for p in tx.policy_versions()] == [True, False]
+        found = tx.lease(granted.id)
+        assert tx.active_lease(account_id) is None and tx.active_leases() == []
         with pytest.raises(NotFound):
-            tx.activate_policy(7, T0, "admin")
+            tx.lease(granted.id + 1000)
+    assert (found.account_id, found.rep_id, found.score_at_grant, found.policy_version) == (
+        account_id,
+        rep_id,
+        70.0,
+        3,
+    )
+    assert found.state is LeaseState.RELEASED and found.ended_at == T0 + DAY
 
 
-def test_tokens_are_found_by_hash_and_revoked(ledger: Any) -> None:
+def test_leases_due_and_found_by_rep(ledger: Any) -> None:
+    acc, rep = _market(ledger)
     with ledger.transaction() as tx:
-        token_id = tx.add_token(TokenRecord("h" * 64, "admin", "ops", T0))
-        tx.revoke_token(token_id, T0)
+        a = tx.grant_lease(acc["A0"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        tx.grant_lease(acc["A2"], rep["R2"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        tx.end_lease(a.id, a.version, LeaseState.REVOKED, T0 + 31 * DAY, "no advance")
     with ledger.transaction() as tx:
-        found = tx.token_by_hash("h" * 64)
-        assert found is not None and found.revoked_at == T0 and found.role == "admin"
-        assert tx.token_by_hash("x" * 64) is None
+        assert [x.id for x in tx.leases_due(T0 + 30 * DAY)] == [2, 3]
+        assert tx.leases_due(T0 + 29 * DAY) == []
+        assert len(tx.find_leases(LeaseFilter(rep_id=rep["R1"]))) == 2
+        assert len(tx.find_leases(LeaseFilter(rep_id=rep["R1"], active_only=True))) == 1
+        assert [x.id for x in tx.find_leases(LeaseFilter(account_id=acc["A2"]))] == [3]
+
+
+def test_lease_events_round_trip(ledger: Any) -> None:
+    acc, rep = _market(ledger)
+    with ledger.transaction() as tx:
+        lease = tx.grant_lease(acc["A1"], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x")
+        event = LeaseEventRow(lease.id, "granted", T0, "router", "x", 1, {"k": 1}, seq=1)
+        tx.add_lease_event(lease.id, event)
+    with ledger.transaction() as tx:
+        assert tx.lease_events(lease.id) == [event]

@@ -1,4 +1,4 @@
-"""The comp store on memory, SQLite and PostgreSQL: exact decimals, one line per (deal, seq)."""
+"""CompPort on memory, SQLite and PostgreSQL: exact decimals, one line per (deal, seq)."""
 
 from __future__ import annotations
 

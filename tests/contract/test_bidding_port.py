@@ -1,11 +1,11 @@
-"""Bids, awards, watermarks, cooldown pairs, lease changes and rep deals on every backend."""
+"""BiddingPort: capacity bids, awards and rep deals on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
 
-from dtem.domain.model import Account, LeaseState, Opportunity, Rep
+from dtem.domain.model import Account, Opportunity, Rep
 from tests.conftest import T0
 
 H = timedelta(hours=1)
@@ -38,31 +38,6 @@ def test_a_second_bid_replaces_the_first_and_awards_are_read_back(ledger: Any) -
         assert tx.awarded_capacities("2027Q3") == {}
         (b1, _) = tx.capacity_bids("2027Q2")
         assert (b1.award_reason, b1.awarded_at) == ("index 1.2", T0 + 2 * H)
-
-
-def test_watermarks_start_empty_and_move(ledger: Any) -> None:
-    with ledger.transaction() as tx:
-        assert tx.watermark("export:salesforce") is None
-        tx.set_watermark("export:salesforce", T0)
-        tx.set_watermark("export:salesforce", T0 + H)
-    with ledger.transaction() as tx:
-        assert tx.watermark("export:salesforce") == T0 + H
-        assert tx.watermark("export:hubspot") is None
-
-
-def test_lease_changes_and_cooldown_pairs_follow_the_lease_history(ledger: Any) -> None:
-    (a0, a1, a2), (r1, r2) = _seed(ledger)
-    sprint = timedelta(days=30)
-    with ledger.transaction() as tx:
-        old = tx.grant_lease(a0, r1, T0, T0 + sprint, 70.0, 1, "x")
-        tx.end_lease(old.id, old.version, LeaseState.REVOKED, T0 + 2 * H, "no advance")
-        tx.grant_lease(a1, r2, T0 + 3 * H, T0 + sprint, 70.0, 1, "y")
-        tx.grant_lease(a2, r2, T0 - H, T0 + sprint, 70.0, 1, "z")
-    with ledger.transaction() as tx:
-        assert tx.accounts_with_lease_changes(T0, T0 + 5 * H) == [a0, a1]
-        assert tx.accounts_with_lease_changes(T0 + 2 * H, T0 + 5 * H) == [a1]
-        assert tx.cooling_pairs(T0) == {(a0, r1)}
-        assert tx.cooling_pairs(T0 + 3 * H) == set()
 
 
 def test_rep_deals_carry_outcome_amount_and_cycle(ledger: Any) -> None:

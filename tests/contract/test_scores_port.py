@@ -1,14 +1,13 @@
-"""The scoring store: same behaviour on the in-memory fake, SQLite and PostgreSQL."""
+"""ScoresPort: state, scores and triggers behave the same on memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
-from dtem.domain.model import Account, Opportunity
+from dtem.domain.model import Account
 from dtem.domain.score_records import ScoreEvent, ScoreRecord
 from dtem.domain.scoring import Decayed, epoch_seconds
-from dtem.domain.segments import Economics, SegmentStats, WonDeal
 from dtem.domain.signals import SignalRecord
 from tests.conftest import T0
 
@@ -70,27 +69,6 @@ def test_score_events_are_read_in_order_and_consumed_once(ledger: Any) -> None:
         assert [e.kind for e in tx.score_events(after_id=stored[0].id)] == ["hand_raise"]
 
 
-def test_economics_snapshots_get_increasing_versions(ledger: Any) -> None:
-    eco = Economics(
-        overall=SegmentStats(3, 1000.0, 2, 30.0),
-        segments={"smb|retail": SegmentStats(1, 500.0, 1, 10.0)},
-        blended_hourly=75.0,
-        computed_at=T0,
-    )
-    with ledger.transaction() as tx:
-        assert tx.latest_economics() is None
-        assert tx.add_economics(eco) == 1
-        assert tx.add_economics(eco) == 2
-    with ledger.transaction() as tx:
-        latest = tx.latest_economics()
-    assert latest is not None and latest.version == 2
-    assert (latest.overall, latest.segments, latest.blended_hourly) == (
-        eco.overall,
-        eco.segments,
-        75.0,
-    )
-
-
 def test_signals_for_scoring_skip_unmatched_superseded_and_future_ones(ledger: Any) -> None:
     ids = _accounts(ledger)
 
@@ -110,16 +88,13 @@ def test_signals_for_scoring_skip_unmatched_superseded_and_future_ones(ledger: A
     assert cols.occurred_us[0] == round(epoch_seconds(T0 - timedelta(days=1)) * 1e6)
 
 
-def test_won_deals_carry_their_account_segment_and_cycle(ledger: Any) -> None:
-    _accounts(ledger)
+def test_scoring_accounts_are_the_firmographics_by_id(ledger: Any) -> None:
+    ids = _accounts(ledger)
     with ledger.transaction() as tx:
-        tx.insert_opportunities(
-            [
-                Opportunity("O1", "A1", "closed_won", 900.0, date(2026, 1, 1), date(2026, 1, 31)),
-                Opportunity("O2", "A2", "proposal", 50.0, date(2026, 1, 1), None),
-            ],
-            T0,
-        )
-    with ledger.transaction() as tx:
-        deals = tx.won_deals(("closed_won",))
-    assert deals == [WonDeal("smb|retail", 900.0, 30)]
+        every = tx.scoring_accounts()
+        one = tx.scoring_accounts([ids["A2"]])
+    assert [(f.id, f.external_id, f.industry, f.employees) for f in every] == [
+        (ids["A1"], "A1", "Retail", 40),
+        (ids["A2"], "A2", None, None),
+    ]
+    assert [f.external_id for f in one] == ["A2"]

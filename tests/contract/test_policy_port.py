@@ -1,0 +1,26 @@
+"""PolicyPort: policy versions behave the same on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dtem.domain.errors import NotFound
+from tests.conftest import T0
+
+
+def test_policy_versions_are_numbered_and_activation_is_latest(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        v1 = tx.add_policy({"threshold": 60.0}, T0, "admin", "first")
+        v2 = tx.add_policy({"threshold": 65.0}, T0, "admin", "second")
+        assert tx.active_policy_version() is None
+        tx.activate_policy(v2, T0, "admin")
+        tx.activate_policy(v1, T0, "admin")
+    with ledger.transaction() as tx:
+        assert (v1, v2) == (1, 2)
+        assert tx.active_policy_version() == 1
+        assert tx.policy_document(2) == {"threshold": 65.0}
+        assert [p.active for p in tx.policy_versions()] == [True, False]
+        with pytest.raises(NotFound):
+            tx.activate_policy(7, T0, "admin")
