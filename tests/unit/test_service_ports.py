@@ -22,9 +22,6 @@ from dtem.domain.ports import Ledger, LedgerOf, LedgerTx
 
 # module -> why its use cases still take the whole ledger (remove a module once narrowed)
 NOT_YET_NARROWED: dict[str, str] = {
-    "dtem.services.bidding": "market rules move to the domain (issue 8)",
-    "dtem.services.rebalance_market": "market rules move to the domain (issue 8)",
-    "dtem.services.rebalance": "market rules move to the domain (issue 8)",
     "dtem.services.routing": "market rules and the signal pipeline (issue 8)",
     "dtem.services.review": "versioned leases (issue 8)",
     "dtem.services.scoring": "the signal pipeline (issue 8)",

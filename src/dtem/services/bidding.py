@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from dtem.domain.bidding import (
     CapacityBid,
@@ -27,11 +28,19 @@ from dtem.domain.clock import Clock
 from dtem.domain.errors import InputInvalid, NotFound, RowError
 from dtem.domain.model import Rep
 from dtem.domain.policy import Policy
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import AuditPort, BiddingPort, DirectoryPort, LedgerOf, PolicyPort
 from dtem.services.governance import active_policy
 
 
-def effective_capacity(tx: LedgerTx, rep: Rep, day: date, policy: Policy) -> int:
+class _Bids(BiddingPort, DirectoryPort, Protocol):
+    """Bids and awards with the reps they belong to."""
+
+
+class _AuditedBids(_Bids, PolicyPort, AuditPort, Protocol):
+    """Bids and awards under the active policy, every change audited."""
+
+
+def effective_capacity(tx: BiddingPort, rep: Rep, day: date, policy: Policy) -> int:
     """Leases the rep may hold on `day`: the quarter's award, else its own capacity."""
     awarded = tx.awarded_capacities(quarter_of(day)).get(rep.id or 0)
     return rep_capacity(rep, awarded, policy)
@@ -42,7 +51,12 @@ def _invalid(field: str, value: str, reason: str) -> InputInvalid:
 
 
 def submit_bid(
-    ledger: Ledger, clock: Clock, rep: str, quarter: str, leases: int, actor: str = "cli"
+    ledger: LedgerOf[_AuditedBids],
+    clock: Clock,
+    rep: str,
+    quarter: str,
+    leases: int,
+    actor: str = "cli",
 ) -> CapacityBid:
     """Record (or replace, before the award) a rep's bid for a quarter."""
     try:
@@ -63,7 +77,7 @@ def submit_bid(
     return bid
 
 
-def list_bids(ledger: Ledger, quarter: str | None = None) -> list[dict[str, object]]:
+def list_bids(ledger: LedgerOf[_Bids], quarter: str | None = None) -> list[dict[str, object]]:
     """Bids (of one quarter, or all) with rep external ids, oldest quarter first."""
     with ledger.transaction() as tx:
         names = {r.id: r.external_id for r in tx.all_reps()}
@@ -105,7 +119,11 @@ class AwardResult:
 
 
 def award_quarter(
-    ledger: Ledger, clock: Clock, quarter: str, total: int | None = None, actor: str = "cli"
+    ledger: LedgerOf[_AuditedBids],
+    clock: Clock,
+    quarter: str,
+    total: int | None = None,
+    actor: str = "cli",
 ) -> AwardResult:
     """Award a quarter's bids by water-filling on the performance weights; recorded once.
 
@@ -142,7 +160,7 @@ def _human_capacity(reps: Iterable[Rep], policy: Policy) -> int:
     return sum(capacity_of(r, policy) for r in reps if r.active)
 
 
-def _track_records(tx: LedgerTx, policy: Policy) -> tuple[dict[int, TrackRecord], TrackRecord]:
+def _track_records(tx: BiddingPort, policy: Policy) -> tuple[dict[int, TrackRecord], TrackRecord]:
     """Per rep and for the whole team: wins, losses, won amount, cycle days of wins."""
     raw: dict[int, list[float]] = {}
     for d in tx.rep_deals(policy.won_stages, policy.lost_stages):

@@ -14,17 +14,28 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 
 from dtem.domain import leases as lm
 from dtem.domain.clock import Clock
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import AuditPort, LedgerOf, PolicyPort
 from dtem.optimizer import assign_count_capacity, assign_gap, assign_greedy
 from dtem.optimizer.problem import Assignment, moved_count
 from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
-from dtem.services.rebalance_market import BuiltProblem, MarketSnapshot, build_problem, snapshot
+from dtem.services.rebalance_market import (
+    BuiltProblem,
+    MarketFacts,
+    MarketSnapshot,
+    build_problem,
+    snapshot,
+)
+
+
+class _Rebalance(MarketFacts, PolicyPort, AuditPort, Protocol):
+    """The market snapshot, the policy in force, lease moves and their audit."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class RebalanceReport:
 
 
 def rebalance(
-    ledger: Ledger,
+    ledger: LedgerOf[_Rebalance],
     clock: Clock,
     move_leases: bool = False,
     hours: bool = False,
@@ -113,7 +124,7 @@ def _report(
 
 
 def _apply(
-    tx: LedgerTx, snap: MarketSnapshot, built: BuiltProblem, best: Assignment, at: datetime,
+    tx: _Rebalance, snap: MarketSnapshot, built: BuiltProblem, best: Assignment, at: datetime,
     active: ActivePolicy, actor: str,
 ) -> None:  # fmt: skip
     """Grant new leases and move active ones (old ends `reassigned`, reason rebalanced)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from dtem.domain.eligibility import (
 from dtem.domain.expected_value import deal_value, expected_value
 from dtem.domain.model import Account, Lease, Rep, segment_of
 from dtem.domain.policy import Policy
-from dtem.domain.ports import LedgerTx
+from dtem.domain.ports import BiddingPort, DirectoryPort, LeasesPort, RoutingFactsPort, ScoresPort
 from dtem.domain.roster import RepRoster, roster_of
 from dtem.domain.score_records import ScoreRecord
 from dtem.domain.win_rate import win_rate_multiplier
@@ -69,7 +70,14 @@ class BuiltProblem:
     ev: FloatArray  # per arc, before the continuity penalty
 
 
-def snapshot(tx: LedgerTx, at: datetime, active: ActivePolicy, move_leases: bool) -> MarketSnapshot:
+class MarketFacts(ScoresPort, LeasesPort, DirectoryPort, RoutingFactsPort, BiddingPort, Protocol):
+    """What a market snapshot reads: scores, leases, accounts, reps, leave, cooldowns,
+    records and awards."""
+
+
+def snapshot(
+    tx: MarketFacts, at: datetime, active: ActivePolicy, move_leases: bool
+) -> MarketSnapshot:
     """Read the market at `at` (inside the caller's unit of work)."""
     policy = active.policy
     reps, roster, on_leave, cap = _rep_side(tx, at, policy)
@@ -99,7 +107,7 @@ def snapshot(tx: LedgerTx, at: datetime, active: ActivePolicy, move_leases: bool
 
 
 def _rep_side(
-    tx: LedgerTx, at: datetime, policy: Policy
+    tx: MarketFacts, at: datetime, policy: Policy
 ) -> tuple[list[Rep], RepRoster, BoolArray, IntArray]:
     """Every rep by id, its roster, who is on leave at `at`, and the capacity in force."""
     reps = sorted((r for r in tx.all_reps() if r.id is not None), key=lambda r: r.id or 0)
@@ -117,7 +125,7 @@ def _count(rep_indices: list[int], n_reps: int) -> IntArray:
 
 
 def _hot_accounts(
-    tx: LedgerTx, scores: dict[int, ScoreRecord], held: set[int], policy: Policy
+    tx: DirectoryPort, scores: dict[int, ScoreRecord], held: set[int], policy: Policy
 ) -> list[Account]:
     """Unleased accounts routing would give a human without a hand-raise, by id."""
     ids = [a for a, s in scores.items() if a not in held and clears_threshold(s.score, policy)]
