@@ -217,10 +217,12 @@ def audit_anchor(db: DbOption = None, json_out: JsonOption = False) -> None:
 
 
 def _read_anchor(path: Path) -> ChainHead:
+    """The anchor in `path`; a usage error (exit 2) naming the file when it is none."""
     try:
         return ChainHead.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"{path}: not an audit anchor ({exc})") from exc
+    except ValueError as exc:  # not UTF-8, not JSON, or not an anchor's fields
+        reason = f"{path}: not an audit anchor ({exc})"
+        raise typer.BadParameter(reason, param_hint="--anchor") from None
 
 
 @audit_app.command("list")
