@@ -24,20 +24,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from dtem.domain.capacity import blended_hourly_cost, price_of_capacity
 from dtem.domain.clock import Clock
 from dtem.domain.errors import LeaseVersionConflict
 from dtem.domain.model import LeaseState, segment_of
 from dtem.domain.policy import Policy
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import LedgerOf, PolicyPort, ScoresPort
 from dtem.domain.routing import TRIGGERS
 from dtem.services import leases
 from dtem.services.governance import active_policy
-from dtem.services.routing import rep_velocity, route_in_tx
+from dtem.services.routing import RoutingTx, rep_velocity, route_in_tx
 
 Progress = Callable[[str, int, int], None]  # step, done, total
 REVIEW_ATTEMPTS = 3  # reads of one lease before a stale write is reported, not retried
+
+
+class _Review(RoutingTx, PolicyPort, ScoresPort, Protocol):
+    """The daily review: leases due, records, overflow and triggers, routed again."""
 
 
 @dataclass
@@ -77,7 +82,7 @@ def next_run(now: datetime, policy: Policy) -> datetime:
 
 
 def run_review(
-    ledger: Ledger,
+    ledger: LedgerOf[_Review],
     clock: Clock,
     on: date | None = None,
     actor: str = "review",
@@ -101,7 +106,7 @@ def run_review(
     return report
 
 
-def refresh_rep_records(ledger: Ledger, at: datetime) -> int:
+def refresh_rep_records(ledger: LedgerOf[_Review], at: datetime) -> int:
     """Recount won/lost deals per rep and segment (read by every routing decision)."""
     with ledger.transaction() as tx:
         policy = active_policy(tx).policy
@@ -117,7 +122,7 @@ def refresh_rep_records(ledger: Ledger, at: datetime) -> int:
 
 
 def _expire_leases(
-    ledger: Ledger, report: ReviewReport, actor: str, progress: Progress | None
+    ledger: LedgerOf[_Review], report: ReviewReport, actor: str, progress: Progress | None
 ) -> None:
     with ledger.transaction() as tx:
         due = [x.id for x in tx.leases_due(report.at)]
@@ -127,7 +132,9 @@ def _expire_leases(
             progress("expiries", i + 1, len(due))
 
 
-def _review_lease(ledger: Ledger, lease_id: int, report: ReviewReport, actor: str) -> None:
+def _review_lease(
+    ledger: LedgerOf[_Review], lease_id: int, report: ReviewReport, actor: str
+) -> None:
     """Expire or revoke one lease, deciding again on fresh state if it moved meanwhile.
 
     A stage advance (or a release) that commits between this read and this write makes
@@ -153,7 +160,7 @@ def _review_lease(ledger: Ledger, lease_id: int, report: ReviewReport, actor: st
 
 
 def _expire_one(
-    tx: LedgerTx, lease_id: int, report: ReviewReport, actor: str
+    tx: _Review, lease_id: int, report: ReviewReport, actor: str
 ) -> tuple[LeaseState | None, str | None]:
     """(the state the lease ended in or None, the re-routing outcome or None)."""
     active, lease = active_policy(tx), tx.lease(lease_id)
@@ -171,7 +178,7 @@ def _expire_one(
 
 
 def _retry_overflow(
-    ledger: Ledger, report: ReviewReport, actor: str, progress: Progress | None
+    ledger: LedgerOf[_Review], report: ReviewReport, actor: str, progress: Progress | None
 ) -> None:
     with ledger.transaction() as tx:
         entries = tx.overflow_entries(open_only=True, queued_before=report.at)
@@ -188,7 +195,7 @@ def _retry_overflow(
 
 
 def _consume_triggers(
-    ledger: Ledger, report: ReviewReport, actor: str, progress: Progress | None
+    ledger: LedgerOf[_Review], report: ReviewReport, actor: str, progress: Progress | None
 ) -> None:
     with ledger.transaction() as tx:
         pending = [e for e in tx.score_events(unconsumed=True) if e.at <= report.at]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from dtem.domain.bidding import quarter_of
 from dtem.domain.capacity import capacities_in_force
@@ -19,13 +19,34 @@ from dtem.domain.clock import Clock
 from dtem.domain.errors import LeaseConflict, NotFound
 from dtem.domain.expected_value import deal_value
 from dtem.domain.model import Account, Lease, segment_of
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import (
+    AuditPort,
+    DecisionLogPort,
+    DirectoryPort,
+    LeasesPort,
+    LedgerOf,
+    PolicyPort,
+    RoutingFactsPort,
+)
 from dtem.domain.roster import RepRoster, RosterLoad, route_roster
 from dtem.domain.routing import TRIGGERS, RoutingDecision, RoutingRequest, ScoreFacts
 from dtem.domain.store_market import MarketQuery, RoutingRecord
 from dtem.domain.win_rate import win_rate_multiplier
 from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
+
+
+class RoutingTx(RoutingFactsPort, DecisionLogPort, LeasesPort, DirectoryPort, AuditPort, Protocol):
+    """What a routing decision reads and writes in the caller's unit of work: routing
+    facts, the decision log, the lease it grants (audited), accounts and reps."""
+
+
+class _Route(RoutingTx, PolicyPort, Protocol):
+    """A routing decision under the active policy."""
+
+
+class _Decisions(DecisionLogPort, DirectoryPort, Protocol):
+    """Stored decisions and overflow, with account and rep names."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +64,11 @@ class RouteResult:
 
 
 def route(
-    ledger: Ledger, clock: Clock, account: str, trigger: str = "manual", actor: str = "router"
+    ledger: LedgerOf[_Route],
+    clock: Clock,
+    account: str,
+    trigger: str = "manual",
+    actor: str = "router",
 ) -> RouteResult:
     """Route one account now (one unit of work). Raises `NotFound` for an unknown account."""
     if trigger not in TRIGGERS:
@@ -56,7 +81,7 @@ def route(
 
 
 def route_in_tx(
-    tx: LedgerTx,
+    tx: RoutingTx,
     account: Account,
     trigger: str,
     at: datetime,
@@ -78,7 +103,7 @@ def route_in_tx(
 
 
 def routing_request(
-    tx: LedgerTx,
+    tx: RoutingFactsPort,
     account: Account,
     trigger: str,
     active: ActivePolicy,
@@ -114,7 +139,7 @@ def market_query(account: Account, at: datetime, active: ActivePolicy) -> Market
 
 
 def _grant_best(
-    tx: LedgerTx,
+    tx: RoutingTx,
     req: RoutingRequest,
     current: Lease | None,
     market: tuple[RepRoster, RosterLoad],
@@ -146,7 +171,7 @@ def _grant_best(
 
 
 def _grant(
-    tx: LedgerTx,
+    tx: RoutingTx,
     req: RoutingRequest,
     current: Lease | None,
     decision: RoutingDecision,
@@ -168,7 +193,7 @@ def _grant(
 
 
 def _record(
-    tx: LedgerTx,
+    tx: RoutingTx,
     account: Account,
     trigger: str,
     at: datetime,
@@ -215,7 +240,7 @@ def _record(
     )
 
 
-def _track_overflow(tx: LedgerTx, account_id: int, at: datetime, d: RoutingDecision) -> None:
+def _track_overflow(tx: DecisionLogPort, account_id: int, at: datetime, d: RoutingDecision) -> None:
     """Queue an unroutable account once; resolve its queue entry when it is decided."""
     entry = tx.open_overflow(account_id)
     if d.outcome == "overflow" and entry is None:
@@ -224,7 +249,9 @@ def _track_overflow(tx: LedgerTx, account_id: int, at: datetime, d: RoutingDecis
         tx.resolve_overflow(entry.id, at, d.outcome)
 
 
-def rep_velocity(tx: LedgerTx, rep_id: int, account: Account, active: ActivePolicy) -> float:
+def rep_velocity(
+    tx: RoutingFactsPort, rep_id: int, account: Account, active: ActivePolicy
+) -> float:
     """A rep's velocity on an account's segment: its win-rate multiplier q_r (1 = average)."""
     wins, losses = tx.rep_records(segment_of(account.employees, account.industry)).get(
         rep_id, (0, 0)
@@ -238,7 +265,7 @@ class Explanation:
     decisions: list[dict[str, Any]]
 
 
-def explain(ledger: Ledger, account: str, limit: int = 5) -> Explanation:
+def explain(ledger: LedgerOf[_Decisions], account: str, limit: int = 5) -> Explanation:
     """The latest routing decisions of an account, newest first, with rep names."""
     with ledger.transaction() as tx:
         acct = tx.accounts_by_external_id([account]).get(account)
@@ -265,7 +292,7 @@ def explain(ledger: Ledger, account: str, limit: int = 5) -> Explanation:
     )
 
 
-def overflow(ledger: Ledger, open_only: bool = True) -> list[dict[str, Any]]:
+def overflow(ledger: LedgerOf[_Decisions], open_only: bool = True) -> list[dict[str, Any]]:
     """The overflow queue with account ids resolved, oldest first (managers watch it)."""
     with ledger.transaction() as tx:
         entries = tx.overflow_entries(open_only=open_only)
