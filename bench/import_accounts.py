@@ -26,6 +26,7 @@ import duckdb
 
 from dtem.adapters.ledger.engine import make_engine, migrate
 from dtem.adapters.ledger.sql import SqlLedger
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.services.imports import import_file
 
@@ -80,7 +81,7 @@ def fresh_ledger(folder: Path, name: str) -> tuple[str, SqlLedger]:
 def product(ledger: SqlLedger, path: Path) -> tuple[float, dict[str, int]]:
     clock = FixedClock(datetime(2027, 1, 4, tzinfo=UTC))
     start = time.perf_counter()
-    result = import_file(ledger, clock, "accounts", path)
+    result = import_file(ledger, clock, "accounts", path, pipeline=signal_pipeline())
     return time.perf_counter() - start, result.counts
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -67,6 +68,24 @@ def test_score_events_are_read_in_order_and_consumed_once(ledger: Any) -> None:
     with ledger.transaction() as tx:
         assert [e.kind for e in tx.score_events(unconsumed=True)] == ["hand_raise"]
         assert [e.kind for e in tx.score_events(after_id=stored[0].id)] == ["hand_raise"]
+
+
+def test_appended_score_events_come_back_in_order_with_their_ids(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    a1, a2 = ids["A1"], ids["A2"]
+    events = [
+        ScoreEvent(a1, T0, "crossed_up", 61.0, 1),
+        ScoreEvent(a2, T0, "hand_raise", 20.0, 1),
+        ScoreEvent(a1, T0, "hand_raise", 61.0, 1),
+    ]
+    with ledger.transaction() as tx:
+        first = tx.append_score_events(events[:1])
+        written = tx.append_score_events(events[1:])
+    with ledger.transaction() as tx:
+        stored = {e.id: e for e in tx.score_events()}
+    assert [replace(e, id=None) for e in first + written] == events
+    assert all(stored[e.id] == e for e in first + written)
+    assert len({e.id for e in first + written}) == 3
 
 
 def test_signals_for_scoring_skip_unmatched_superseded_and_future_ones(ledger: Any) -> None:

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from dtem.adapters.ledger.engine import make_engine
 from dtem.adapters.ledger.sql import SqlLedger
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.model import Account
 from dtem.domain.signals import SignalRecord
 from dtem.entrypoints.cli.app import app
-from dtem.services.signals.hooks import on_signals_committed
 from dtem.services.signals.ingest import Committed
 from tests.e2e.conftest import Server, run_dtem
 
@@ -43,7 +43,8 @@ def _seed(db: str, hot: str = "HOT") -> dict[str, int]:
             if (at := NOW - timedelta(days=1 + i % 5))
         ]
         tx.insert_signals(sigs)
-        on_signals_committed(tx, Committed(sigs, [], NOW))
+        pipeline = signal_pipeline()
+        pipeline.after_ingest(pipeline.active(tx))(tx, Committed(sigs, [], NOW))
     ledger.engine.dispose()
     return ids
 

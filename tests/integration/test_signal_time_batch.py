@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from dtem.adapters.batch.duckdb_engine import DuckDbScorer
 from dtem.adapters.ledger.memory import MemoryLedger
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.batch import TypeParams, account_params
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account
@@ -79,7 +80,7 @@ def _deliver(ledger: MemoryLedger, plan: Plan) -> float:
                           occurred_at=claimed + skew if with_sent_at else claimed,
                           sent_at=received + skew if with_sent_at else None)
             )  # fmt: skip
-        got = receive_calls(ledger, FixedClock(received), msgs, via="nats")
+        got = receive_calls(ledger, FixedClock(received), msgs, signal_pipeline(), via="nats")
         assert got.accepted == len(msgs) and not got.refused
     return epoch_seconds(received)
 

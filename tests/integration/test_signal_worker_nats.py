@@ -11,6 +11,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,11 @@ from dtem.config import Settings
 from dtem.domain.ports import LedgerTx
 from dtem.entrypoints.worker import SignalConsumer, run_tasks
 from dtem.services import governance
+from dtem.services.governance import ActivePolicy
+from dtem.services.scoring import Scored
 from dtem.services.signals import reports
 from dtem.services.signals.ingest import Committed
+from dtem.services.signals.stages import score_committed
 
 NATS_URL = os.environ.get("DTEM_TEST_NATS_URL")
 pytestmark = [
@@ -134,11 +138,13 @@ def test_unparseable_message_goes_to_dead_letters_with_reason(
 def test_message_failing_every_delivery_is_dead_lettered_after_max_deliver(
     container: Container, broker: BrokerSettings
 ) -> None:
-    def fail_on_poison(_tx: LedgerTx, batch: Committed) -> None:
+    def fail_on_poison(tx: LedgerTx, batch: Committed, active: ActivePolicy) -> Scored:
         if any(r.event_id == "poison" for r in batch.stored):
             raise RuntimeError("scoring exploded")
+        return score_committed(tx, batch, active)
 
-    consumer = SignalConsumer(container, broker, idle_timeout=4, on_committed=fail_on_poison)
+    poisoned = replace(container, pipeline=replace(container.pipeline, score=fail_on_poison))
+    consumer = SignalConsumer(poisoned, broker, idle_timeout=4)
     _run(consumer, broker, [_track("poison"), _track("fine")])
     dead = _dead_letters_of(broker)
     assert [json.loads(body)["messageId"] for body, _ in dead] == ["poison"]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tests.market_seed import seed
 
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.domain.errors import InputInvalid
 from dtem.domain.model import Account, LeaseState, Rep
@@ -40,7 +41,7 @@ def _leased(ledger: Any, clock: FixedClock, scores: dict[str, float]) -> dict[st
 
 def _import(ledger: Any, clock: FixedClock, path: Path, rows: list[str]) -> Any:
     path.write_text(HEADER + "".join(r + "\n" for r in rows))
-    return import_file(ledger, clock, "opportunities", path)
+    return import_file(ledger, clock, "opportunities", path, pipeline=signal_pipeline())
 
 
 def _lines(ledger: Any) -> list[Any]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tests.market_seed import seed
 
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.domain.comp import CompPlanInvalid
 from dtem.domain.errors import InputInvalid
@@ -39,7 +40,7 @@ def _won_deals(ledger: Any, tmp_path: Path) -> FixedClock:
         "O2,A2,closed_won,10000,2027-01-11\n"
         "O3,A3,closed_won,5000,2027-01-12\n"
     )
-    import_file(ledger, clock, "opportunities", path)
+    import_file(ledger, clock, "opportunities", path, pipeline=signal_pipeline())
     return clock
 
 

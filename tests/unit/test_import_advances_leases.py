@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.conftest import sql_ledger
 
 from dtem.adapters.ledger.sql import SqlLedger
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import LeaseState, Rep
 from dtem.services import governance, leases
@@ -21,7 +22,9 @@ def _leased_ledger(url: str, clock: FixedClock) -> tuple[SqlLedger, int]:
     ledger = sql_ledger(url)
     active = governance.ensure_policy(ledger, clock)
     mapping = load_mapping("salesforce")
-    import_file(ledger, clock, "accounts", FIXTURES / "sf_accounts.csv", mapping)
+    import_file(
+        ledger, clock, "accounts", FIXTURES / "sf_accounts.csv", mapping, pipeline=signal_pipeline()
+    )
     with ledger.transaction() as tx:
         tx.insert_reps([Rep("R1", "Rita")], clock())
         rep_id = tx.reps_by_external_id(["R1"])["R1"].id
@@ -39,13 +42,27 @@ def test_first_opportunity_and_later_stage_each_extend_the_lease(
         granted = tx.lease(lease_id)
     mapping = load_mapping("salesforce")
     clock.advance(days=10)
-    import_file(ledger, clock, "opportunities", FIXTURES / "sf_opportunities.csv", mapping)
+    import_file(
+        ledger,
+        clock,
+        "opportunities",
+        FIXTURES / "sf_opportunities.csv",
+        mapping,
+        pipeline=signal_pipeline(),
+    )
     with ledger.transaction() as tx:
         first = tx.lease(lease_id)
     assert first.state is LeaseState.ADVANCED
     assert first.expires_at == clock() + timedelta(days=30) > granted.expires_at
     clock.advance(days=20)
-    import_file(ledger, clock, "opportunities", FIXTURES / "sf_opportunities_advanced.csv", mapping)
+    import_file(
+        ledger,
+        clock,
+        "opportunities",
+        FIXTURES / "sf_opportunities_advanced.csv",
+        mapping,
+        pipeline=signal_pipeline(),
+    )
     with ledger.transaction() as tx:
         second = tx.lease(lease_id)
         actions = [e.action for e in tx.audit_entries()]
@@ -58,10 +75,24 @@ def test_reimporting_unchanged_opportunities_does_not_extend_the_lease(
 ) -> None:
     ledger, lease_id = _leased_ledger(sqlite_url, clock)
     mapping = load_mapping("salesforce")
-    import_file(ledger, clock, "opportunities", FIXTURES / "sf_opportunities.csv", mapping)
+    import_file(
+        ledger,
+        clock,
+        "opportunities",
+        FIXTURES / "sf_opportunities.csv",
+        mapping,
+        pipeline=signal_pipeline(),
+    )
     with ledger.transaction() as tx:
         once = tx.lease(lease_id)
     clock.advance(days=5)
-    import_file(ledger, clock, "opportunities", FIXTURES / "sf_opportunities.csv", mapping)
+    import_file(
+        ledger,
+        clock,
+        "opportunities",
+        FIXTURES / "sf_opportunities.csv",
+        mapping,
+        pipeline=signal_pipeline(),
+    )
     with ledger.transaction() as tx:
         assert tx.lease(lease_id) == once

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import T0
 
 from dtem.adapters.ledger.memory import MemoryLedger
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.domain.errors import InputInvalid
 from dtem.services.imports import import_file, load_mapping
@@ -25,12 +26,26 @@ def _counts(ledger: MemoryLedger) -> dict[str, int]:
 
 
 def _accounts(ledger: MemoryLedger) -> None:
-    import_file(ledger, FixedClock(T0), "accounts", FIXTURES / "sf_accounts.csv", SF)
+    import_file(
+        ledger,
+        FixedClock(T0),
+        "accounts",
+        FIXTURES / "sf_accounts.csv",
+        SF,
+        pipeline=signal_pipeline(),
+    )
 
 
 def test_dirty_salesforce_accounts_are_cleaned() -> None:
     ledger = MemoryLedger()
-    result = import_file(ledger, FixedClock(T0), "accounts", FIXTURES / "sf_accounts.csv", SF)
+    result = import_file(
+        ledger,
+        FixedClock(T0),
+        "accounts",
+        FIXTURES / "sf_accounts.csv",
+        SF,
+        pipeline=signal_pipeline(),
+    )
     assert result.counts == {"rows": 5, "inserted": 5, "updated": 0, "unchanged": 0, "rejected": 0}
     with ledger.transaction() as tx:
         acme = tx.accounts_by_external_id(["0015g00000AbCdEAAV"])["0015g00000AbCdEAAV"]
@@ -45,7 +60,14 @@ def test_reimporting_the_same_file_changes_nothing() -> None:
     ledger = MemoryLedger()
     _accounts(ledger)
     before = _counts(ledger)
-    again = import_file(ledger, FixedClock(T0), "accounts", FIXTURES / "sf_accounts.csv", SF)
+    again = import_file(
+        ledger,
+        FixedClock(T0),
+        "accounts",
+        FIXTURES / "sf_accounts.csv",
+        SF,
+        pipeline=signal_pipeline(),
+    )
     assert again.counts["unchanged"] == 5 and again.batch_id is None
     assert _counts(ledger) == before
 
@@ -54,7 +76,9 @@ def test_changed_file_updates_by_external_id_and_records_each_change() -> None:
     ledger = MemoryLedger()
     _accounts(ledger)
     path = FIXTURES / "sf_accounts_changed.csv"
-    result = import_file(ledger, FixedClock(T0), "accounts", path, SF, actor="ops")
+    result = import_file(
+        ledger, FixedClock(T0), "accounts", path, SF, actor="ops", pipeline=signal_pipeline()
+    )
     assert (result.counts["inserted"], result.counts["updated"], result.counts["unchanged"]) == (
         1,
         1,
@@ -77,7 +101,14 @@ def test_changed_file_updates_by_external_id_and_records_each_change() -> None:
 def test_one_bad_row_writes_nothing_and_every_bad_row_is_listed() -> None:
     ledger = MemoryLedger()
     with pytest.raises(InputInvalid) as err:
-        import_file(ledger, FixedClock(T0), "accounts", FIXTURES / "sf_accounts_bad.csv", SF)
+        import_file(
+            ledger,
+            FixedClock(T0),
+            "accounts",
+            FIXTURES / "sf_accounts_bad.csv",
+            SF,
+            pipeline=signal_pipeline(),
+        )
     rows = sorted({e.row for e in err.value.errors})
     assert rows == [3, 4, 5, 6, 7]
     assert all(e.file == "sf_accounts_bad.csv" for e in err.value.errors)
@@ -87,7 +118,9 @@ def test_one_bad_row_writes_nothing_and_every_bad_row_is_listed() -> None:
 def test_dry_run_counts_and_writes_nothing() -> None:
     ledger = MemoryLedger()
     path = FIXTURES / "sf_accounts_bad.csv"
-    result = import_file(ledger, FixedClock(T0), "accounts", path, SF, dry_run=True)
+    result = import_file(
+        ledger, FixedClock(T0), "accounts", path, SF, dry_run=True, pipeline=signal_pipeline()
+    )
     assert result.counts == {"rows": 6, "inserted": 1, "updated": 0, "unchanged": 0, "rejected": 5}
     assert _counts(ledger)["accounts"] == 0
 
@@ -96,7 +129,9 @@ def test_skip_imports_good_rows_and_writes_rejects_with_reasons(tmp_path: Path) 
     path = tmp_path / "accounts.csv"
     shutil.copy(FIXTURES / "sf_accounts_bad.csv", path)
     ledger = MemoryLedger()
-    result = import_file(ledger, FixedClock(T0), "accounts", path, SF, on_error="skip")
+    result = import_file(
+        ledger, FixedClock(T0), "accounts", path, SF, on_error="skip", pipeline=signal_pipeline()
+    )
     assert result.counts["inserted"] == 1 and result.rejects_file == str(
         tmp_path / "accounts.rejects.csv"
     )
@@ -111,7 +146,14 @@ def test_opportunity_stage_changes_append_history_and_are_returned() -> None:
     ledger = MemoryLedger()
     _accounts(ledger)
     clock = FixedClock(T0)
-    first = import_file(ledger, clock, "opportunities", FIXTURES / "sf_opportunities.csv", SF)
+    first = import_file(
+        ledger,
+        clock,
+        "opportunities",
+        FIXTURES / "sf_opportunities.csv",
+        SF,
+        pipeline=signal_pipeline(),
+    )
     assert [(c.old_stage, c.new_stage) for c in first.stage_changes] == [
         (None, "prospecting"),
         (None, "discovery"),
@@ -119,7 +161,12 @@ def test_opportunity_stage_changes_append_history_and_are_returned() -> None:
     ]
     clock.advance(days=3)
     moved = import_file(
-        ledger, clock, "opportunities", FIXTURES / "sf_opportunities_advanced.csv", SF
+        ledger,
+        clock,
+        "opportunities",
+        FIXTURES / "sf_opportunities_advanced.csv",
+        SF,
+        pipeline=signal_pipeline(),
     )
     (change,) = moved.stage_changes
     assert (change.opportunity_external_id, change.old_stage, change.new_stage) == (
@@ -142,7 +189,12 @@ def test_opportunity_errors_cover_stage_account_date_and_amount() -> None:
     _accounts(ledger)
     with pytest.raises(InputInvalid) as err:
         import_file(
-            ledger, FixedClock(T0), "opportunities", FIXTURES / "sf_opportunities_bad.csv", SF
+            ledger,
+            FixedClock(T0),
+            "opportunities",
+            FIXTURES / "sf_opportunities_bad.csv",
+            SF,
+            pipeline=signal_pipeline(),
         )
     got = {(e.row, e.field): e.reason for e in err.value.errors}
     assert "unknown stage" in got[(2, "stage")]
@@ -154,9 +206,16 @@ def test_opportunity_errors_cover_stage_account_date_and_amount() -> None:
 def test_reps_get_policy_capacity_by_default_and_owners_match_by_name() -> None:
     ledger = MemoryLedger()
     clock = FixedClock(T0)
-    import_file(ledger, clock, "reps", FIXTURES / "reps.csv")
+    import_file(ledger, clock, "reps", FIXTURES / "reps.csv", pipeline=signal_pipeline())
     _accounts(ledger)
-    opps = import_file(ledger, clock, "opportunities", FIXTURES / "sf_opportunities.csv", SF)
+    opps = import_file(
+        ledger,
+        clock,
+        "opportunities",
+        FIXTURES / "sf_opportunities.csv",
+        SF,
+        pipeline=signal_pipeline(),
+    )
     with ledger.transaction() as tx:
         reps = {r.external_id: r for r in tx.all_reps()}
         owners = {o.external_id: o.rep_external_id for o in tx.all_opportunities()}
@@ -170,8 +229,8 @@ def test_activities_without_ids_get_stable_ids_and_reimport_is_a_no_op() -> None
     ledger = MemoryLedger()
     _accounts(ledger)
     path = FIXTURES / "activities.jsonl"
-    first = import_file(ledger, FixedClock(T0), "activities", path)
-    again = import_file(ledger, FixedClock(T0), "activities", path)
+    first = import_file(ledger, FixedClock(T0), "activities", path, pipeline=signal_pipeline())
+    again = import_file(ledger, FixedClock(T0), "activities", path, pipeline=signal_pipeline())
     assert first.counts["inserted"] == 3 and again.counts["unchanged"] == 3
     with ledger.transaction() as tx:
         kinds = sorted(a.kind for a in tx.s.extra["activities"])
@@ -180,7 +239,13 @@ def test_activities_without_ids_get_stable_ids_and_reimport_is_a_no_op() -> None
 
 def test_parquet_values_keep_their_types() -> None:
     ledger = MemoryLedger()
-    result = import_file(ledger, FixedClock(T0), "accounts", FIXTURES / "accounts.parquet")
+    result = import_file(
+        ledger,
+        FixedClock(T0),
+        "accounts",
+        FIXTURES / "accounts.parquet",
+        pipeline=signal_pipeline(),
+    )
     with ledger.transaction() as tx:
         accounts = tx.all_accounts()
     assert result.counts["inserted"] == 3

@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.conftest import sql_ledger
 
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, Rep, Tier
 from dtem.services import governance
@@ -38,7 +39,7 @@ def test_demo_request_leases_the_account_in_the_same_delivery(
     sqlite_url: str, clock: FixedClock
 ) -> None:
     ledger = _ledger(sqlite_url, clock)
-    receive_calls(ledger, clock, [_track("Demo Requested", "acme.com", 1)])
+    receive_calls(ledger, clock, [_track("Demo Requested", "acme.com", 1)], signal_pipeline())
     with ledger.transaction() as tx:
         account_id = tx.accounts_by_external_id(["A1"])["A1"].id
         lease = tx.active_lease(account_id)
@@ -51,11 +52,11 @@ def test_tier3_account_is_routed_to_a_human_only_on_a_hand_raise(
     sqlite_url: str, clock: FixedClock
 ) -> None:
     ledger = _ledger(sqlite_url, clock)
-    receive_calls(ledger, clock, [_track("Pricing Page Viewed", "tiny.io", 1)])
+    receive_calls(ledger, clock, [_track("Pricing Page Viewed", "tiny.io", 1)], signal_pipeline())
     with ledger.transaction() as tx:
         account_id = tx.accounts_by_external_id(["A3"])["A3"].id
         assert tx.active_lease(account_id) is None
-    receive_calls(ledger, clock, [_track("Demo Requested", "tiny.io", 2)])
+    receive_calls(ledger, clock, [_track("Demo Requested", "tiny.io", 2)], signal_pipeline())
     with ledger.transaction() as tx:
         assert tx.active_lease(account_id) is not None
 
@@ -64,7 +65,7 @@ def test_hand_raise_with_no_rep_waits_in_the_overflow_queue(
     sqlite_url: str, clock: FixedClock
 ) -> None:
     ledger = _ledger(sqlite_url, clock, reps=0)
-    receive_calls(ledger, clock, [_track("Demo Requested", "acme.com", 1)])
+    receive_calls(ledger, clock, [_track("Demo Requested", "acme.com", 1)], signal_pipeline())
     with ledger.transaction() as tx:
         account_id = tx.accounts_by_external_id(["A1"])["A1"].id
         assert tx.active_lease(account_id) is None

@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import T0
 
 from dtem.adapters.ledger.memory import MemoryLedger
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account
 from dtem.domain.signals import SignalRecord
@@ -43,7 +44,7 @@ def test_a_file_row_dated_after_the_import_is_dated_at_the_import(
         "e2,,,,acme.com,Demo Requested,9999-12-31T00:00:00Z,1,\n"
     )
     policy = governance.ensure_policy(ledger, clock).policy
-    got = import_signals(ledger, clock, path, load_mapping("signals"), policy)
+    got = import_signals(ledger, clock, path, load_mapping("signals"), policy, signal_pipeline())
     assert got.counts["stored"] == 2
     past, future = _stored(ledger)
     assert (past.occurred_at, "original_timestamp" in past.attributes) == (
@@ -61,7 +62,13 @@ def test_a_file_imported_as_of_a_later_day_is_dated_no_later_than_the_import(
     path.write_text("Domain,Company Name,Topic,Category,Composite Score\nacme.com,A,CRM,S,80\n")
     policy = governance.ensure_policy(ledger, clock).policy
     import_signals(
-        ledger, clock, path, load_mapping("bombora_surge"), policy, as_of=T0 + timedelta(days=9)
+        ledger,
+        clock,
+        path,
+        load_mapping("bombora_surge"),
+        policy,
+        signal_pipeline(),
+        as_of=T0 + timedelta(days=9),
     )
     [row] = _stored(ledger)
     assert row.occurred_at == T0
@@ -76,7 +83,7 @@ def test_a_broker_row_is_skew_corrected_and_never_after_its_receipt(
     )
     future = SignalRow(event_id="r2", domain="acme.com", type="web_visit",
                        occurred_at=T0 + timedelta(days=20 * 365))  # fmt: skip
-    got = receive_calls(ledger, clock, [ahead, future], via="nats")
+    got = receive_calls(ledger, clock, [ahead, future], signal_pipeline(), via="nats")
     assert got.accepted == 2
     skewed, clamped = _stored(ledger)
     assert skewed.occurred_at == T0 - timedelta(minutes=30)

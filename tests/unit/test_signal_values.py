@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import T0
 
 from dtem.adapters.ledger.memory import MemoryLedger
+from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.domain.errors import PolicyInvalid
 from dtem.domain.model import Account
@@ -44,7 +45,7 @@ def test_a_policy_cap_refuses_a_value_above_its_types_max_value(
         for p in ({"domain": "acme.com", "value": 10}, {"domain": "acme.com", "value": 10.5})
     ]
     rows = [SignalRow(domain="acme.com", type="hand_raise", occurred_at=T0, value=11)]
-    got = receive_calls(ledger, clock, [*calls, *rows])
+    got = receive_calls(ledger, clock, [*calls, *rows], signal_pipeline())
     assert got.accepted == 1
     assert [(r.index, r.errors) for r in got.refused] == [
         (1, ["properties.value: 10.5 is above 10, the most a 'hand_raise' signal takes"]),
@@ -78,7 +79,9 @@ def test_file_rows_with_unsafe_values_are_row_errors_naming_the_field(
         ",,,,acme.com,Demo Requested,2027-01-03T09:00:00Z,nan,\n"
         ",,,,acme.com,Demo Requested,2027-01-03T09:00:00Z,1,crm\x00erp\n"
     )
-    got = import_signals(ledger, clock, path, load_mapping("signals"), policy, on_error="skip")
+    got = import_signals(
+        ledger, clock, path, load_mapping("signals"), policy, signal_pipeline(), on_error="skip"
+    )
     assert got.counts["stored"] == 1
     assert [(e.row, e.field) for e in got.errors] == [
         (3, "value"),

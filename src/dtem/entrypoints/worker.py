@@ -107,10 +107,8 @@ class SignalConsumer:
         batch: int = 100,
         max_messages: int | None = None,
         idle_timeout: float | None = None,
-        on_committed: signals.OnCommitted = signals.on_signals_committed,
     ) -> None:
         self.c, self.broker, self.batch = container, broker, batch
-        self.on_committed = on_committed
         self.max_messages, self.idle_timeout = max_messages, idle_timeout
         self.stats = ConsumerStats()
 
@@ -185,8 +183,8 @@ class SignalConsumer:
             self.c.ledger,
             self.c.clock,
             messages,
+            self.c.pipeline,
             via="nats",
-            on_committed=self.on_committed,
         )
         self.stats.stored += got.accepted
         self.stats.duplicates += len(got.result.duplicates)

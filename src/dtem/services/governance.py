@@ -33,12 +33,34 @@ def ensure_policy(
         return active_policy(tx)
 
 
-def active_policy(tx: PolicyPort) -> ActivePolicy:
-    """The policy in force now, with its version."""
+def active_policy(tx: PolicyPort, cache: PolicyCache | None = None) -> ActivePolicy:
+    """The policy in force now, with its version; parsed once per version with a `cache`."""
     version = tx.active_policy_version()
     if version is None:
         raise NotFound("no active policy: run `dtem init`")
-    return ActivePolicy(version, Policy.from_dict(tx.policy_document(version)))
+    if cache is None:
+        return ActivePolicy(version, Policy.from_dict(tx.policy_document(version)))
+    return cache.get(tx, version)
+
+
+class PolicyCache:
+    """Validated policies by version, for one ledger: a stored version never changes.
+
+    Activating another version changes only which one `active_policy` looks up.
+
+    >>> cache = PolicyCache()  # one per ledger; bootstrap gives it to the signal pipeline
+    """
+
+    def __init__(self) -> None:
+        self._by_version: dict[int, ActivePolicy] = {}
+
+    def get(self, tx: PolicyPort, version: int) -> ActivePolicy:
+        """Version `version`, read and validated the first time only."""
+        hit = self._by_version.get(version)
+        if hit is None:
+            hit = ActivePolicy(version, Policy.from_dict(tx.policy_document(version)))
+            self._by_version[version] = hit
+        return hit
 
 
 def store_policy(

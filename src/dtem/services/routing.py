@@ -30,7 +30,7 @@ from dtem.domain.ports import (
 )
 from dtem.domain.roster import RepRoster, RosterLoad, route_roster
 from dtem.domain.routing import TRIGGERS, RoutingDecision, RoutingRequest, ScoreFacts
-from dtem.domain.store_market import MarketQuery, RoutingRecord
+from dtem.domain.store_market import MarketQuery, RoutingRecord, ScoreRow
 from dtem.domain.win_rate import win_rate_multiplier
 from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
@@ -88,11 +88,16 @@ def route_in_tx(
     actor: str,
     active: ActivePolicy,
     min_velocity: float | None = None,
+    *,
+    latest: ScoreRow | None = None,
 ) -> RouteResult:
-    """Route inside the caller's unit of work (the review uses it for each account)."""
+    """Route inside the caller's unit of work (the review uses it for each account).
+
+    `latest`: the score the caller just wrote in this unit of work (else it is read).
+    """
     assert account.id is not None
     current = tx.active_lease(account.id)  # the lease the grant is decided on
-    request = routing_request(tx, account, trigger, active, current, min_velocity)
+    request = routing_request(tx, account, trigger, active, current, min_velocity, latest)
     roster, load = tx.rep_market(market_query(account, at, active))
     decision = route_roster(request, roster, load, active.policy)
     lease: Lease | None = None
@@ -109,10 +114,12 @@ def routing_request(
     active: ActivePolicy,
     current: Lease | None,
     min_velocity: float | None = None,
+    latest: ScoreRow | None = None,
 ) -> RoutingRequest:
-    """What routing asks about an account: its latest score; `current` = its active lease."""
+    """What routing asks about an account: its latest score (`latest` when the caller just
+    wrote it, else read); `current` = its active lease."""
     assert account.id is not None
-    score = tx.routing_score(account.id)
+    score = latest if latest is not None else tx.routing_score(account.id)
     return RoutingRequest(
         account,
         trigger,

@@ -3,15 +3,15 @@
 Every function takes the unit of work (`tx`), the active policy and the time; nothing is
 read from globals. The batch run lives in `services/score_batch.py`.
 
-Example (the ingestion hook, inside the transaction that stored the signals):
+Example (the signal pipeline's score stage, inside the transaction that stored them):
 
-    events = apply_signals(tx, stored_records, active_policy(tx), clock())
+    scored = score_signals(tx, stored_records, superseded_records, active, clock())
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +59,33 @@ def current_economics(tx: LedgerTx) -> Economics:
 
 
 # --- incremental ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scored:
+    """What a re-score wrote: each account's new score, and the triggers with their ids."""
+
+    scores: dict[int, ScoreRecord] = field(default_factory=dict)
+    events: list[ScoreEvent] = field(default_factory=list)
+
+    def __add__(self, other: Scored) -> Scored:
+        return Scored(self.scores | other.scores, self.events + other.events)
+
+
+def score_signals(
+    tx: LedgerTx,
+    stored: Sequence[SignalLike],
+    superseded: Sequence[SignalLike],
+    active: ActivePolicy,
+    now: datetime,
+) -> Scored:
+    """Fold new signals in, then take superseded ones out (a late old week nets 0)."""
+    scored = Scored()
+    if stored:
+        scored += _fold(tx, stored, active, now, sign=1.0)
+    if superseded:
+        scored += _fold(tx, superseded, active, now, sign=-1.0)
+    return scored
+
+
 def apply_signals(
     tx: LedgerTx, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime
 ) -> list[ScoreEvent]:
@@ -67,7 +94,7 @@ def apply_signals(
     Signals without an account, superseded ones and types the policy does not know are
     skipped. Returns the routing triggers written (crossings and hand-raises).
     """
-    return _fold(tx, signals, active, now, sign=1.0)
+    return _fold(tx, signals, active, now, sign=1.0).events
 
 
 def retract_signals(
@@ -77,19 +104,19 @@ def retract_signals(
 
     Exact for the same reason as `apply_signals`: the state is linear in the values.
     """
-    return _fold(tx, signals, active, now, sign=-1.0)
+    return _fold(tx, signals, active, now, sign=-1.0).events
 
 
 def _fold(
     tx: LedgerTx, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime, sign: float
-) -> list[ScoreEvent]:
+) -> Scored:
     types = active.policy.signal_types
     by_account: dict[int, list[SignalLike]] = {}
     for s in signals:
         if s.account_id is not None and s.type in types and not getattr(s, "superseded", False):
             by_account.setdefault(s.account_id, []).append(s)
     if not by_account:
-        return []
+        return Scored()
     stored = tx.account_states(by_account)
     rates = {t: decay_rate(st.half_life_days) for t, st in types.items()}  # once per batch
     flat = {(acc, t): d for acc, by_type in stored.items() for t, d in by_type.items()}
@@ -148,7 +175,7 @@ def rescore(
     active: ActivePolicy,
     now: datetime,
     hand_raisers: set[int] | frozenset[int] = frozenset(),
-) -> list[ScoreEvent]:
+) -> Scored:
     """Score the accounts from their states, append the scores and their triggers."""
     eco, policy = current_economics(tx), active.policy
     facts = {f.id: f for f in tx.scoring_accounts(list(states))}
@@ -166,8 +193,7 @@ def rescore(
         kinds = [k for k in (kind, HAND_RAISE if acc in hand_raisers else None) if k]
         events += [ScoreEvent(acc, now, k, s.score, active.version) for k in kinds]
     tx.append_scores(records)
-    tx.append_score_events(events)
-    return events
+    return Scored({r.account_id: r for r in records}, tx.append_score_events(events))
 
 
 # --- explain -------------------------------------------------------------------------------

@@ -106,10 +106,11 @@ class ScoresMemory:
     def append_scores(self, records: Sequence[ScoreRecord]) -> None:
         self._table("scores").extend(records)
 
-    def append_score_events(self, events: Sequence[ScoreEvent]) -> None:
+    def append_score_events(self, events: Sequence[ScoreEvent]) -> list[ScoreEvent]:
         rows = self._table("score_events")
         for e in events:
             rows.append(replace(e, id=len(rows) + 1))
+        return rows[len(rows) - len(events) :]
 
     def score_events(self, after_id: int = 0, unconsumed: bool = False) -> list[ScoreEvent]:
         return [

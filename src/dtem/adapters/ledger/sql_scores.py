@@ -7,7 +7,7 @@ triggers and economics snapshots are appended.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,8 @@ _SCORE_COLUMNS = (("account_id", "int8"), ("as_of", "timestamptz"), ("score", "f
 _EVENT_COLUMNS = (("account_id", "int8"), ("at", "timestamptz"), ("kind", "text"),
                   ("score", "float8"), ("policy_version", "int8"),
                   ("consumed_at", "timestamptz"))  # fmt: skip
+_EVENT_IDS = "RETURNING id, account_id, kind"
+_RETURNING_ROWS = 5_000  # rows per INSERT ... RETURNING: SQLite's VALUES list stays bounded
 _ECO_COLUMNS = ("version", "segment", "value_deals", "mean_value", "cycle_deals",
                 "mean_cycle_days", "blended_hourly", "computed_at")  # fmt: skip
 _LATEST_ECONOMICS = (
@@ -153,13 +155,20 @@ class ScoresSql:
         ]  # fmt: skip
         d.insert("scores", _SCORE_COLUMNS, rows)
 
-    def append_score_events(self, events: Sequence[ScoreEvent]) -> None:
+    def append_score_events(self, events: Sequence[ScoreEvent]) -> list[ScoreEvent]:
         d = Driver(self.conn)
         rows = [
             (e.account_id, d.ts(e.at), e.kind, e.score, e.policy_version, d.ts(e.consumed_at))
             for e in events
         ]
-        d.insert("score_events", _EVENT_COLUMNS, rows)
+        ids: dict[tuple[int, str], list[int]] = {}  # RETURNING promises no order: match keys
+        for i in range(0, len(rows), _RETURNING_ROWS):
+            chunk = rows[i : i + _RETURNING_ROWS]
+            for row_id, acc, kind in d.insert("score_events", _EVENT_COLUMNS, chunk, _EVENT_IDS):
+                ids.setdefault((acc, kind), []).append(row_id)
+        for found in ids.values():
+            found.sort(reverse=True)  # ids grow with insert order: pop the smallest first
+        return [replace(e, id=ids[e.account_id, e.kind].pop()) for e in events]
 
     def score_events(self, after_id: int = 0, unconsumed: bool = False) -> list[ScoreEvent]:
         ev = t.score_events.c

@@ -208,6 +208,12 @@ score_events = sa.Table(  # threshold crossings and hand-raises: routing trigger
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("policy_version", sa.Integer, nullable=False),
     sa.Column("consumed_at", TS),
+    sa.Index(  # the review reads the pending triggers; without it, a scan of every trigger
+        "ix_score_events_unconsumed",
+        "id",
+        sqlite_where=sa.text("consumed_at IS NULL"),
+        postgresql_where=sa.text("consumed_at IS NULL"),
+    ),
 )
 
 # --- leases (the Market Maker) ---------------------------------------------------------

@@ -49,7 +49,9 @@ class ScoresPort(Protocol):
     def append_scores(self, records: Sequence[ScoreRecord]) -> None: ...
 
     # --- routing triggers ---------------------------------------------------------------
-    def append_score_events(self, events: Sequence[ScoreEvent]) -> None: ...
+    def append_score_events(self, events: Sequence[ScoreEvent]) -> list[ScoreEvent]:
+        """Store routing triggers; returns them, in order, with their ids."""
+        ...
 
     def score_events(self, after_id: int = 0, unconsumed: bool = False) -> list[ScoreEvent]:
         """Routing triggers with id > `after_id`, oldest first."""

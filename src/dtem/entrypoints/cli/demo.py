@@ -49,7 +49,7 @@ def demo(
     c = open_ledger(db or f"sqlite:///{DEMO_DB}")
     active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     with row_progress(quiet=json_out) as tick:
-        import_olist(c.ledger, c.clock, active.policy, folder, c.settings.actor, tick)
+        import_olist(c.ledger, c.clock, active.policy, c.pipeline, folder, c.settings.actor, tick)
     summary = funnel_summary(c.ledger, active.policy)
     if json_out:
         print_json(summary)

@@ -74,6 +74,7 @@ def run_import(
             kind,
             file,
             loaded,
+            pipeline=c.pipeline,
             policy=active.policy,
             actor=c.settings.actor,
             dry_run=dry_run,

@@ -195,6 +195,7 @@ def import_signals(
             file,
             loaded,
             policy,
+            c.pipeline,
             as_of=when,
             actor=c.settings.actor,
             dry_run=dry_run,

@@ -16,6 +16,7 @@ from dtem.domain.policy import Policy
 from dtem.domain.ports import Ledger
 from dtem.services.imports.mapping import load_mapping
 from dtem.services.imports.service import ImportResult, Progress, import_file
+from dtem.services.signals.pipeline import SignalPipeline
 
 LEADS = "olist_marketing_qualified_leads_dataset.csv"
 DEALS = "olist_closed_deals_dataset.csv"
@@ -31,6 +32,7 @@ def import_olist(
     ledger: Ledger,
     clock: Clock,
     policy: Policy,
+    pipeline: SignalPipeline,
     sample_dir: Path,
     actor: str = "demo",
     progress: Progress | None = None,
@@ -43,6 +45,7 @@ def import_olist(
             kind,
             sample_dir / file,
             load_mapping(mapping),
+            pipeline=pipeline,
             policy=policy,
             actor=actor,
             progress=progress,

@@ -1,6 +1,7 @@
 """The import use case: file → validated records → plan → one transaction.
 
->>> # import_file(ledger, clock, "accounts", Path("accounts.csv"), load_mapping("salesforce"))
+>>> # import_file(ledger, clock, "accounts", Path("accounts.csv"), load_mapping("salesforce"),
+>>> #             pipeline=container.pipeline)
 
 All or nothing by default: if any row is invalid, nothing is written and `InputInvalid`
 lists every bad row (file, row, field, value, reason). With `on_error="skip"` the valid
@@ -38,8 +39,8 @@ from dtem.services.imports.plans import Plan, StageChange, account_maker, plan_u
 from dtem.services.imports.readers import read_batches, read_columns, sha256_of
 from dtem.services.imports.rejects import write_rejects
 from dtem.services.imports.validate import ATTR, Record, Validator, duplicate_errors
-from dtem.services.signals.hooks import on_signals_committed
 from dtem.services.signals.ingest import attach_for_accounts
+from dtem.services.signals.pipeline import SignalPipeline
 
 OnError = Literal["fail", "skip"]
 Progress = Callable[[int], None]  # called with the number of rows read so far
@@ -68,13 +69,17 @@ def import_file(
     path: Path,
     mapping: Mapping | EntityMapping | None = None,
     *,
+    pipeline: SignalPipeline,
     policy: Policy | None = None,
     actor: str = "cli",
     dry_run: bool = False,
     on_error: OnError = "fail",
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import one file of `kind` (accounts, reps, opportunities, activities)."""
+    """Import one file of `kind` (accounts, reps, opportunities, activities).
+
+    Signals waiting for imported accounts attach to them and go through `pipeline`.
+    """
     policy = policy or default_policy()
     records, errors, total = read_records(kind, path, mapping, policy, progress, clock())
     with ledger.transaction() as tx:
@@ -88,7 +93,8 @@ def import_file(
             if plan.entity == "accounts" and tx.unmatched_signals(limit=1):
                 # signals waiting for these accounts attach now (none waiting: skip the lookups)
                 accounts = plan.inserts + plan.updates
-                attach_for_accounts(tx, accounts, policy, clock(), on_signals_committed)
+                then = pipeline.after_ingest(pipeline.active(tx))
+                attach_for_accounts(tx, accounts, policy, clock(), then)
             if plan.entity == "opportunities":  # a won leased deal pays (before its lease closes)
                 commissions.settle_import(tx, plan, clock(), actor)
             if plan.stage_changes:  # progress on a leased account extends or closes its lease

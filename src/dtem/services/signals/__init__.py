@@ -2,6 +2,7 @@
 
 The entry points are `receive_calls` (parsed messages, one unit of work),
 `attach_unmatched` (for account imports and identity links) and the source functions.
+What runs after signals are stored is the `SignalPipeline` bootstrap builds.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from collections.abc import Sequence
 from dtem.domain.clock import Clock
 from dtem.domain.ports import Ledger
 from dtem.domain.signals import PIPELINE_SCOPE, source_scope
-from dtem.services.governance import active_policy
-from dtem.services.signals.hooks import on_signals_committed
 from dtem.services.signals.ingest import IngestResult, OnCommitted, attach_unmatched, ingest
+from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.receive import Message, Received, receive
 from dtem.services.signals.sources import authenticate_source
 
@@ -22,9 +22,9 @@ __all__ = [
     "Message",
     "OnCommitted",
     "Received",
+    "SignalPipeline",
     "attach_unmatched",
     "ingest",
-    "on_signals_committed",
     "receive",
     "receive_calls",
 ]
@@ -34,12 +34,12 @@ def receive_calls(
     ledger: Ledger,
     clock: Clock,
     messages: Sequence[Message],
+    pipeline: SignalPipeline,
     *,
     write_key: str | None = None,
     via: str = "api",
-    on_committed: OnCommitted = on_signals_committed,
 ) -> Received:
-    """Store a delivery in one unit of work: it commits before this returns.
+    """Store a delivery and run `pipeline` on it in one unit of work, committed on return.
 
     With `write_key`, the sender must hold an active source's key (`AuthError`); the
     source's name is recorded as the channel, and its message ids are deduplicated
@@ -50,5 +50,6 @@ def receive_calls(
         if write_key is not None:
             via = authenticate_source(tx, write_key).name
             scope = source_scope(via)
-        policy = active_policy(tx).policy
-        return receive(tx, messages, policy, clock(), via, on_committed, scope=scope)
+        active = pipeline.active(tx)
+        then = pipeline.after_ingest(active)
+        return receive(tx, messages, active.policy, clock(), via, then, scope=scope)

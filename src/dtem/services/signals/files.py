@@ -16,7 +16,8 @@ row errors, `--on-error skip` rejects file); this module adds the signal rules:
 
 Example::
 
-    result = import_signals(ledger, clock, Path("surge.csv"), load_mapping("bombora_surge"))
+    result = import_signals(ledger, clock, Path("surge.csv"), load_mapping("bombora_surge"),
+                            policy, pipeline)
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from dtem.services.imports.mapping import Mapping
 from dtem.services.imports.readers import sha256_of
 from dtem.services.imports.rejects import write_rejects
 from dtem.services.imports.service import read_records
-from dtem.services.signals.hooks import on_signals_committed
-from dtem.services.signals.ingest import OnCommitted, ingest
+from dtem.services.signals.ingest import ingest
 from dtem.services.signals.messages import SignalRow, field_errors
+from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.receive import to_draft
 
 SURGE_AT = 60.0  # Bombora's surge line: a composite score of 60 or more
@@ -65,15 +66,18 @@ def import_signals(
     path: Path,
     mapping: Mapping | None,
     policy: Policy,
+    pipeline: SignalPipeline,
     *,
     as_of: datetime | None = None,
     actor: str = "cli",
     dry_run: bool = False,
     on_error: Literal["fail", "skip"] = "fail",
     progress: Callable[[int], None] | None = None,
-    on_committed: OnCommitted = on_signals_committed,
 ) -> SignalImport:
-    """Import one file of signals in one unit of work (see the module docstring)."""
+    """Import one file of signals in one unit of work (see the module docstring).
+
+    `policy` reads the rows; `pipeline` scores and routes what is stored.
+    """
     now = clock()
     records, errors, total = read_records("signals", path, mapping, policy, progress, now)
     sha = sha256_of(path)
@@ -90,7 +94,8 @@ def import_signals(
     result = SignalImport(str(path), sha, dry_run, {"rows": total}, errors)
     try:
         with ledger.transaction() as tx:
-            got = ingest(tx, drafts, policy, clock(), on_committed)
+            then = pipeline.after_ingest(pipeline.active(tx))
+            got = ingest(tx, drafts, policy, clock(), then)
             result.counts |= _counts(got.stored, got.duplicates, errors)
             if dry_run:
                 raise _DryRun  # roll the unit of work back: nothing is kept

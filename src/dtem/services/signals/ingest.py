@@ -1,12 +1,13 @@
 """Store signals: resolve each to its account, skip resent event ids, supersede old intent.
 
 One call works inside the caller's unit of work, so what it stores commits (or not)
-together with the scoring the `on_committed` hook runs on it.
+together with what `on_committed` runs on it (the signal pipeline's later stages).
 
 Example (inside a unit of work)::
 
     with ledger.transaction() as tx:
-        result = ingest(tx, drafts, policy, clock(), on_committed=score_them)
+        active = pipeline.active(tx)
+        result = ingest(tx, drafts, active.policy, clock(), pipeline.after_ingest(active))
     print(len(result.stored), "new,", len(result.duplicates), "already seen")
 """
 
@@ -33,7 +34,7 @@ from dtem.domain.signals import (
 
 @dataclass(frozen=True)
 class Committed:
-    """What the `on_committed` hook sees: signals now live for an account, signals that a
+    """What `on_committed` sees: signals now live for an account, signals that a
     newer snapshot replaced (as they were before), and the time of the unit of work."""
 
     stored: Sequence[SignalRecord]
@@ -44,8 +45,8 @@ class Committed:
 OnCommitted = Callable[[LedgerTx, Committed], object]
 
 
-def no_hook(_tx: LedgerTx, _batch: Committed) -> None:
-    """The default `on_committed`: nothing runs after storing."""
+def store_only(_tx: LedgerTx, _batch: Committed) -> None:
+    """An `on_committed` that runs nothing after storing (tools that only store)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def ingest(
     drafts: Sequence[SignalDraft],
     policy: Policy,
     now: datetime,
-    on_committed: OnCommitted = no_hook,
+    on_committed: OnCommitted,
     *,
     scope: str = PIPELINE_SCOPE,
 ) -> IngestResult:
@@ -164,7 +165,7 @@ def attach_unmatched(
     external_ids: Iterable[str] = (),
     domains: Iterable[str] = (),
     user_ids: Iterable[str] = (),
-    on_committed: OnCommitted = no_hook,
+    on_committed: OnCommitted,
 ) -> list[SignalRecord]:
     """Attach unmatched signals that new accounts or identity links now resolve.
 
@@ -210,7 +211,7 @@ def attach_for_accounts(
     accounts: Iterable[Account],
     policy: Policy,
     now: datetime,
-    on_committed: OnCommitted = no_hook,
+    on_committed: OnCommitted,
 ) -> list[SignalRecord]:
     """`attach_unmatched` for accounts just inserted or updated (their ids and domains)."""
     accs = list(accounts)

@@ -39,7 +39,6 @@ from dtem.services.signals.ingest import (
     OnCommitted,
     attach_unmatched,
     ingest,
-    no_hook,
 )
 from dtem.services.signals.limits import refusal
 from dtem.services.signals.messages import (
@@ -79,7 +78,7 @@ def receive(
     policy: Policy,
     now: datetime,
     via: str,
-    on_committed: OnCommitted = no_hook,
+    on_committed: OnCommitted,
     *,
     scope: str = PIPELINE_SCOPE,
 ) -> Received:

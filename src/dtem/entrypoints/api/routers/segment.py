@@ -47,7 +47,7 @@ async def _store(
     # one writer at a time and its busy handler backs off unfairly (p99 of seconds under
     # load), so requests queue here in arrival order instead.
     store = functools.partial(
-        signals.receive_calls, c.ledger, c.clock, calls, write_key=key, via="api"
+        signals.receive_calls, c.ledger, c.clock, calls, c.pipeline, write_key=key, via="api"
     )
     if c.engine.dialect.name != "sqlite":
         return await run_in_threadpool(store)

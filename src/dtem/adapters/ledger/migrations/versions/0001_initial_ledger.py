@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 18:35:28.291180
+Create Date: 2026-12-01 19:00:59.226661
 """
 
 from collections.abc import Sequence
@@ -317,6 +317,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('score_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_score_events_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_score_events_unconsumed', ['id'], unique=False, sqlite_where=sa.text('consumed_at IS NULL'), postgresql_where=sa.text('consumed_at IS NULL'))
 
     op.create_table('scores',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -462,6 +463,7 @@ def downgrade() -> None:
 
     op.drop_table('scores')
     with op.batch_alter_table('score_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_score_events_unconsumed', sqlite_where=sa.text('consumed_at IS NULL'), postgresql_where=sa.text('consumed_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_score_events_account_id'))
 
     op.drop_table('score_events')
