@@ -107,3 +107,10 @@ class InputInvalid(DomainError):
 
 class TrainingDataInsufficient(DomainError):
     """The history cannot support a fit or an honest evaluation (no positives, too few rows)."""
+
+
+class WriteConflict(DomainError):
+    """Concurrent units of work collided (a deadlock or serialization failure).
+
+    Nothing of the failed unit of work was kept; running it again is safe.
+    """

@@ -77,7 +77,13 @@ def score_signals(
     active: ActivePolicy,
     now: datetime,
 ) -> Scored:
-    """Fold new signals in, then take superseded ones out (a late old week nets 0)."""
+    """Fold new signals in, then take superseded ones out (a late old week nets 0).
+
+    Concurrent writers are safe: the accounts are locked first (in id order, all at once),
+    so each reads the committed state, and the new score and its crossing are taken on
+    the committed total, never on a partial one.
+    """
+    _lock_accounts(tx, stored, superseded)
     scored = Scored()
     if stored:
         scored += _fold(tx, stored, active, now, sign=1.0)
@@ -94,6 +100,8 @@ def apply_signals(
     Signals without an account, superseded ones and types the policy does not know are
     skipped. Returns the routing triggers written (crossings and hand-raises).
     """
+    signals = list(signals)
+    _lock_accounts(tx, signals)
     return _fold(tx, signals, active, now, sign=1.0).events
 
 
@@ -104,7 +112,15 @@ def retract_signals(
 
     Exact for the same reason as `apply_signals`: the state is linear in the values.
     """
+    signals = list(signals)
+    _lock_accounts(tx, signals)
     return _fold(tx, signals, active, now, sign=-1.0).events
+
+
+def _lock_accounts(tx: LedgerTx, *signal_lists: Iterable[SignalLike]) -> None:
+    """Lock the state of every account these signals move, in one sorted statement."""
+    ids = {s.account_id for signals in signal_lists for s in signals if s.account_id is not None}
+    tx.lock_account_states(ids)
 
 
 def _fold(

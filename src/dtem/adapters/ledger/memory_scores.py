@@ -106,6 +106,9 @@ class ScoresMemory:
     def append_scores(self, records: Sequence[ScoreRecord]) -> None:
         self._table("scores").extend(records)
 
+    def lock_account_states(self, account_ids: Collection[int]) -> None:
+        """Nothing to do: the in-memory ledger runs one transaction at a time."""
+
     def append_score_events(self, events: Sequence[ScoreEvent]) -> list[ScoreEvent]:
         rows = self._table("score_events")
         for e in events:

@@ -22,11 +22,17 @@ from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
 from dtem.adapters.ledger.sql_training import TrainingSql
 from dtem.domain.clock import as_utc
-from dtem.domain.errors import LeaseConflict, LeaseVersionConflict, NotFound
+from dtem.domain.errors import (
+    LeaseConflict,
+    LeaseVersionConflict,
+    NotFound,
+    WriteConflict,
+)
 from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.ports import PolicyVersion, TokenRecord
 
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
+_RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
 # Statements on every lease grant, built once (building them per call costs milliseconds).
 _INSERT_LEASE = {
     dialect: insert(t.leases)
@@ -56,8 +62,15 @@ class SqlLedger:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
-        with self.engine.begin() as conn:
-            yield SqlTx(conn)
+        """One unit of work; PostgreSQL's deadlock or serialization failure → `WriteConflict`."""
+        try:
+            with self.engine.begin() as conn:
+                yield SqlTx(conn)
+        except Exception as exc:
+            state = _sqlstate(exc)
+            if state in _RETRYABLE:
+                raise WriteConflict(f"concurrent writers collided ({state}); retry") from exc
+            raise
 
 
 class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql):
@@ -300,3 +313,9 @@ def _token(r: RowMapping) -> TokenRecord:
         subject=r["subject"],
         id=r["id"],
     )
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a driver error, raw (hot-path statements) or wrapped."""
+    state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return state if isinstance(state, str) else None

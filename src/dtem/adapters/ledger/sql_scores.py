@@ -31,6 +31,7 @@ _FACTS = "SELECT id, external_id, industry, employees FROM accounts WHERE id IN 
 _STATES = "SELECT account_id, type, intensity, as_of FROM account_state WHERE account_id IN ({ids})"
 _STATE_COLUMNS = (("account_id", "int8"), ("type", "text"), ("intensity", "float8"),
                   ("as_of", "timestamptz"))  # fmt: skip
+_LOCK_ACCOUNTS = "SELECT id FROM accounts WHERE id = ANY(?) ORDER BY id FOR NO KEY UPDATE"
 _UPSERT_STATE = (
     "ON CONFLICT (account_id, type) DO UPDATE "
     "SET intensity = excluded.intensity, as_of = excluded.as_of"
@@ -118,13 +119,20 @@ class ScoresSql:
             out.setdefault(acc, {})[typ] = Decayed(intensity, epoch_seconds(d.read_ts(as_of)))
         return out
 
+    def lock_account_states(self, account_ids: Collection[int]) -> None:
+        # FOR NO KEY UPDATE: does not block the foreign-key checks of signal inserts.
+        # SQLite: BEGIN IMMEDIATE already made this transaction the only writer.
+        d = Driver(self.conn)
+        if account_ids and not d.sqlite:
+            d.rows(_LOCK_ACCOUNTS, (sorted(account_ids),))
+
     def save_account_states(self, states: Mapping[int, Mapping[str, Decayed]]) -> None:
         d = Driver(self.conn)
-        rows = [
+        rows = sorted(  # one order for every writer: upserts never wait on each other in a cycle
             (acc, typ, s.intensity, d.ts(from_epoch_seconds(s.as_of)))
             for acc, by_type in states.items()
             for typ, s in by_type.items()
-        ]
+        )
         d.insert("account_state", _STATE_COLUMNS, rows, _UPSERT_STATE)
 
     # --- scores and triggers ------------------------------------------------------------

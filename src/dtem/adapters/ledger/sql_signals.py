@@ -40,6 +40,7 @@ class SignalsSql:
         one_scope(records)
         d = Driver(self.conn)
         inserted: set[str] = set()
+        records = sorted(records, key=lambda r: r.event_id)  # concurrent resends: one order
         for i in range(0, len(records), _CHUNK):
             chunk = records[i : i + _CHUNK]
             rows = [_row(d, r) for r in chunk]

@@ -46,6 +46,14 @@ class ScoresPort(Protocol):
         """An account's score rows, newest first."""
         ...
 
+    def lock_account_states(self, account_ids: Collection[int]) -> None:
+        """Hold these accounts' decayed states until commit, locked in id order.
+
+        A writer that reads, folds and writes a state holds it; a concurrent writer of the
+        same account waits and then reads the committed total. Sorted: no deadlock.
+        """
+        ...
+
     def append_scores(self, records: Sequence[ScoreRecord]) -> None: ...
 
     # --- routing triggers ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from dtem.domain.errors import (
     NotFound,
     PolicyInvalid,
     SourceExists,
+    WriteConflict,
 )
 
 STATUS: dict[type[DomainError], int] = {
@@ -26,6 +27,7 @@ STATUS: dict[type[DomainError], int] = {
     AuthError: 401,
     Forbidden: 403,
     SourceExists: 409,
+    WriteConflict: 503,  # still colliding after the service's retries: try again shortly
 }
 
 
@@ -38,4 +40,5 @@ def install(app: FastAPI) -> None:
             body["rows"] = [e.__dict__ for e in exc.errors]
         if isinstance(exc, PolicyInvalid):
             body["problems"] = exc.problems
-        return JSONResponse(body, status_code=code)
+        headers = {"Retry-After": "1"} if code == 503 else None
+        return JSONResponse(body, status_code=code, headers=headers)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dtem.domain.clock import Clock
 from dtem.domain.ports import Ledger
 from dtem.domain.signals import PIPELINE_SCOPE, source_scope
+from dtem.services.retries import retry_conflicts
 from dtem.services.signals.ingest import IngestResult, OnCommitted, attach_unmatched, ingest
 from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.receive import Message, Received, receive
@@ -44,12 +45,18 @@ def receive_calls(
     With `write_key`, the sender must hold an active source's key (`AuthError`); the
     source's name is recorded as the channel, and its message ids are deduplicated
     within that source only (as Segment does). Otherwise (NATS) within the pipeline.
+    A unit of work that collided with a concurrent writer (`WriteConflict`) runs again,
+    a bounded number of times.
     """
-    with ledger.transaction() as tx:
-        scope = PIPELINE_SCOPE
-        if write_key is not None:
-            via = authenticate_source(tx, write_key).name
-            scope = source_scope(via)
-        active = pipeline.active(tx)
-        then = pipeline.after_ingest(active)
-        return receive(tx, messages, active.policy, clock(), via, then, scope=scope)
+
+    def unit_of_work() -> Received:
+        with ledger.transaction() as tx:
+            channel, scope = via, PIPELINE_SCOPE
+            if write_key is not None:
+                channel = authenticate_source(tx, write_key).name
+                scope = source_scope(channel)
+            active = pipeline.active(tx)
+            then = pipeline.after_ingest(active)
+            return receive(tx, messages, active.policy, clock(), channel, then, scope=scope)
+
+    return retry_conflicts(unit_of_work)
