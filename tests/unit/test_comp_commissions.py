@@ -164,6 +164,18 @@ def test_the_stage_api_pays_a_win_too(ledger: Any, tmp_path: Path) -> None:
     assert (line.won_on, str(line.commission)) == (date(2027, 1, 21), "600.00")
 
 
+def test_an_expected_close_date_still_ahead_is_not_the_win_date(
+    ledger: Any, tmp_path: Path
+) -> None:
+    clock = FixedClock(JAN)
+    _leased(ledger, clock, {"A1": 60.0})
+    _import(ledger, clock, tmp_path / "o.csv", ["O1,A1,negotiation,5000,2027-03-31"])
+    clock.advance(days=2)
+    stages.change_stage(ledger, clock, "O1", "closed_won", actor="crm")
+    (line,) = _lines(ledger)
+    assert (line.won_on, line.period) == (date(2027, 1, 22), "2027-01")
+
+
 def test_a_negative_won_amount_is_rejected_with_row_and_field(ledger: Any, tmp_path: Path) -> None:
     clock = FixedClock(JAN)
     _leased(ledger, clock, {"A1": 80.0})

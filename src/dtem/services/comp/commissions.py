@@ -7,7 +7,8 @@ so it writes nothing; the database refuses a second line with the same (deal, se
 
 A new win (a stage moving into a won stage) on an account whose active lease was granted
 before the win writes the deal line (seq 0): the lease's rep, its score at grant, the
-plan in force on the win date (the close date, else the day it was recorded) and that
+plan in force on the win date (the close date, or the day it was recorded when there is
+none or it is still ahead) and that
 plan's rate; posted in the win's period, or the first open period after it when that one
 is closed. A deal with lines whose won amount later changes (an amount edit; a reversal
 out of the won stage = amount 0) gets an adjustment line with the difference, at the deal
@@ -113,7 +114,8 @@ class _Posting:
         lease = self.tx.active_lease(account_id)
         if lease is None or lease.id in self.used_leases or self.at < lease.granted_at:
             return None  # not leased when won (or this win already closed the lease)
-        won_on = opp.close_date or self.at.date()
+        today = self.at.date()  # an expected close date still ahead is not the win date
+        won_on = min(opp.close_date, today) if opp.close_date else today
         stored = plan_in_force(self.plans(), won_on)
         if stored is None:
             return None  # no plan covers the day
