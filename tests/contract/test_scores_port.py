@@ -117,3 +117,18 @@ def test_scoring_accounts_are_the_firmographics_by_id(ledger: Any) -> None:
         (ids["A2"], "A2", None, None),
     ]
     assert [f.external_id for f in one] == ["A2"]
+
+
+def test_locked_account_states_are_read_and_written_in_the_same_transaction(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    a1, a2 = ids["A1"], ids["A2"]
+    t0 = epoch_seconds(T0)
+    with ledger.transaction() as tx:
+        tx.save_account_states({a1: {"web_visit": Decayed(1.0, t0)}})
+    with ledger.transaction() as tx:
+        tx.lock_account_states([a2, a1])  # any order in; held in id order
+        tx.lock_account_states([])
+        before = tx.account_states([a1, a2])[a1]["web_visit"].intensity
+        tx.save_account_states({a1: {"web_visit": Decayed(before + 1, t0)}})
+    with ledger.transaction() as tx:
+        assert tx.account_states([a1, a2]) == {a1: {"web_visit": Decayed(2.0, t0)}}
