@@ -222,7 +222,7 @@ class Policy:
 
 # Fields a policy document validates and stores but no rule reads yet (`dtem policy show`
 # marks them "not used yet"); a test fails as soon as code reads one, so it stays true.
-NOT_USED_YET: tuple[str, ...] = ("comp_points", "lambda_controller", "tier1_value_cut")
+NOT_USED_YET: tuple[str, ...] = ("lambda_controller", "tier1_value_cut")
 
 
 def default_policy() -> Policy:
