@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from dtem.adapters.ledger.engine import make_engine, migrate
+from dtem.adapters.ledger.engine import describe, make_engine, migrate, require_ledger
 from dtem.adapters.ledger.sql import SqlLedger
 from dtem.config import Settings
 from dtem.domain.batch import BatchScorer
 from dtem.domain.clock import Clock, system_clock
+from dtem.domain.errors import ArgumentInvalid
 from dtem.services.governance import PolicyCache
 from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.stages import route_triggered, score_committed
@@ -44,15 +45,34 @@ class Container:
     pipeline: SignalPipeline
     clock: Clock = field(default=system_clock)
 
+    @property
+    def database(self) -> str:
+        """The ledger's URL as shown to people (no password, no driver name)."""
+        return describe(self.engine)
+
 
 def build(settings: Settings, database_url: str | None = None, *, create: bool = True) -> Container:
-    """Open the ledger at `database_url` (or the settings' URL); migrate it when `create`."""
-    url = database_url or settings.resolved_database_url()
-    engine = make_engine(url)
-    if create:
-        migrate(engine)
-    ledger = SqlLedger(engine)
-    return Container(settings, engine, ledger, signal_pipeline())
+    """Open the ledger at `database_url` (or the settings' URL) and bring its schema up to date.
+
+    With `create` a missing ledger is created; without it `LedgerMissing` says to run
+    `dtem init` and nothing is written to disk. An unusable URL or database raises
+    `LedgerUnavailable`.
+    """
+    engine = make_engine(database_url or settings.resolved_database_url(), create=create)
+    if not create:
+        require_ledger(engine)
+    migrate(engine)
+    return Container(settings, engine, SqlLedger(engine), signal_pipeline())
+
+
+def connect(settings: Settings) -> Container:
+    """The container of a server process: the settings' ledger, connected on first use.
+
+    The process that starts the server has checked (or created) the ledger already; a
+    database that goes away later is reported per request, not at start-up.
+    """
+    engine = make_engine(settings.resolved_database_url(), create=False)
+    return Container(settings, engine, SqlLedger(engine), signal_pipeline())
 
 
 def batch_scorer(engine: str) -> BatchScorer:
@@ -65,4 +85,4 @@ def batch_scorer(engine: str) -> BatchScorer:
         from dtem.adapters.batch.spark_engine import SparkScorer
 
         return SparkScorer()
-    raise ValueError(f"unknown engine {engine!r}: use duckdb or spark")
+    raise ArgumentInvalid(f"unknown engine {engine!r}: use duckdb or spark")

@@ -38,6 +38,7 @@ def test_invalid_policy_is_rejected_with_every_problem(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/l.db"
     doc = tmp_path / "bad.yaml"
     doc.write_text("threshold: 140\nsprint_days: 0\ncolour: red\n")
+    run_dtem("init", db=db, check=True)
     proc = run_dtem("policy", "store", str(doc), db=db)
     assert proc.returncode == 6
     for fragment in ("threshold", "sprint_days", "colour"):
@@ -45,7 +46,9 @@ def test_invalid_policy_is_rejected_with_every_problem(tmp_path: Path) -> None:
 
 
 def test_activating_an_unknown_version_exits_4(tmp_path: Path) -> None:
-    proc = run_dtem("policy", "activate", "9", db=f"sqlite:///{tmp_path}/l.db")
+    db = f"sqlite:///{tmp_path}/l.db"
+    run_dtem("init", db=db, check=True)
+    proc = run_dtem("policy", "activate", "9", db=db)
     assert proc.returncode == 4 and "9" in proc.stderr
 
 

@@ -89,6 +89,7 @@ def test_score_reads_a_parquet_dataset_of_signals(tmp_path: Path) -> None:
 def test_explain_of_an_unknown_account_exits_4_and_help_has_an_example(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/u.db"
     runner = CliRunner()
+    assert runner.invoke(app, ["init", "--db", db]).exit_code == 0
     missing = runner.invoke(app, ["explain", "NOPE", "--db", db])
     assert missing.exit_code == 4 and "NOPE" in missing.output
     for command in ("score", "explain"):

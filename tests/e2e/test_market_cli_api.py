@@ -80,8 +80,10 @@ def test_leave_sends_account_to_overflow_and_review_is_idempotent(tmp_path: Path
     assert len(_cli("overflow", "list", "--json", "--db", db)) == 1
 
 
-def test_unknown_account_exits_4() -> None:
-    result = runner.invoke(app, ["route", "NOPE", "--db", "sqlite:///:memory:"])
+def test_unknown_account_exits_4(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/l.db"
+    assert runner.invoke(app, ["init", "--db", db]).exit_code == 0
+    result = runner.invoke(app, ["route", "NOPE", "--db", db])
     assert result.exit_code == 4
 
 

@@ -53,6 +53,40 @@ class PolicyInvalid(DomainError):
         super().__init__("invalid policy: " + "; ".join(problems))
 
 
+class ArgumentInvalid(DomainError, ValueError):
+    """A command option or request field that DTEM cannot use as given.
+
+    An unknown routing trigger, token role, export format, mapping or file type, a holdout
+    inside the training window: the caller can fix it, so it is never reported as a bug.
+    (It is a `ValueError` too, for code that validates values.)
+    """
+
+
+class FileUnreadable(DomainError):
+    """An input file that cannot be read as what its name says: where, why, what to try.
+
+    >>> str(FileUnreadable("a.csv", "not UTF-8 text", line=4, hint="try --encoding latin-1"))
+    'a.csv:4: not UTF-8 text (try --encoding latin-1)'
+    """
+
+    def __init__(self, file: str, reason: str, line: int | None = None, hint: str = "") -> None:
+        self.file, self.reason, self.line, self.hint = file, reason, line, hint
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {reason}" + (f" ({hint})" if hint else ""))
+
+
+class LedgerUnavailable(DomainError):
+    """The ledger's database cannot be used: not a database URL, refused, or missing.
+
+    Raised by the ledger adapter for connection failures, so that every entrypoint maps
+    "the database is down or misconfigured" once (CLI exit 11, HTTP 503).
+    """
+
+
+class LedgerMissing(LedgerUnavailable):
+    """The database answers but holds no ledger: `dtem init` creates one."""
+
+
 class SourceExists(DomainError):
     """A signal source with this name already exists (names are unique)."""
 

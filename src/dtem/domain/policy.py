@@ -144,6 +144,9 @@ class Policy:
         problems: list[str] = []
         known = {f.name for f in dataclasses.fields(cls)}
         problems += [f"unknown key {k!r}" for k in doc if k not in known]
+        shape = _shape_problems(cls, doc)
+        if shape:  # values of the wrong type first: the rules below compare numbers
+            raise PolicyInvalid(problems + shape)
         kwargs: dict[str, Any] = {k: v for k, v in doc.items() if k in known}
         try:
             if "signal_types" in kwargs:
@@ -270,6 +273,54 @@ def _comp_problems(points: tuple[tuple[float, float], ...]) -> list[str]:
         out.append("comp_points must cover scores 0 to 100")
     out += [f"comp rate {r} outside [0, 1]" for _, r in points if not 0 <= r <= 1]
     return out
+
+
+def _shape_problems(cls: type, doc: dict[str, Any], where: str = "") -> list[str]:
+    """Values of the wrong type, by the dataclass's annotations, each with its key.
+
+    >>> _shape_problems(Policy, {"threshold": "high", "fit_industry": {"retail": "x"}})
+    ["threshold must be a number, got 'high'", "fit_industry.retail must be a number, got 'x'"]
+    """
+    return [
+        problem
+        for f in dataclasses.fields(cls)
+        if f.name in doc
+        for problem in _value_problems(str(f.type), doc[f.name], where + f.name)
+    ]
+
+
+def _value_problems(kind: str, value: Any, name: str) -> list[str]:
+    """Problems of one value against an annotation such as `dict[str, float]`."""
+    if kind.endswith(" | None"):
+        return [] if value is None else _value_problems(kind[: -len(" | None")], value, name)
+    if kind in ("float", "int"):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return [] if number else [f"{name} must be a number, got {value!r}"]
+    if kind == "str":
+        return [] if isinstance(value, str) else [f"{name} must be text, got {value!r}"]
+    nested = {"SignalType": SignalType, "LambdaController": LambdaController}.get(kind)
+    if nested is not None or kind.startswith("dict["):
+        if not isinstance(value, dict):
+            return [f"{name} must be a mapping of keys to values, got {value!r}"]
+        if nested is not None:
+            return _shape_problems(nested, value, name + ".")
+        inner = kind[len("dict[") : -1].split(", ", 1)[1]
+        return [p for k, v in value.items() for p in _value_problems(inner, v, f"{name}.{k}")]
+    if kind.startswith("tuple["):
+        if not isinstance(value, list | tuple):
+            return [f"{name} must be a list, got {value!r}"]
+        inner = kind[len("tuple[") : -1]
+        kinds = [inner[: -len(", ...")]] * len(value) if inner.endswith(", ...") else None
+        if kinds is None:  # a fixed-length tuple such as (score, rate)
+            kinds = inner.split(", ")
+            if len(kinds) != len(value):
+                return [f"{name} must have {len(kinds)} items, got {value!r}"]
+        return [
+            p
+            for i, (k, v) in enumerate(zip(kinds, value, strict=True))
+            for p in _value_problems(k, v, f"{name}[{i}]")
+        ]
+    return []
 
 
 def _jsonable(value: Any) -> Any:

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from dtem.domain.errors import TrainingDataInsufficient
+from dtem.domain.errors import ArgumentInvalid, TrainingDataInsufficient
 
 FloatArray = npt.NDArray[np.float64]
 N_BINS = 10
@@ -59,14 +59,14 @@ def split_plan(
     (['2018-02-01', '2018-02-15', '2018-03-01'], '2018-04-30')
     """
     if horizon_days <= 0 or train_snapshots <= 0 or every_days <= 0:
-        raise ValueError("horizon, train snapshots and spacing must be positive")
+        raise ArgumentInvalid("horizon, train snapshots and spacing must be positive")
     origins = tuple(
         snapshot - timedelta(days=every_days * k) for k in reversed(range(train_snapshots))
     )
     holdout = holdout_snapshot or snapshot + timedelta(days=horizon_days)
     plan = SplitPlan(origins, holdout, horizon_days)
     if holdout < plan.train_labels_end:
-        raise ValueError(
+        raise ArgumentInvalid(
             f"holdout snapshot {holdout} is before the end of the training labels "
             f"{plan.train_labels_end}: holdout outcomes would be seen in training"
         )

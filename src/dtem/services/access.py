@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from dtem.domain.clock import Clock
-from dtem.domain.errors import AuthError
+from dtem.domain.errors import ArgumentInvalid, AuthError
 from dtem.domain.ports import AuditPort, LedgerOf, TokenPort, TokenRecord
 
 ROLES = ("admin", "manager", "rep", "agent", "viewer")
@@ -33,7 +33,7 @@ def create_token(
 ) -> tuple[int, str]:
     """Create a bearer token; return its id and the plaintext (shown once, never stored)."""
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise ArgumentInvalid(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     plaintext = "dtem_" + secrets.token_urlsafe(32)
     now = clock()
     expires = now + timedelta(days=ttl_days) if ttl_days else None

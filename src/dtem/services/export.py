@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from dtem.domain.clock import Clock
-from dtem.domain.errors import InputInvalid, RowError
+from dtem.domain.errors import ArgumentInvalid, InputInvalid, RowError
 from dtem.domain.ports import AuditPort, CrmSyncPort, DirectoryPort, LeasesPort, LedgerOf
 
 FORMATS: dict[str, tuple[str, str]] = {
@@ -56,7 +56,7 @@ def export_assignments(
 ) -> ExportResult:
     """Build the CSV of owner changes, hand it to `write`, then advance the watermark."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise ArgumentInvalid(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     name = f"export:{fmt}"
     with ledger.transaction() as tx:
         until = clock()

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from dtem.domain.bidding import quarter_of
 from dtem.domain.capacity import capacities_in_force
 from dtem.domain.clock import Clock
-from dtem.domain.errors import LeaseConflict, NotFound
+from dtem.domain.errors import ArgumentInvalid, LeaseConflict, NotFound
 from dtem.domain.expected_value import deal_value
 from dtem.domain.model import Account, Lease, segment_of
 from dtem.domain.ports import (
@@ -72,7 +72,7 @@ def route(
 ) -> RouteResult:
     """Route one account now (one unit of work). Raises `NotFound` for an unknown account."""
     if trigger not in TRIGGERS:
-        raise ValueError(f"unknown trigger {trigger!r}; one of {', '.join(TRIGGERS)}")
+        raise ArgumentInvalid(f"unknown trigger {trigger!r}; one of {', '.join(TRIGGERS)}")
     with ledger.transaction() as tx:
         acct = tx.accounts_by_external_id([account]).get(account)
         if acct is None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import dtem
-from dtem.bootstrap import Container
+from dtem.bootstrap import Container, connect
+from dtem.config import Settings
 from dtem.entrypoints.api import errors
 from dtem.entrypoints.api.cors import TrackingCors
 from dtem.entrypoints.api.routers import comp, governance, health, market, optim, scores, segment
@@ -30,3 +31,12 @@ def create_app(container: Container) -> FastAPI:
     if container.settings.cors_origins:
         app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one server worker process, on the ledger the environment names.
+
+    `dtem serve` runs uvicorn with this factory's import string, which is what lets
+    `--workers N` start N processes (an app object cannot be handed to another process).
+    """
+    return create_app(connect(Settings()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from dtem.domain.audit import ChainHead
+from dtem.domain.errors import PolicyInvalid
 from dtem.domain.policy import NOT_USED_YET
 from dtem.entrypoints.cli.common import (
     DbOption,
@@ -18,6 +20,7 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
+    read_mapping,
 )
 from dtem.services import access, audit, governance
 
@@ -40,7 +43,7 @@ def init(db: DbOption = None, json_out: JsonOption = False) -> None:
 
     Example:  dtem init --db postgresql://127.0.0.1/dtem
     """
-    c = open_ledger(db)
+    c = open_ledger(db, create=True)
     active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     url = c.engine.url.render_as_string(hide_password=True)
     if json_out:
@@ -56,18 +59,22 @@ def serve(
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
 ) -> None:
-    """Start the HTTP API (OpenAPI at /openapi.json, docs at /docs).
+    """Start the HTTP API (OpenAPI at /openapi.json, docs at /docs) on an existing ledger.
 
-    Example:  dtem serve --port 8000   then   curl localhost:8000/health
+    Each worker process builds its own app from the environment (the ledger URL is passed
+    down as DTEM_DATABASE_URL), so any number of workers share one ledger.
+
+    Example:  dtem serve --port 8000 --workers 2   then   curl localhost:8000/health
     """
     import uvicorn
 
-    from dtem.entrypoints.api.app import create_app
-
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    os.environ["DTEM_DATABASE_URL"] = c.engine.url.render_as_string(hide_password=False)
+    c.engine.dispose()
     uvicorn.run(
-        create_app(c),
+        "dtem.entrypoints.api.app:app_from_environment",
+        factory=True,
         host=host or c.settings.api_host,
         port=port or c.settings.api_port,
         workers=workers,
@@ -141,11 +148,7 @@ def policy_store(
 
     Example:  dtem policy store policy.yaml --note "threshold 65"
     """
-    import yaml
-
-    doc = yaml.safe_load(file.read_text())
-    if not isinstance(doc, dict):
-        raise ValueError(f"{file}: a policy document must be a mapping")
+    doc = read_mapping(file, "a policy document", lambda problem: PolicyInvalid([problem]))
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     version = governance.store_policy(c.ledger, doc, c.clock, c.settings.actor, note)

@@ -20,6 +20,8 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
+    read_mapping,
+    styled,
 )
 from dtem.services.comp import plans, simulate, statements
 from dtem.services.comp.presenters import (
@@ -50,12 +52,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _document(file: Path) -> dict[str, Any]:
-    import yaml
-
-    doc = yaml.safe_load(file.read_text())
-    if not isinstance(doc, dict):
-        raise ValueError(f"{file}: a comp plan document must be a mapping")
-    return doc
+    return read_mapping(file, "a comp plan document")
 
 
 @plan_app.command("store")
@@ -173,7 +170,8 @@ _SHORT = ("kind", "opportunity", "account", "lease", "won on", "score", "plan", 
 
 def _print_statement(st: statements.Statement) -> None:
     state = f"closed {st.closed_at:%Y-%m-%d}" if st.closed_at else "open"
-    console.print(f"[bold]{st.rep_name} ({st.rep})[/] — {st.period} ({state})", highlight=False)
+    title = styled((f"{st.rep_name} ({st.rep})", "bold"), f" — {st.period} ({state})")
+    console.print(title, highlight=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     for header in _SHORT:
         right = header in ("score", "rate", "amount", "commission")

@@ -9,19 +9,30 @@ import typer
 from rich.table import Table
 
 from dtem.entrypoints.cli.common import (
-    DbOption,
     JsonOption,
     console,
     handle_errors,
     open_ledger,
     print_json,
     row_progress,
+    styled,
+    to_jsonable,
 )
 from dtem.services import governance
 from dtem.services.imports.olist import LEADS, import_olist
 from dtem.services.summary import FunnelSummary, funnel_summary
 
 DEMO_DB = Path("data/demo.db")
+DemoDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Ledger URL to import the sample into. Default: data/demo.db, recreated on "
+        "every run ($DTEM_DATABASE_URL is not used, so the demo never adds its sample to "
+        "your ledger by accident).",
+        show_default=False,
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -34,27 +45,28 @@ def demo(
         Path | None,
         typer.Option(help="Folder with the Olist CSVs (default: examples/olist)."),
     ] = None,
-    db: DbOption = None,
+    db: DemoDbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Import the Olist sample into a fresh ledger and summarise the funnel.
+    """Import the Olist sample into the demo ledger and summarise the funnel.
 
-    Without --db the ledger is data/demo.db, recreated on every run.
+    The demo writes its own ledger, data/demo.db (recreated on every run), unless --db names
+    another; $DTEM_DATABASE_URL is ignored. It says where it wrote ("database" with --json).
 
     Example:  dtem demo --json | jq .conversion_by_origin
     """
     folder = sample or _sample_dir()
     if db is None:
         _remove_sqlite(DEMO_DB)
-    c = open_ledger(db or f"sqlite:///{DEMO_DB}")
+    c = open_ledger(db or f"sqlite:///{DEMO_DB}", create=True)
     active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     with row_progress(quiet=json_out) as tick:
         import_olist(c.ledger, c.clock, active.policy, c.pipeline, folder, c.settings.actor, tick)
     summary = funnel_summary(c.ledger, active.policy)
     if json_out:
-        print_json(summary)
+        print_json({"database": c.database} | to_jsonable(summary))
     else:
-        _print(summary, c.engine.url.render_as_string(hide_password=True))
+        _print(summary, c.database)
 
 
 def _sample_dir() -> Path:
@@ -71,7 +83,7 @@ def _remove_sqlite(path: Path) -> None:
 
 
 def _print(s: FunnelSummary, url: str) -> None:
-    console.print(f"[bold]Olist funnel[/] imported into {url}", soft_wrap=True)
+    console.print(styled(("Olist funnel", "bold"), f" imported into {url}"), soft_wrap=True)
     console.print(
         f"accounts (leads): {s.accounts:,}   reps: {s.reps:,}   "
         f"won opportunities: {s.won:,} of {s.opportunities:,}"

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from dtem.domain.errors import InputInvalid
+from dtem.domain.errors import ArgumentInvalid, InputInvalid
 from dtem.entrypoints.cli.common import (
-    EXIT_CODES,
     DbOption,
     JsonOption,
     console,
@@ -20,6 +17,7 @@ from dtem.entrypoints.cli.common import (
     open_ledger,
     print_json,
     row_progress,
+    styled,
 )
 from dtem.services import governance
 from dtem.services.imports import ImportResult, import_file, load_mapping
@@ -63,11 +61,11 @@ def run_import(
 ) -> None:
     """Shared body of every `dtem import <kind>` command."""
     if on_error not in ("fail", "skip"):
-        raise ValueError(f"--on-error must be fail or skip, not {on_error!r}")
-    c = open_ledger(db)
+        raise ArgumentInvalid(f"--on-error must be fail or skip, not {on_error!r}")
+    c = open_ledger(db, create=True)
     active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     loaded = load_mapping(mapping) if mapping else None
-    with row_progress(quiet=json_out) as tick, _every_error():
+    with row_progress(quiet=json_out) as tick:
         result = import_file(
             c.ledger,
             c.clock,
@@ -81,27 +79,11 @@ def run_import(
             on_error="skip" if on_error == "skip" else "fail",
             progress=tick,
         )
-    _report(result, json_out)
-    if result.errors and on_error == "fail":  # a dry run that found bad rows
-        with _every_error():
-            raise InputInvalid(result.errors, source=str(file))
-
-
-@contextmanager
-def _every_error() -> Iterator[None]:
-    """List every bad row on stderr (the generic handler shows only the first few)."""
-    try:
-        yield
-    except InputInvalid as exc:
-        rows = len({e.row for e in exc.errors})
-        err_console.print(
-            f"[bold red]error:[/] {exc.source}: {rows} invalid row(s), nothing was written",
-            soft_wrap=True,
-            highlight=False,
-        )
-        for e in exc.errors:
-            err_console.print(str(e), soft_wrap=True, highlight=False, markup=False)
-        raise typer.Exit(EXIT_CODES[InputInvalid]) from exc
+    failed = bool(result.errors) and on_error == "fail"  # a dry run that found bad rows
+    if not (failed and json_out):  # with --json, stdout carries one document: the error
+        _report(result, json_out)
+    if failed:
+        raise InputInvalid(result.errors, source=str(file))
 
 
 def _report(result: ImportResult, json_out: bool) -> None:
@@ -117,7 +99,7 @@ def _report(result: ImportResult, json_out: bool) -> None:
         soft_wrap=True,
     )
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err_console.print(styled(("warning: ", "yellow"), warning), highlight=False, soft_wrap=True)
     if result.rejects_file:
         console.print(f"rejected rows and reasons: {result.rejects_file}", soft_wrap=True)
         for e in result.errors:

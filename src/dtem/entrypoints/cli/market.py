@@ -17,6 +17,7 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
+    styled,
     to_jsonable,
 )
 from dtem.services import availability, leases, review, routing
@@ -56,7 +57,7 @@ def route(
         print_json(res)
         return
     who = f" → {res.rep} (lease #{res.lease.id})" if res.lease else ""
-    console.print(f"[bold]{res.account}[/]: {res.outcome}{who}", highlight=False)
+    console.print(styled((res.account, "bold"), f": {res.outcome}{who}"), highlight=False)
     console.print(f"  {res.reason}  (policy v{res.policy_version})", highlight=False)
     if explain:
         _print_explanation(res.candidates, res.exclusions)
@@ -190,9 +191,11 @@ def lease_show(
         return
     x = view.lease
     console.print(
-        f"[bold]lease #{x.id}[/] {view.account} → {view.rep}: {x.state.value} (version "
-        f"{x.version}), expires {x.expires_at:%Y-%m-%d %H:%M}, score at grant "
-        f"{x.score_at_grant:.1f}",
+        styled(
+            (f"lease #{x.id}", "bold"),
+            f" {view.account} → {view.rep}: {x.state.value} (version {x.version}), "
+            f"expires {x.expires_at:%Y-%m-%d %H:%M}, score at grant {x.score_at_grant:.1f}",
+        ),
         highlight=False,
     )
     table = Table("v", "at", "event", "actor", "reason")

@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dtem.domain.errors import ArgumentInvalid
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -18,6 +19,7 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
+    styled,
 )
 from dtem.services import governance
 from dtem.services.score_batch import BatchSummary, run_batch
@@ -45,7 +47,7 @@ def parse_time(text: str | None) -> datetime | None:
     try:
         ts = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ValueError(f"expected a time like 2027-01-04T09:00Z, got {text!r}") from exc
+        raise ArgumentInvalid(f"expected a time like 2027-01-04T09:00Z, got {text!r}") from exc
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
@@ -142,8 +144,11 @@ def explain_account(
 def _print_explanation(e: Explanation) -> None:
     s = e.score
     console.print(
-        f"[bold]{e.external_id}[/]  score {s.score:.1f}  (policy v{e.policy_version}, "
-        f"segment {e.segment}, as of {e.as_of:%Y-%m-%d %H:%M} UTC)"
+        styled(
+            (e.external_id, "bold"),
+            f"  score {s.score:.1f}  (policy v{e.policy_version}, "
+            f"segment {e.segment}, as of {e.as_of:%Y-%m-%d %H:%M} UTC)",
+        )
     )
     console.print(
         f"E = P × V / C = {s.propensity:.4f} × {s.velocity:,.2f}/day ÷ {s.cost:,.2f} "

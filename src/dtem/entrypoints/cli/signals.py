@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from dtem.domain.errors import ArgumentInvalid
 from dtem.entrypoints.cli import worker
 from dtem.entrypoints.cli.common import (
     DbOption,
@@ -183,8 +184,8 @@ def import_signals(
     Example:  dtem import signals surge.csv --mapping bombora_surge --as-of 2027-01-04
     """
     if on_error not in ("fail", "skip"):
-        raise ValueError(f"--on-error must be fail or skip, not {on_error!r}")
-    c = open_ledger(db)
+        raise ArgumentInvalid(f"--on-error must be fail or skip, not {on_error!r}")
+    c = open_ledger(db, create=True)
     policy = governance.ensure_policy(c.ledger, c.clock, c.settings.actor).policy
     loaded = load_mapping(mapping) if mapping else None
     when = as_of.replace(tzinfo=UTC) if as_of and as_of.tzinfo is None else as_of

@@ -11,6 +11,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from dtem.domain.errors import ArgumentInvalid
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -19,6 +20,7 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
+    styled,
 )
 from dtem.services import governance
 from dtem.services.training import TrainingReport, TrainOptions, train_policy
@@ -39,7 +41,7 @@ def parse_days(text: str) -> int:
     """
     m = _DAYS.match(text)
     if not m or int(m.group(1)) <= 0:
-        raise ValueError(f"expected a positive number of days like 90d, got {text!r}")
+        raise ArgumentInvalid(f"expected a positive number of days like 90d, got {text!r}")
     return int(m.group(1))
 
 
@@ -52,7 +54,7 @@ def parse_fit_terms(text: str) -> tuple[str, ...]:
     terms = tuple(t.strip() for t in text.split(",") if t.strip() and t.strip() != "none")
     unknown = [t for t in terms if t not in FIT_TERMS]
     if unknown:
-        raise ValueError(f"--fit-terms: unknown term(s) {unknown}; use {', '.join(FIT_TERMS)}")
+        raise ArgumentInvalid(f"--fit-terms: unknown term(s) {unknown}; use {', '.join(FIT_TERMS)}")
     return terms
 
 
@@ -62,7 +64,7 @@ def _date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise ValueError(f"expected a date like 2018-02-01, got {text!r}") from exc
+        raise ArgumentInvalid(f"expected a date like 2018-02-01, got {text!r}") from exc
 
 
 @handle_errors
@@ -132,9 +134,9 @@ def _options(
     s = _date(snapshot)
     assert s is not None
     if population not in ("signalled", "all"):
-        raise ValueError(f"--population must be signalled or all, got {population!r}")
+        raise ArgumentInvalid(f"--population must be signalled or all, got {population!r}")
     if holdout_days is not None and holdout_snapshot is not None:
-        raise ValueError("give --holdout-days or --holdout-snapshot, not both")
+        raise ArgumentInvalid("give --holdout-days or --holdout-snapshot, not both")
     hold = _date(holdout_snapshot)
     if holdout_days is not None:
         hold = s + timedelta(days=holdout_days)
@@ -152,10 +154,14 @@ def _options(
 
 def _print(r: TrainingReport) -> None:
     console.print(
-        f"[bold]train[/] rows {r.train.rows} ({r.train.positives} won) from "
-        f"{', '.join(map(str, r.train.snapshots))}; [bold]holdout[/] rows {r.holdout.rows} "
-        f"({r.holdout.positives} won) as of {r.holdout.snapshots[0]}, labels "
-        f"({r.holdout.label_from}, {r.holdout.label_to}]"
+        styled(
+            ("train", "bold"),
+            f" rows {r.train.rows} ({r.train.positives} won) from "
+            f"{', '.join(map(str, r.train.snapshots))}; ",
+            ("holdout", "bold"),
+            f" rows {r.holdout.rows} ({r.holdout.positives} won) as of "
+            f"{r.holdout.snapshots[0]}, labels ({r.holdout.label_from}, {r.holdout.label_to}]",
+        )
     )
     figures = Table("holdout", "AUC", "Brier", "calib. error", "mean P", "observed")
     for name, e in (
@@ -190,8 +196,11 @@ def _print_policy(r: TrainingReport) -> None:
     e = r.e_half
     console.print(f"E_half {e.previous:g} → {e.stored:g} ({e.reason}; as of {e.as_of})")
     for w in r.warnings:
-        err_console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
+        err_console.print(styled(("warning: ", "bold yellow"), w), highlight=False)
     console.print(
-        f"stored policy v{r.version} (not active; based on v{r.based_on_version}). "
-        f"Activate it with: [bold]{r.activate_with}[/]"
+        styled(
+            f"stored policy v{r.version} (not active; based on v{r.based_on_version}). "
+            "Activate it with: ",
+            (r.activate_with, "bold"),
+        )
     )

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from dtem.domain.errors import ArgumentInvalid
 from dtem.services.imports.specs import SPECS, EntitySpec
 from dtem.services.imports.transforms import CLEANERS
 
@@ -70,7 +71,9 @@ class Mapping:
     def section(self, entity: str) -> EntityMapping:
         if entity not in self.entities:
             have = ", ".join(self.entities) or "none"
-            raise ValueError(f"mapping {self.name!r} has no {entity!r} section (it has: {have})")
+            raise ArgumentInvalid(
+                f"mapping {self.name!r} has no {entity!r} section (it has: {have})"
+            )
         return self.entities[entity]
 
 
@@ -92,14 +95,14 @@ def load_mapping(name_or_path: str) -> Mapping:
     shipped = resources.files("dtem") / "mappings" / f"{name_or_path}.yaml"
     if not shipped.is_file():
         names = ", ".join(shipped_mappings())
-        raise ValueError(f"no mapping named {name_or_path!r}; shipped mappings: {names}")
+        raise ArgumentInvalid(f"no mapping named {name_or_path!r}; shipped mappings: {names}")
     return parse_mapping(yaml.safe_load(shipped.read_text()), name_or_path)
 
 
 def parse_mapping(doc: Any, name: str) -> Mapping:
     """Build a mapping from its YAML document; ValueError lists every problem."""
     if not isinstance(doc, dict):
-        raise ValueError(f"mapping {name!r}: expected a YAML mapping at the top level")
+        raise ArgumentInvalid(f"mapping {name!r}: expected a YAML mapping at the top level")
     meta = {k: doc.pop(k) for k in ("name", "description") if k in doc}
     problems: list[str] = []
     entities = {
@@ -107,7 +110,7 @@ def parse_mapping(doc: Any, name: str) -> Mapping:
         for entity, body in (doc.get("entities") or doc).items()
     }
     if problems:
-        raise ValueError(f"mapping {name!r} is invalid: " + "; ".join(problems))
+        raise ArgumentInvalid(f"mapping {name!r} is invalid: " + "; ".join(problems))
     return Mapping(str(meta.get("name", name)), entities, str(meta.get("description", "")))
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from dtem.domain.clock import Clock
-from dtem.domain.errors import InputInvalid, RowError
+from dtem.domain.errors import ArgumentInvalid, InputInvalid, RowError
 from dtem.domain.policy import Policy, default_policy
 from dtem.domain.ports import Ledger, LedgerTx
 from dtem.services import leases
@@ -166,7 +166,9 @@ def make_plan(
         return plan_opportunities(tx, records, file, at)
     if kind == "activities":
         return plan_activities(tx, records, file)
-    raise ValueError(f"cannot import {kind!r}: use accounts, reps, opportunities or activities")
+    raise ArgumentInvalid(
+        f"cannot import {kind!r}: use accounts, reps, opportunities or activities"
+    )
 
 
 def write_plan(

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dtem.domain.errors import RowError
+from dtem.domain.errors import ArgumentInvalid, RowError
 from dtem.domain.policy import Policy, default_policy
 from dtem.services.imports import columnar, dates
 from dtem.services.imports import transforms as tf
@@ -251,7 +251,7 @@ class Validator:
         if kind == "stage":
             return self._stage
         if kind not in PARSERS:
-            raise ValueError(f"unknown field kind {kind!r}")
+            raise ArgumentInvalid(f"unknown field kind {kind!r}")
         return PARSERS[kind]
 
     def _stage(self, value: Any) -> str:

@@ -12,7 +12,7 @@ import secrets
 from typing import Protocol
 
 from dtem.domain.clock import Clock
-from dtem.domain.errors import AuthError
+from dtem.domain.errors import ArgumentInvalid, AuthError
 from dtem.domain.ports import AuditPort, LedgerOf, SignalSourcesPort
 from dtem.domain.store_radar import SignalSource
 from dtem.services.access import hash_secret
@@ -30,7 +30,7 @@ def create_source(
     """Create a source; return its id and its write key (shown once, never stored)."""
     name = name.strip()
     if not name or len(name) > 128:
-        raise ValueError("a source name needs 1 to 128 characters")
+        raise ArgumentInvalid("a source name needs 1 to 128 characters")
     write_key = KEY_PREFIX + secrets.token_urlsafe(24)
     now = clock()
     with ledger.transaction() as tx:
