@@ -60,8 +60,8 @@ def test_max_value_must_be_a_positive_finite_number() -> None:
     with pytest.raises(PolicyInvalid) as err:
         Policy.from_dict(doc)
     assert [p for p in err.value.problems if "max_value" in p] == [
+        "signal_types.hiring.max_value must be a number, got 'lots'",  # its type: first
         "signal type 'web_visit': max_value must be a number in (0, 1e12], got -1",
-        "signal type 'hiring': max_value must be a number in (0, 1e12], got lots",
     ]
     assert default_policy().signal_types["hand_raise"].max_value == 1_000_000.0
 

@@ -122,7 +122,8 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.row}: field {self.field!r} = {self.value!r}: {self.reason}"
+        shown = self.value if len(self.value) <= 80 else self.value[:60] + "…"
+        return f"{self.file}:{self.row}: field {self.field!r} = {shown!r}: {self.reason}"
 
 
 @dataclass

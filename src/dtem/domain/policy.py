@@ -144,10 +144,9 @@ class Policy:
         problems: list[str] = []
         known = {f.name for f in dataclasses.fields(cls)}
         problems += [f"unknown key {k!r}" for k in doc if k not in known]
-        shape = _shape_problems(cls, doc)
-        if shape:  # values of the wrong type first: the rules below compare numbers
-            raise PolicyInvalid(problems + shape)
-        kwargs: dict[str, Any] = {k: v for k, v in doc.items() if k in known}
+        typed, wrong = _well_typed(cls, doc)  # the rules below compare numbers: types first
+        problems += wrong
+        kwargs: dict[str, Any] = {k: v for k, v in typed.items() if k in known}
         try:
             if "signal_types" in kwargs:
                 kwargs["signal_types"] = {
@@ -275,52 +274,74 @@ def _comp_problems(points: tuple[tuple[float, float], ...]) -> list[str]:
     return out
 
 
-def _shape_problems(cls: type, doc: dict[str, Any], where: str = "") -> list[str]:
-    """Values of the wrong type, by the dataclass's annotations, each with its key.
+def _well_typed(
+    cls: type, doc: dict[str, Any], where: str = ""
+) -> tuple[dict[str, Any], list[str]]:
+    """The document without its values of the wrong type, and a problem naming each.
 
-    >>> _shape_problems(Policy, {"threshold": "high", "fit_industry": {"retail": "x"}})
-    ["threshold must be a number, got 'high'", "fit_industry.retail must be a number, got 'x'"]
+    Types come from the dataclass's annotations; the rules can then run on what is left,
+    so that one document's every problem is listed at once.
+
+    >>> _well_typed(Policy, {"threshold": "high", "fit_industry": {"retail": "x", "pet": 1}})
+    ({'fit_industry': {'pet': 1}}, ["threshold must be a number, got 'high'", \
+"fit_industry.retail must be a number, got 'x'"])
     """
-    return [
-        problem
-        for f in dataclasses.fields(cls)
-        if f.name in doc
-        for problem in _value_problems(str(f.type), doc[f.name], where + f.name)
-    ]
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    kept: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in doc.items():
+        if key not in kinds:
+            kept[key] = value  # unknown keys are reported by the caller
+            continue
+        clean, found = _typed_value(kinds[key], value, where + key)
+        problems += found
+        if clean is not _DROP:
+            kept[key] = clean
+    return kept, problems
 
 
-def _value_problems(kind: str, value: Any, name: str) -> list[str]:
-    """Problems of one value against an annotation such as `dict[str, float]`."""
+_DROP = object()  # a value left out because its type is wrong
+
+
+def _typed_value(kind: str, value: Any, name: str) -> tuple[Any, list[str]]:
+    """`(value, [])` when `value` fits an annotation such as `dict[str, float]`, else what
+    is left of it (or `_DROP`) and the problems."""
     if kind.endswith(" | None"):
-        return [] if value is None else _value_problems(kind[: -len(" | None")], value, name)
-    if kind in ("float", "int"):
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        return [] if number else [f"{name} must be a number, got {value!r}"]
-    if kind == "str":
-        return [] if isinstance(value, str) else [f"{name} must be text, got {value!r}"]
+        return (None, []) if value is None else _typed_value(kind[: -len(" | None")], value, name)
+    expected = {"float": "a number", "int": "a number", "str": "text"}.get(kind)
+    if expected is not None:
+        fits = isinstance(value, str) if kind == "str" else _is_number(value)
+        return (value, []) if fits else (_DROP, [f"{name} must be {expected}, got {value!r}"])
     nested = {"SignalType": SignalType, "LambdaController": LambdaController}.get(kind)
     if nested is not None or kind.startswith("dict["):
         if not isinstance(value, dict):
-            return [f"{name} must be a mapping of keys to values, got {value!r}"]
+            return _DROP, [f"{name} must be a mapping of keys to values, got {value!r}"]
         if nested is not None:
-            return _shape_problems(nested, value, name + ".")
+            return _well_typed(nested, value, name + ".")
         inner = kind[len("dict[") : -1].split(", ", 1)[1]
-        return [p for k, v in value.items() for p in _value_problems(inner, v, f"{name}.{k}")]
+        checked = {k: _typed_value(inner, v, f"{name}.{k}") for k, v in value.items()}
+        kept = {k: v for k, (v, _) in checked.items() if v is not _DROP}
+        return kept, [p for _, found in checked.values() for p in found]
     if kind.startswith("tuple["):
         if not isinstance(value, list | tuple):
-            return [f"{name} must be a list, got {value!r}"]
+            return _DROP, [f"{name} must be a list, got {value!r}"]
         inner = kind[len("tuple[") : -1]
         kinds = [inner[: -len(", ...")]] * len(value) if inner.endswith(", ...") else None
         if kinds is None:  # a fixed-length tuple such as (score, rate)
             kinds = inner.split(", ")
             if len(kinds) != len(value):
-                return [f"{name} must have {len(kinds)} items, got {value!r}"]
-        return [
+                return _DROP, [f"{name} must have {len(kinds)} items, got {value!r}"]
+        found = [
             p
             for i, (k, v) in enumerate(zip(kinds, value, strict=True))
-            for p in _value_problems(k, v, f"{name}[{i}]")
+            for p in _typed_value(k, v, f"{name}[{i}]")[1]
         ]
-    return []
+        return (_DROP if found else value), found
+    return value, []
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _jsonable(value: Any) -> Any:

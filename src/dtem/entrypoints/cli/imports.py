@@ -35,6 +35,15 @@ MappingOption = Annotated[
         "Default: columns named like DTEM fields.",
     ),
 ]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of a CSV or JSONL file, e.g. latin-1, cp1252, utf-16. "
+        "Default: UTF-8 (UTF-16 when the file starts with its byte-order mark).",
+        show_default=False,
+    ),
+]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and count; write nothing.")]
 OnErrorOption = Annotated[
     str,
@@ -58,6 +67,7 @@ def run_import(
     on_error: str,
     db: str | None,
     json_out: bool,
+    encoding: str | None = None,
 ) -> None:
     """Shared body of every `dtem import <kind>` command."""
     if on_error not in ("fail", "skip"):
@@ -78,6 +88,7 @@ def run_import(
             dry_run=dry_run,
             on_error="skip" if on_error == "skip" else "fail",
             progress=tick,
+            encoding=encoding,
         )
     failed = bool(result.errors) and on_error == "fail"  # a dry run that found bad rows
     if not (failed and json_out):  # with --json, stdout carries one document: the error
@@ -113,10 +124,11 @@ def _command(kind: str, example: str) -> None:
         mapping: MappingOption = None,
         dry_run: DryRunOption = False,
         on_error: OnErrorOption = "fail",
+        encoding: EncodingOption = None,
         db: DbOption = None,
         json_out: JsonOption = False,
     ) -> None:
-        run_import(kind, file, mapping, dry_run, on_error, db, json_out)
+        run_import(kind, file, mapping, dry_run, on_error, db, json_out, encoding)
 
     command.__doc__ = (
         f"Import {kind}: insert new ones, update changed ones by external id.\n\n"

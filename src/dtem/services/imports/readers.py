@@ -5,6 +5,10 @@ spreadsheet shows). JSONL and Parquet have no header: the first record is row 1 
 line number, for JSONL). CSV cells are read as text (empty cell = ""), so nothing is
 guessed by the reader; Parquet and JSONL values keep their types.
 
+Text files are UTF-8 unless an encoding is given (`--encoding latin-1`) or the file starts
+with a UTF-16 byte-order mark. A file that cannot be read raises `FileUnreadable` naming
+the line at fault and what to try (see `diagnose`).
+
 >>> batch = SourceBatch(start_row=2, data={"id": ["a", "b"]})
 >>> list(batch.rows())
 [(2, {'id': 'a'}), (3, {'id': 'b'})]
@@ -23,6 +27,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
+
+from dtem.domain.errors import ArgumentInvalid, FileUnreadable
+from dtem.services.imports import diagnose
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 FORMATS |= {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -55,10 +62,11 @@ class SourceBatch:
 
 
 def file_format(path: Path) -> str:
-    """`csv`, `parquet` or `jsonl`, from the file name; ValueError for anything else."""
+    """`csv`, `parquet` or `jsonl`, from the file name; `ArgumentInvalid` for anything else."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"{path}: unsupported file type {path.suffix!r} (use CSV, Parquet, JSONL)")
+        kinds = "CSV (.csv, .tsv), Parquet (.parquet) or JSON lines (.jsonl, .ndjson)"
+        raise ArgumentInvalid(f"{path}: unsupported file type {path.suffix!r}; use {kinds}")
     return fmt
 
 
@@ -71,26 +79,36 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_columns(path: Path) -> list[str]:
-    """The file's column names, in file order."""
+def read_columns(path: Path, encoding: str | None = None) -> list[str]:
+    """The file's column names, in file order (`FileUnreadable` if it has none)."""
     fmt = file_format(path)
+    diagnose.check_file(path)
     if fmt == "parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
     if fmt == "csv":
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            return next(csv.reader(fh, delimiter=_delimiter(path)), [])
-    first = next(read_batches(path, batch_rows=1_000), None)
-    return list(first.data) if first else []
+        text = diagnose.sniff_encoding(path, encoding)
+        try:
+            with path.open(newline="", encoding=text) as fh:
+                header = next(csv.reader(fh, delimiter=_delimiter(path)), [])
+        except UnicodeDecodeError:
+            raise diagnose.not_text(path, text) from None
+    else:
+        first = next(read_batches(path, batch_rows=1_000, encoding=encoding), None)
+        header = list(first.data) if first else []
+    if not header:
+        raise FileUnreadable(str(path), "the file has no header and no rows")
+    return header
 
 
-def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[SourceBatch]:
+def read_batches(
+    path: Path, batch_rows: int = BATCH_ROWS, encoding: str | None = None
+) -> Iterator[SourceBatch]:
     """Yield the file as `SourceBatch`es of about `batch_rows` rows."""
     fmt = file_format(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+    diagnose.check_file(path)
     reader = {"csv": _csv_batches, "parquet": _parquet_batches, "jsonl": _jsonl_batches}[fmt]
     start = 2 if fmt == "csv" else 1
-    for record_batch in reader(path, batch_rows):
+    for record_batch in reader(path, batch_rows, encoding):
         arrow = dict(zip(record_batch.schema.names, record_batch.columns, strict=True))
         batch = SourceBatch(start, record_batch.to_pydict(), arrow)
         if len(batch):
@@ -102,35 +120,62 @@ def _delimiter(path: Path) -> str:
     return "\t" if path.suffix.lower() == ".tsv" else ","
 
 
-def _csv_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    header = read_columns(path)
-    if not header:
-        return
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=1 << 24, encoding="utf8"),
-        parse_options=pacsv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
+def _csv_batches(path: Path, batch_rows: int, encoding: str | None) -> Iterator[pa.RecordBatch]:
+    header = read_columns(path, encoding)
+    text = diagnose.sniff_encoding(path, encoding)
+    convert = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
     )
-    for record_batch in reader:
-        yield from _split(record_batch, batch_rows)
-
-
-def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
-
-
-def _jsonl_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
     try:
-        reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=1 << 24))
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24, encoding=_arrow_name(text)),
+            parse_options=pacsv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True),
+            convert_options=convert,
+        )
         for record_batch in reader:
             yield from _split(record_batch, batch_rows)
-    except pa.ArrowInvalid as exc:
-        raise ValueError(f"{path}: not valid JSON lines: {exc}") from exc
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _csv_unreadable(path, text, exc) from None
+
+
+def _csv_unreadable(path: Path, encoding: str, exc: Exception) -> FileUnreadable:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError) or "UTF8" in message:
+        return diagnose.not_text(path, encoding)
+    return diagnose.csv_problem(path, encoding, _delimiter(path), message)
+
+
+def _arrow_name(encoding: str) -> str:
+    """Arrow reads UTF-8 natively (and skips its byte-order mark); others are transcoded."""
+    return "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+
+
+def _parquet_batches(
+    path: Path, batch_rows: int, _encoding: str | None
+) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileUnreadable(str(path), f"not a readable Parquet file ({exc})") from None
+
+
+def _jsonl_batches(path: Path, batch_rows: int, encoding: str | None) -> Iterator[pa.RecordBatch]:
+    text = diagnose.sniff_encoding(path, encoding)
+    source = pa.input_stream(str(path))
+    if _arrow_name(text) != "utf8":
+        source = pa.transcoding_input_stream(source, text, "utf-8")
+    try:
+        reader = pajson.open_json(source, read_options=pajson.ReadOptions(block_size=1 << 24))
+        for record_batch in reader:
+            yield from _split(record_batch, batch_rows)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, UnicodeDecodeError) or "UTF8" in message or "UTF-8" in message:
+            raise diagnose.not_text(path, text) from None
+        raise diagnose.jsonl_problem(path, text, message) from None
 
 
 def _split(record_batch: pa.RecordBatch, batch_rows: int) -> Iterator[pa.RecordBatch]:

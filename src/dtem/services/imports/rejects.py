@@ -21,12 +21,12 @@ def rejects_path(source: Path) -> Path:
     return source.with_name(f"{source.stem}.rejects.csv")
 
 
-def write_rejects(source: Path, errors: Iterable[RowError]) -> Path:
+def write_rejects(source: Path, errors: Iterable[RowError], encoding: str | None = None) -> Path:
     """Write the rejects CSV for `source`; return its path."""
     by_row: dict[int, list[RowError]] = {}
     for e in errors:
         by_row.setdefault(e.row, []).append(e)
-    rows = source_rows(source, set(by_row))
+    rows = source_rows(source, set(by_row), encoding)
     columns = list(next(iter(rows.values()), {}))
     out = rejects_path(source)
     with out.open("w", newline="", encoding="utf-8") as fh:
@@ -45,10 +45,12 @@ def write_rejects(source: Path, errors: Iterable[RowError]) -> Path:
     return out
 
 
-def source_rows(source: Path, wanted: set[int]) -> dict[int, dict[str, Any]]:
+def source_rows(
+    source: Path, wanted: set[int], encoding: str | None = None
+) -> dict[int, dict[str, Any]]:
     """The source values of the given row numbers (re-reads the file; rejects are few)."""
     found: dict[int, dict[str, Any]] = {}
-    for batch in read_batches(source):
+    for batch in read_batches(source, encoding=encoding):
         end = batch.start_row + len(batch)
         for row in (r for r in wanted if batch.start_row <= r < end):
             found[row] = batch.row(row - batch.start_row)

@@ -75,13 +75,17 @@ def import_file(
     dry_run: bool = False,
     on_error: OnError = "fail",
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
     """Import one file of `kind` (accounts, reps, opportunities, activities).
 
     Signals waiting for imported accounts attach to them and go through `pipeline`.
+    `encoding` names a text file's encoding (default: UTF-8, or UTF-16 by its mark).
     """
     policy = policy or default_policy()
-    records, errors, total = read_records(kind, path, mapping, policy, progress, clock())
+    records, errors, total = read_records(
+        kind, path, mapping, policy, progress, clock(), encoding=encoding
+    )
     with ledger.transaction() as tx:
         plan = make_plan(tx, kind, records, path.name, clock(), policy)
         errors = sorted(errors + plan.errors, key=lambda e: (e.row, e.field))
@@ -100,7 +104,7 @@ def import_file(
             if plan.stage_changes:  # progress on a leased account extends or closes its lease
                 _advance_leases(tx, plan.stage_changes, clock(), actor)
     if errors and on_error == "skip" and not dry_run:
-        result.rejects_file = str(write_rejects(path, errors))
+        result.rejects_file = str(write_rejects(path, errors, encoding))
     return result
 
 
@@ -120,6 +124,7 @@ def read_records(
     policy: Policy,
     progress: Progress | None = None,
     now: datetime | None = None,
+    encoding: str | None = None,
 ) -> tuple[list[Record], list[RowError], int]:
     """Read and validate a file: (clean records, row errors, rows read).
 
@@ -127,7 +132,7 @@ def read_records(
 
     Problems with the header (a mapped column the file lacks) raise `InputInvalid` at once.
     """
-    columns = read_columns(path)
+    columns = read_columns(path, encoding)
     section = mapping.section(kind) if isinstance(mapping, Mapping) else mapping
     validator = Validator(
         section or identity_mapping(kind, columns), path.name, columns, policy, now
@@ -138,7 +143,7 @@ def read_records(
     records: list[Record] = []
     errors: list[RowError] = []
     total = 0
-    for batch in read_batches(path):
+    for batch in read_batches(path, encoding=encoding):
         out = validator.apply(batch)
         records += out.records
         errors += out.errors

@@ -41,6 +41,7 @@ class FieldSpec:
     required: bool = False  # a new record without it is rejected
     default: Any = None  # used when the value is empty
     dated: str | None = None  # dates: how far ahead they may lie (see imports/dates.py)
+    max_length: int | None = None  # the ledger column's length (tables.py); longer = refused
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,17 @@ ACCOUNTS = EntitySpec(
     "accounts",
     "external_id",
     {
-        "external_id": FieldSpec("text", required=True),
-        "name": FieldSpec("text", required=True),
-        "domain": FieldSpec("domain"),
-        "industry": FieldSpec("category"),
+        "external_id": FieldSpec("text", required=True, max_length=128),
+        "name": FieldSpec("text", required=True, max_length=512),
+        "domain": FieldSpec("domain", max_length=255),
+        "industry": FieldSpec("category", max_length=128),
         "employees": FieldSpec("count"),
         "annual_revenue": FieldSpec("money"),
-        "country": FieldSpec("country"),
-        "region": FieldSpec("text"),
+        "country": FieldSpec("country", max_length=64),
+        "region": FieldSpec("text", max_length=64),
         "tier": FieldSpec("tier"),
         "do_not_contact": FieldSpec("bool"),
-        "static_owner": FieldSpec("text"),
+        "static_owner": FieldSpec("text", max_length=128),
         "potential_value": FieldSpec("money"),
     },
 )
@@ -80,16 +81,16 @@ REPS = EntitySpec(
     "reps",
     "external_id",
     {
-        "external_id": FieldSpec("text", required=True),
-        "name": FieldSpec("text", required=True),
-        "email": FieldSpec("email"),
-        "pod": FieldSpec("text"),
+        "external_id": FieldSpec("text", required=True, max_length=128),
+        "name": FieldSpec("text", required=True, max_length=256),
+        "email": FieldSpec("email", max_length=256),
+        "pod": FieldSpec("text", max_length=128),
         "segments": FieldSpec("segments"),
         "languages": FieldSpec("list"),
         "capacity": FieldSpec("count"),  # default: the policy's default_capacity
         "hourly_cost": FieldSpec("money"),
         "active": FieldSpec("bool"),
-        "crm_user_id": FieldSpec("text"),
+        "crm_user_id": FieldSpec("text", max_length=128),
     },
 )
 
@@ -97,13 +98,13 @@ OPPORTUNITIES = EntitySpec(
     "opportunities",
     "external_id",
     {
-        "external_id": FieldSpec("text", required=True),
-        "account_external_id": FieldSpec("text", required=True),
-        "stage": FieldSpec("stage", required=True),
+        "external_id": FieldSpec("text", required=True, max_length=128),
+        "account_external_id": FieldSpec("text", required=True, max_length=128),
+        "stage": FieldSpec("stage", required=True, max_length=64),
         "amount": FieldSpec("money"),
         "created_date": FieldSpec("date", dated=dates.PAST),
         "close_date": FieldSpec("date", dated=dates.PAST_IF_CLOSED),  # else the expected one
-        "rep_external_id": FieldSpec("text"),
+        "rep_external_id": FieldSpec("text", max_length=128),
     },
     references={"account_external_id": "accounts"},
 )
@@ -112,12 +113,12 @@ ACTIVITIES = EntitySpec(
     "activities",
     "external_id",
     {
-        "external_id": FieldSpec("text"),  # empty: derived from the row's content
-        "account_external_id": FieldSpec("text", required=True),
-        "kind": FieldSpec("category", required=True),
+        "external_id": FieldSpec("text", max_length=128),  # empty: derived from the row's content
+        "account_external_id": FieldSpec("text", required=True, max_length=128),
+        "kind": FieldSpec("category", required=True, max_length=64),
         "occurred_at": FieldSpec("datetime", required=True, dated=dates.PAST),
-        "actor_kind": FieldSpec("actor_kind", default="rep"),
-        "actor_id": FieldSpec("text"),
+        "actor_kind": FieldSpec("actor_kind", default="rep", max_length=16),
+        "actor_id": FieldSpec("text", max_length=128),
     },
     references={"account_external_id": "accounts"},
 )

@@ -31,6 +31,7 @@ from dtem.domain.policy import Policy, default_policy
 from dtem.services.imports import columnar, dates
 from dtem.services.imports import transforms as tf
 from dtem.services.imports.columnar import BoolArray
+from dtem.services.imports.limits import ATTRIBUTE_MAX_LENGTH, TEXT_KINDS, check_text, plain_text
 from dtem.services.imports.mapping import EntityMapping, FieldRule
 from dtem.services.imports.readers import SourceBatch
 from dtem.services.imports.specs import PARSERS, SPECS, FieldSpec
@@ -58,6 +59,7 @@ class _Converter:
     required: bool
     default: Any
     kind: str = "text"
+    max_length: int | None = None
 
     def run(
         self,
@@ -197,7 +199,10 @@ class Validator:
         for conv in self.converters:
             raw = batch.data[conv.rule.column] if conv.rule.column else [conv.rule.value] * n
             arrow = batch.arrow.get(conv.rule.column) if conv.rule.column else None
-            columns[conv.target] = conv.run(raw, fail_on(conv.target), arrow)
+            fail = fail_on(conv.target)
+            columns[conv.target] = out = conv.run(raw, fail, arrow)
+            if conv.kind in TEXT_KINDS and not plain_text(arrow, conv.max_length):
+                check_text(out, conv.max_length, raw, fail)
         self._check_dates(columns, fail_on)
         names, start = list(columns), batch.start_row
         rows = zip(range(start, start + n), zip(*columns.values(), strict=True), strict=True)
@@ -234,6 +239,9 @@ class Validator:
                     fail(i, value, problem)
 
     def _converter(self, target: str, rule: FieldRule, spec: FieldSpec) -> _Converter:
+        limit = spec.max_length if spec.max_length else None
+        if target.startswith(ATTR):
+            limit = ATTRIBUTE_MAX_LENGTH
         default = rule.default if rule.default is not None else spec.default
         parse = self._parser(spec.kind, rule.formats or self.mapping.date_formats)
         if spec.kind in _FEW_VALUES:  # labels repeat: parse each distinct one once
@@ -241,7 +249,7 @@ class Validator:
         if default is not None:
             default = parse(default)
         required = spec.required and default is None
-        return _Converter(target, rule, parse, required, default, spec.kind)
+        return _Converter(target, rule, parse, required, default, spec.kind, limit)
 
     def _parser(self, kind: str, formats: tuple[str, ...]) -> tf.Parser:
         if kind == "date":
