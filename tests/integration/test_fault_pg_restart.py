@@ -20,11 +20,6 @@ pytestmark = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 section 3: with the database down /v1/* answers a text/plain 500 (and "
-    "clients then time out); 503 + Retry-After is being added: remove this mark with it",
-)
 def test_postgres_restart_under_webhook_load_gives_only_stored_200s_and_503s() -> None:
     trial = run_restart_trial(clients=4, before_s=3.0, down_s=3.0)
     assert trial.problems == []
