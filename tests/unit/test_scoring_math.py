@@ -98,7 +98,8 @@ def test_sigmoid_is_stable_and_symmetric() -> None:
 def test_logit_terms_add_up_to_the_propensity() -> None:
     policy = Policy(fit_industry={"retail": 0.7}, fit_size_band={"smb": -0.2})
     s = account_score(policy, Economics(), "Retail", 20, {"hand_raise": 1.0, "web_visit": 3.0})
-    expected = -4.0 + 0.7 - 0.2 + 3.0 * math.log1p(1.0) + 0.4 * math.log1p(3.0)
+    hand = policy.signal_types["hand_raise"].weight
+    expected = -4.0 + 0.7 - 0.2 + hand * math.log1p(1.0) + 0.4 * math.log1p(3.0)
     assert close(math.fsum(s.logit_terms.values()), expected)
     assert close(s.propensity, sigmoid(expected))
     assert close(s.equity, s.propensity * s.velocity / s.cost)
@@ -141,18 +142,17 @@ def test_top_signals_split_each_type_term_by_decayed_weight() -> None:
     assert top[-1].type == "other" and top[-1].logit == 0.0
 
 
-def test_worked_example_of_the_docs_scores_52_then_75_after_a_second_demo() -> None:
+def test_worked_example_of_the_docs_scores_27_then_71_with_the_demo_request() -> None:
     policy = Policy()
     sigs = [
-        SignalFact(1, "hand_raise", T0 - timedelta(days=7), 1.0),
         SignalFact(1, "pricing_visit", T0 - timedelta(days=14), 2.0),
         SignalFact(1, "pricing_visit", T0, 1.0),
         SignalFact(1, "web_visit", T0 - timedelta(days=28), 4.0),
     ]
     now = epoch_seconds(T0)
     before = account_score(policy, Economics(), "Retail", 40, intensities_of(policy, sigs, now))
-    sigs.append(SignalFact(1, "hand_raise", T0, 1.0))
+    sigs.append(SignalFact(1, "hand_raise", T0 - timedelta(days=7), 1.0))
     after = account_score(policy, Economics(), "Retail", 40, intensities_of(policy, sigs, now))
-    assert round(before.propensity, 3) == 0.197 and round(before.score, 1) == 52.2
-    assert round(after.score, 1) == 74.7
+    assert round(before.score, 1) == 27.3
+    assert round(after.propensity, 3) == 0.452 and round(after.score, 1) == 71.5
     assert crossing(before.score, after.score, policy.threshold) == "crossed_up"

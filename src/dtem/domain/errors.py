@@ -41,6 +41,14 @@ class LeaseVersionConflict(LeaseConflict):
         )
 
 
+class ClaimNotHeld(DomainError):
+    """An agent reported on an account it does not hold (no claim, lapsed, or another's)."""
+
+    def __init__(self, account: str, agent: str, detail: str) -> None:
+        self.account, self.agent = account, agent
+        super().__init__(f"agent {agent!r} does not hold account {account!r}: {detail}")
+
+
 class LeaseTransitionInvalid(DomainError):
     """A lease command that its current state does not allow (e.g. advancing a closed lease)."""
 

@@ -5,7 +5,7 @@ A policy is stored as a numbered version and never edited; a change is a new ver
 
 >>> p = default_policy()
 >>> p.threshold, p.sprint_days, p.signal_types["hand_raise"].weight
-(60.0, 30, 3.0)
+(60.0, 30, 6.0)
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class LambdaController:
 
 
 DEFAULT_SIGNAL_TYPES: dict[str, SignalType] = {
-    "hand_raise": SignalType(3.0, 7),
+    "hand_raise": SignalType(6.0, 7),  # one request lifts a typical account (≈7) over 60
     "pricing_visit": SignalType(1.0, 14),
     "web_visit": SignalType(0.4, 14),
     "form_fill": SignalType(1.2, 21),
@@ -71,6 +71,16 @@ DEFAULT_EVENT_MAP: dict[str, str] = {
     "Email Clicked": "email_engagement",
     "Intent Surge": "intent_surge",
     "Job Posted": "hiring",
+}
+
+# Agent touch kind -> the signal type it is stored as (scoring runs on it like any signal).
+AGENT_TOUCH_SIGNALS: dict[str, str] = {
+    "email_sent": "email_engagement",
+    "reply": "email_engagement",
+    "call": "email_engagement",
+    "meeting_booked": "form_fill",
+    "objection_handled": "email_engagement",
+    "contact_mapped": "web_visit",
 }
 
 DEFAULT_STAGES: tuple[str, ...] = (
@@ -112,6 +122,14 @@ class Policy:
     stage_aliases: dict[str, str] = field(default_factory=dict)  # source label -> stage
     comp_points: tuple[tuple[float, float], ...] = ((0.0, 0.20), (60.0, 0.12), (100.0, 0.05))
     tier1_value_cut: float | None = None  # potential value above which an account is Tier 1
+    # --- tiers 3 and the agent gateway (docs/agents.md) ---------------------------------
+    tier3_value_cut: float | None = None  # potential value below which an account is Tier 3
+    tier3_segments: tuple[str, ...] = ()  # size band|industry patterns that are Tier 3
+    agent_claim_ttl_minutes: int = 60  # a claim lapses after this unless renewed
+    agent_touch_cap_per_week: int = 3  # agent touches per account per 7 days
+    agent_quiet_hours_utc: tuple[int, int] | None = None  # [start, end) hours: no claims
+    agent_touch_cost: float = 2.0  # money per agent touch (counted in CAC)
+    agent_touch_signals: dict[str, str] = field(default_factory=lambda: dict(AGENT_TOUCH_SIGNALS))
     continuity_penalty: float = 500.0  # money lost by moving an active lease in a rebalance
     rep_prior_wins: float = 2.0  # Beta prior of a rep's win-rate multiplier
     rep_prior_losses: float = 8.0
@@ -154,7 +172,10 @@ class Policy:
                 }
             if "lambda_controller" in kwargs:
                 kwargs["lambda_controller"] = LambdaController(**kwargs["lambda_controller"])
-            for key in ("stages", "won_stages", "lost_stages", "free_mail_domains"):
+            if kwargs.get("agent_quiet_hours_utc") is not None:
+                start, end = kwargs["agent_quiet_hours_utc"]
+                kwargs["agent_quiet_hours_utc"] = (int(start), int(end))
+            for key in _TUPLE_KEYS:
                 if key in kwargs:
                     kwargs[key] = tuple(kwargs[key])
             if "comp_points" in kwargs:
@@ -199,6 +220,7 @@ class Policy:
             if t not in self.signal_types
         ]
         out += _stage_problems(self)
+        out += _agent_problems(self)
         out += _comp_problems(self.comp_points)
         return out
 
@@ -224,7 +246,10 @@ class Policy:
 
 # Fields a policy document validates and stores but no rule reads yet (`dtem policy show`
 # marks them "not used yet"); a test fails as soon as code reads one, so it stays true.
-NOT_USED_YET: tuple[str, ...] = ("lambda_controller", "tier1_value_cut")
+NOT_USED_YET: tuple[str, ...] = ("lambda_controller",)
+
+
+_TUPLE_KEYS = ("stages", "won_stages", "lost_stages", "free_mail_domains", "tier3_segments")
 
 
 def default_policy() -> Policy:
@@ -258,6 +283,22 @@ def _stage_problems(p: Policy) -> list[str]:
     ]
     if len(set(p.stages)) != len(p.stages):
         out.append("stages must be unique")
+    return out
+
+
+def _agent_problems(p: Policy) -> list[str]:
+    out = [
+        f"agent touch {kind!r} maps to unknown signal type {st!r}"
+        for kind, st in p.agent_touch_signals.items()
+        if st not in p.signal_types
+    ]
+    if p.agent_claim_ttl_minutes <= 0:
+        out.append("agent_claim_ttl_minutes must be positive")
+    if p.agent_touch_cap_per_week < 0 or p.agent_touch_cost < 0:
+        out.append("agent_touch_cap_per_week and agent_touch_cost must be >= 0")
+    quiet = p.agent_quiet_hours_utc
+    if quiet is not None and not all(0 <= h <= 23 for h in quiet):
+        out.append(f"agent_quiet_hours_utc hours must be in 0..23, got {quiet}")
     return out
 
 

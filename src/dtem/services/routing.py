@@ -9,7 +9,7 @@ in the overflow queue, retried by the daily review; it is never dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ from dtem.domain.ports import (
 from dtem.domain.roster import RepRoster, RosterLoad, route_roster
 from dtem.domain.routing import TRIGGERS, RoutingDecision, RoutingRequest, ScoreFacts
 from dtem.domain.store_market import MarketQuery, RoutingRecord, ScoreRow
+from dtem.domain.tiers import tier_in_force
 from dtem.domain.win_rate import win_rate_multiplier
 from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
@@ -120,6 +121,7 @@ def routing_request(
     wrote it, else read); `current` = its active lease."""
     assert account.id is not None
     score = latest if latest is not None else tx.routing_score(account.id)
+    account = replace(account, tier=tier_in_force(account, active.policy)[0])
     return RoutingRequest(
         account,
         trigger,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from dtem.adapters.ledger.memory_agents import AgentsMemory
 from dtem.adapters.ledger.memory_comp import CompMemory
 from dtem.adapters.ledger.memory_imports import ImportsMemory
 from dtem.adapters.ledger.memory_market import MarketMemory
@@ -54,7 +55,7 @@ class MemoryLedger:
             self.state = tx.s
 
 
-class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory, CompMemory):
+class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory, CompMemory, AgentsMemory):
     s: _State
 
     def __init__(self, state: _State) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, account_row, lease_from_row
+from dtem.adapters.ledger.sql_agents import AgentsSql
 from dtem.adapters.ledger.sql_audit import AuditSql
 from dtem.adapters.ledger.sql_comp import CompSql
 from dtem.adapters.ledger.sql_imports import ImportsSql
@@ -73,7 +74,7 @@ class SqlLedger:
             raise
 
 
-class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql):
+class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql, AgentsSql):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 
     def __init__(self, conn: Connection) -> None:

@@ -249,6 +249,26 @@ leases = sa.Table(
     ),
 )
 
+agent_claims = sa.Table(  # which agent holds which account (the agent gateway)
+    "agent_claims",
+    metadata,
+    _id(),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("agent", sa.String(128), nullable=False),
+    sa.Column("claimed_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("released_at", TS),
+    sa.Column("reason", sa.String(256), nullable=False, server_default=""),
+    # Two agents never hold one account: at most one open claim per account.
+    sa.Index(
+        "uq_agent_claims_one_open_per_account",
+        "account_id",
+        unique=True,
+        sqlite_where=sa.text("released_at IS NULL"),
+        postgresql_where=sa.text("released_at IS NULL"),
+    ),
+)
+
 rep_loads = sa.Table(  # active leases per rep, kept by grant/end_lease (routing reads it)
     "rep_loads",
     metadata,

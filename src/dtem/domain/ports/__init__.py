@@ -19,6 +19,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
+from dtem.domain.ports.agents import AgentClaimsPort
 from dtem.domain.ports.audit import AuditPort
 from dtem.domain.ports.bidding import BiddingPort
 from dtem.domain.ports.comp import CompPort
@@ -33,6 +34,7 @@ from dtem.domain.ports.signals import SignalSourcesPort, SignalsPort
 from dtem.domain.ports.training import TrainingPort
 
 __all__ = [
+    "AgentClaimsPort",
     "AuditPort",
     "BiddingPort",
     "CompPort",
@@ -78,6 +80,7 @@ class LedgerTx(
     EconomicsPort,
     TrainingPort,
     CompPort,
+    AgentClaimsPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

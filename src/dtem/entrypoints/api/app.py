@@ -9,7 +9,16 @@ from dtem.bootstrap import Container, connect
 from dtem.config import Settings
 from dtem.entrypoints.api import errors
 from dtem.entrypoints.api.cors import TrackingCors
-from dtem.entrypoints.api.routers import comp, governance, health, market, optim, scores, segment
+from dtem.entrypoints.api.routers import (
+    agents,
+    comp,
+    governance,
+    health,
+    market,
+    optim,
+    scores,
+    segment,
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -26,6 +35,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(segment.router)
     app.include_router(market.router)
     app.include_router(optim.router)
+    app.include_router(agents.router)
     app.include_router(scores.router)
     app.include_router(comp.router)
     if container.settings.cors_origins:

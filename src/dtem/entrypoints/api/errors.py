@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dtem.domain.errors import (
     ArgumentInvalid,
     AuthError,
+    ClaimNotHeld,
     DomainError,
     FileUnreadable,
     Forbidden,
@@ -35,6 +36,7 @@ log = logging.getLogger("dtem.api")
 STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     LeaseConflict: 409,
+    ClaimNotHeld: 409,
     LeaseTransitionInvalid: 409,
     PolicyInvalid: 422,
     InputInvalid: 422,

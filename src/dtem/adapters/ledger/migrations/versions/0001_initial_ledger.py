@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 19:00:59.226661
+Create Date: 2026-12-01 19:05:16.708707
 """
 
 from collections.abc import Sequence
@@ -186,6 +186,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_activities_account_id'), ['account_id'], unique=False)
+
+    op.create_table('agent_claims',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('agent', sa.String(length=128), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reason', sa.String(length=256), server_default='', nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_agent_claims_account_id_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agent_claims'))
+    )
+    with op.batch_alter_table('agent_claims', schema=None) as batch_op:
+        batch_op.create_index('uq_agent_claims_one_open_per_account', ['account_id'], unique=True, sqlite_where=sa.text('released_at IS NULL'), postgresql_where=sa.text('released_at IS NULL'))
 
     op.create_table('capacity_bids',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -498,6 +512,10 @@ def downgrade() -> None:
 
     op.drop_table('leases')
     op.drop_table('capacity_bids')
+    with op.batch_alter_table('agent_claims', schema=None) as batch_op:
+        batch_op.drop_index('uq_agent_claims_one_open_per_account', sqlite_where=sa.text('released_at IS NULL'), postgresql_where=sa.text('released_at IS NULL'))
+
+    op.drop_table('agent_claims')
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activities_account_id'))
 
