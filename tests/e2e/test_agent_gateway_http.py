@@ -6,9 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from dtem.adapters.ledger.engine import make_engine
 from dtem.adapters.ledger.sql import SqlLedger
+from dtem.client import AgentClient, GatewayError
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, Rep, Tier
 from dtem.services.access import create_token
@@ -74,11 +76,31 @@ def test_a_touch_on_an_account_another_agent_holds_is_409(server: Server) -> Non
 
 def test_non_agent_tokens_get_403_and_expired_ones_401(server: Server) -> None:
     _seed(server.db)
-    base, url = server.base_url, f"{server.base_url}/agent/v1/claims"
+    url = f"{server.base_url}/agent/v1/claims"
     assert httpx.post(url, json={}, headers=_token(server, "rep", "R1")).status_code == 403
     assert httpx.post(url, json={}).status_code == 401
     ledger = SqlLedger(make_engine(server.db))
     past = FixedClock(NOW - timedelta(days=3))
     _, old = create_token(ledger, past, "agent", "old", ttl_days=1)
     assert httpx.post(url, json={}, headers={"Authorization": f"Bearer {old}"}).status_code == 401
-    assert base
+
+
+def test_reference_agent_claims_touches_and_hands_accounts_to_a_rep(server: Server) -> None:
+    _seed(server.db)
+    token = _token(server, "agent", "ref-bot")["Authorization"].removeprefix("Bearer ")
+    args = ("agent", "run", "--simulate", "--url", server.base_url, "--token", token)
+    out = run_dtem(*args, "--rounds", "1", "--limit", "2", "--hand-raise-rate", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["claimed"] == 2 and got["hand_raises"] == 2 and got["touches"] >= 2
+    assert got["leased"] == 2 and {h["rep"] for h in got["handed"]} == {"R1"}
+
+
+def test_client_raises_the_gateway_refusal(server: Server) -> None:
+    _seed(server.db)
+    token = _token(server, "viewer")["Authorization"].removeprefix("Bearer ")
+    with AgentClient(server.base_url, token) as client, pytest.raises(GatewayError) as err:
+        client.claim(1)
+    assert err.value.status == 403
+    refused = run_dtem("agent", "run", "--simulate", "--url", server.base_url, "--token", token)
+    assert refused.returncode == 8 and "403" in refused.stderr

@@ -6,6 +6,7 @@ import typer
 
 from dtem.entrypoints.cli import (
     admin,
+    agent,
     comp,
     demo,
     imports,
@@ -38,6 +39,7 @@ training.register(app)
 signals.register(app)
 optim.register(app)
 scoring.register(app)
+agent.register(app)
 comp.register(app)
 
 
