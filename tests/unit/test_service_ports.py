@@ -23,8 +23,6 @@ from dtem.domain.ports import Ledger, LedgerOf, LedgerTx
 # module -> why its use cases still take the whole ledger (remove a module once narrowed)
 NOT_YET_NARROWED: dict[str, str] = {
     "dtem.services.agents": "touches and hand-raises run the signal pipeline (issue 8)",
-    "dtem.services.scoring": "the signal pipeline (issue 8)",
-    "dtem.services.score_batch": "the signal pipeline (issue 8)",
     "dtem.services.signals": "the signal pipeline (issue 8)",
     "dtem.services.signals.files": "the signal pipeline (issue 8)",
     "dtem.services.signals.pipeline": "its stages run on the whole unit of work (issue 8)",

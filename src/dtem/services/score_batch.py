@@ -15,17 +15,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 
 from dtem.domain.batch import BatchScorer, BatchScores, TypeParams, account_params
 from dtem.domain.clock import Clock
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import DirectoryPort, EconomicsPort, LedgerOf, PolicyPort, ScoresPort
 from dtem.domain.score_records import ScoreEvent, ScoreRecord, SignalColumns
 from dtem.domain.scoring import crossing
 from dtem.domain.segments import Economics
 from dtem.services.governance import ActivePolicy, active_policy
 from dtem.services.scoring import current_economics, refresh_economics
+
+
+class _BatchInputs(PolicyPort, ScoresPort, EconomicsPort, DirectoryPort, Protocol):
+    """The active policy, accounts, signals and economics a run reads; scores it writes."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class BatchSummary:
 
 
 def run_batch(
-    ledger: Ledger,
+    ledger: LedgerOf[_BatchInputs],
     scorer: BatchScorer,
     clock: Clock,
     as_of: datetime | None = None,
@@ -83,7 +88,11 @@ def run_batch(
 
 
 def _write(
-    ledger: Ledger, result: BatchScores, active: ActivePolicy, eco: Economics, as_of: datetime
+    ledger: LedgerOf[ScoresPort],
+    result: BatchScores,
+    active: ActivePolicy,
+    eco: Economics,
+    as_of: datetime,
 ) -> list[ScoreEvent]:
     version, eco_version = active.version, eco.version or None
     with ledger.transaction() as tx:

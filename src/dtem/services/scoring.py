@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dtem.domain.capacity import blended_hourly_cost
 from dtem.domain.errors import NotFound
 from dtem.domain.model import segment_of
 from dtem.domain.policy import Policy
-from dtem.domain.ports import LedgerTx
+from dtem.domain.ports import DirectoryPort, EconomicsPort, ScoresPort
 from dtem.domain.rescoring import StateScorer, absorb_all
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord
 from dtem.domain.scoring import (
@@ -41,8 +41,20 @@ from dtem.services.governance import ActivePolicy
 HAND_RAISE = "hand_raise"
 
 
+class _EconomicsInputs(EconomicsPort, DirectoryPort, Protocol):
+    """Won deals and reps in, a new economics snapshot out."""
+
+
+class _Scoring(ScoresPort, EconomicsPort, Protocol):
+    """Decayed states and scores, scored on the newest economics snapshot."""
+
+
+class _Explaining(DirectoryPort, ScoresPort, EconomicsPort, Protocol):
+    """An account by external id, its signals and last score, the economics snapshot."""
+
+
 # --- segment economics ---------------------------------------------------------------------
-def refresh_economics(tx: LedgerTx, policy: Policy, at: datetime) -> Economics:
+def refresh_economics(tx: _EconomicsInputs, policy: Policy, at: datetime) -> Economics:
     """Freeze a new snapshot of won-deal figures by segment and the blended rep cost."""
     eco = Economics.from_deals(
         tx.won_deals(policy.won_stages),
@@ -53,7 +65,7 @@ def refresh_economics(tx: LedgerTx, policy: Policy, at: datetime) -> Economics:
     return replace(eco, version=tx.add_economics(eco))
 
 
-def current_economics(tx: LedgerTx) -> Economics:
+def current_economics(tx: EconomicsPort) -> Economics:
     """The newest snapshot; version 0 (policy defaults) before the first refresh."""
     return tx.latest_economics() or Economics()
 
@@ -71,7 +83,7 @@ class Scored:
 
 
 def score_signals(
-    tx: LedgerTx,
+    tx: _Scoring,
     stored: Sequence[SignalLike],
     superseded: Sequence[SignalLike],
     active: ActivePolicy,
@@ -93,7 +105,7 @@ def score_signals(
 
 
 def apply_signals(
-    tx: LedgerTx, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime
+    tx: _Scoring, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime
 ) -> list[ScoreEvent]:
     """Fold newly stored signals into each account's decayed state and re-score it at once.
 
@@ -106,7 +118,7 @@ def apply_signals(
 
 
 def retract_signals(
-    tx: LedgerTx, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime
+    tx: _Scoring, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime
 ) -> list[ScoreEvent]:
     """Take signals back out of the state (e.g. when a newer snapshot supersedes them).
 
@@ -117,14 +129,14 @@ def retract_signals(
     return _fold(tx, signals, active, now, sign=-1.0).events
 
 
-def _lock_accounts(tx: LedgerTx, *signal_lists: Iterable[SignalLike]) -> None:
+def _lock_accounts(tx: ScoresPort, *signal_lists: Iterable[SignalLike]) -> None:
     """Lock the state of every account these signals move, in one sorted statement."""
     ids = {s.account_id for signals in signal_lists for s in signals if s.account_id is not None}
     tx.lock_account_states(ids)
 
 
 def _fold(
-    tx: LedgerTx, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime, sign: float
+    tx: _Scoring, signals: Iterable[SignalLike], active: ActivePolicy, now: datetime, sign: float
 ) -> Scored:
     types = active.policy.signal_types
     by_account: dict[int, list[SignalLike]] = {}
@@ -186,7 +198,7 @@ def state_score(
 
 
 def rescore(
-    tx: LedgerTx,
+    tx: _Scoring,
     states: Mapping[int, Mapping[str, Decayed]],
     active: ActivePolicy,
     now: datetime,
@@ -273,7 +285,7 @@ class Explanation:
         }
 
 
-def explain(tx: LedgerTx, external_id: str, active: ActivePolicy, now: datetime) -> Explanation:
+def explain(tx: _Explaining, external_id: str, active: ActivePolicy, now: datetime) -> Explanation:
     """Recompute an account's score from its signals and break it down. Raises `NotFound`."""
     found = tx.accounts_by_external_id([external_id])
     if external_id not in found or found[external_id].id is None:
