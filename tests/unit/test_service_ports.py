@@ -26,7 +26,6 @@ NOT_YET_NARROWED: dict[str, str] = {
     "dtem.services.signals": "the signal pipeline (issue 8)",
     "dtem.services.signals.files": "the signal pipeline (issue 8)",
     "dtem.services.signals.pipeline": "its stages run on the whole unit of work (issue 8)",
-    "dtem.services.signals.stages": "the score stage spans signals, scores, economics (issue 8)",
     "dtem.services.signals.ingest": "the signal pipeline (issue 8)",
     "dtem.services.signals.receive": "the signal pipeline (issue 8)",
     "dtem.services.imports.service": "the signal pipeline (issue 8)",

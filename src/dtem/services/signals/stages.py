@@ -10,23 +10,32 @@ overflow queue for the next review), and marks those triggers consumed.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
-from dtem.domain.ports import LedgerTx
+from dtem.domain.ports import EconomicsPort, ScoresPort
 from dtem.domain.routing import TRIGGERS
 from dtem.domain.score_records import ScoreRecord
 from dtem.domain.store_market import ScoreRow
 from dtem.services.governance import ActivePolicy
-from dtem.services.routing import route_in_tx
+from dtem.services.routing import RoutingTx, route_in_tx
 from dtem.services.scoring import Scored, score_signals
 from dtem.services.signals.ingest import Committed
 
 
-def score_committed(tx: LedgerTx, batch: Committed, active: ActivePolicy) -> Scored:
+class _ScoreStage(ScoresPort, EconomicsPort, Protocol):
+    """Decayed states and scores, on the newest economics snapshot."""
+
+
+class _RouteStage(RoutingTx, ScoresPort, Protocol):
+    """A routing decision per triggered account, its triggers marked consumed."""
+
+
+def score_committed(tx: _ScoreStage, batch: Committed, active: ActivePolicy) -> Scored:
     """Score what ingest stored, then retract what it superseded (a late old week nets 0)."""
     return score_signals(tx, batch.stored, batch.superseded, active, batch.now)
 
 
-def route_triggered(tx: LedgerTx, scored: Scored, active: ActivePolicy, now: datetime) -> None:
+def route_triggered(tx: _RouteStage, scored: Scored, active: ActivePolicy, now: datetime) -> None:
     """Route each account that crossed up or raised its hand, once, and mark its triggers."""
     accounts: dict[int, str] = {}
     for e in scored.events:  # a hand-raise outranks a crossing (Tier 3 is routed only on one)
