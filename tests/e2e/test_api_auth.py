@@ -10,6 +10,8 @@ import httpx
 from dtem.adapters.ledger.engine import make_engine
 from dtem.adapters.ledger.sql import SqlLedger
 from dtem.domain.clock import FixedClock
+from dtem.domain.policy import default_policy
+from dtem.services import governance
 from dtem.services.access import create_token
 from tests.e2e.conftest import Server, run_dtem
 
@@ -69,3 +71,17 @@ def test_admin_activating_an_unknown_version_gets_404(server: Server) -> None:
     headers = {"Authorization": f"Bearer {_token(server)}"}
     resp = httpx.post(f"{server.base_url}/policy/activate", json={"version": 42}, headers=headers)
     assert resp.status_code == 404 and "42" in resp.json()["detail"]
+
+
+def test_activating_a_version_its_gate_refused_gets_409_unless_forced(server: Server) -> None:
+    headers = {"Authorization": f"Bearer {_token(server)}"}
+    ledger = SqlLedger(make_engine(server.db))
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    version = governance.store_policy(ledger, default_policy().to_dict(), clock, "t", "trained")
+    governance.record_verdict(ledger, version, False, ["the holdout has 3 wins"], clock)
+    url = f"{server.base_url}/policy/activate"
+    resp = httpx.post(url, json={"version": version}, headers=headers)
+    assert resp.status_code == 409 and resp.json()["problems"] == ["the holdout has 3 wins"]
+    forced = {"version": version, "force": True, "reason": "pilot"}
+    assert httpx.post(url, json=forced, headers=headers).json()["version"] == version
+    assert httpx.post(url, json={"version": 1}, headers=headers).status_code == 200

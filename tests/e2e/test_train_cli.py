@@ -81,3 +81,31 @@ def test_a_malformed_horizon_is_a_usage_error(tmp_path: Path):
         "train", "--snapshot", "2018-02-01", "--horizon", "ninety", db=f"sqlite:///{tmp_path}/x.db"
     )
     assert out.returncode == 2 and "90d" in out.stderr
+
+
+def test_olist_comparison_puts_three_scorers_on_the_same_holdout(report: dict[str, Any]):
+    cmp = report["comparison"]
+    names = [c["name"] for c in cmp["baselines"]]
+    assert names == ["base rate by origin", "recency of the last signal"]
+    assert cmp["model"]["auc"] == pytest.approx(report["model"]["auc"])
+    for c in cmp["baselines"]:
+        lo, hi = c["interval"]
+        assert lo < c["difference"] < hi
+    assert cmp["baselines"][0]["interval"][0] > 0  # the origin base rate is beaten
+    assert cmp["baselines"][1]["interval"][0] < 0  # recency is not
+    assert "no better than the recency of the last signal" in cmp["summary"]
+    assert cmp["verdict"]["passed"] is False
+
+
+def test_olist_version_is_refused_on_activation_unless_forced_with_a_reason(
+    olist_db: str, report: dict[str, Any]
+):
+    version = str(report["version"])
+    refused = run_dtem("policy", "activate", version, db=olist_db)
+    assert refused.returncode == 6 and "recency of the last signal" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    no_reason = run_dtem("policy", "activate", version, "--force", db=olist_db)
+    assert no_reason.returncode == 6 and "--reason" in no_reason.stderr
+    forced = run_dtem("policy", "activate", version, "--force", "--reason", "pilot",
+                      db=olist_db, check=True)  # fmt: skip
+    assert f"v{version} is now active" in forced.stdout

@@ -225,3 +225,12 @@ def test_a_snapshot_before_any_win_is_refused():
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
     with pytest.raises(TrainingDataInsufficient):
         train_policy(ledger, clock, TrainOptions(snapshot=date(2024, 6, 1)), "test")
+
+
+def test_training_keeps_its_gate_verdict_with_the_version(trained: tuple[Ledger, TrainingReport]):
+    ledger, r = trained
+    with ledger.transaction() as tx:
+        check = tx.policy_check(r.version)
+    v = r.comparison.verdict
+    assert check == {"passed": v.passed, "reasons": v.reasons}
+    assert [b.name for b in r.comparison.baselines][1] == "recency of the last signal"

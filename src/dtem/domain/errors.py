@@ -95,6 +95,22 @@ class LedgerMissing(LedgerUnavailable):
     """The database answers but holds no ledger: `dtem init` creates one."""
 
 
+class ActivationRefused(PolicyInvalid):
+    """The gate refuses to put a trained version live; `problems` says why.
+
+    `dtem policy activate N --force --reason TEXT` overrides it (audited).
+    """
+
+    def __init__(self, version: int, problems: list[str]) -> None:
+        self.problems = problems
+        DomainError.__init__(
+            self,
+            f"policy v{version} is not activated: "
+            + "; ".join(problems)
+            + ". Override with --force --reason TEXT (audited).",
+        )
+
+
 class SourceExists(DomainError):
     """A signal source with this name already exists (names are unique)."""
 

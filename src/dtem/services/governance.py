@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dtem.domain.clock import Clock
-from dtem.domain.errors import NotFound
+from dtem.domain.errors import ActivationRefused, NotFound
 from dtem.domain.policy import Policy, default_policy
 from dtem.domain.ports import AuditPort, LedgerOf, PolicyPort
 
@@ -84,15 +84,47 @@ def _store(
     return version
 
 
+def record_verdict(
+    ledger: LedgerOf[_AuditedPolicies], version: int, passed: bool, reasons: list[str],
+    clock: Clock, actor: str = "system",
+) -> None:  # fmt: skip
+    """Keep the holdout verdict on a trained version; `activate_policy` reads it."""
+    with ledger.transaction() as tx:
+        check = {"passed": passed, "reasons": reasons}
+        tx.add_policy_check(version, check, clock())
+        tx.append_audit(actor, "policy.check", {"version": version, **check}, clock())
+
+
 def activate_policy(
-    ledger: LedgerOf[_AuditedPolicies], version: int, clock: Clock, actor: str
+    ledger: LedgerOf[_AuditedPolicies],
+    version: int,
+    clock: Clock,
+    actor: str,
+    force: bool = False,
+    reason: str = "",
 ) -> ActivePolicy:
-    """Make a stored version the active one (audited). Raises `NotFound`, `PolicyInvalid`."""
+    """Make a stored version the active one (audited).
+
+    A trained version the gate refused is activated only with `force` and a `reason`
+    (both audited). Raises `NotFound`, `PolicyInvalid`, `ActivationRefused`.
+    """
     with ledger.transaction() as tx:
         previous = tx.active_policy_version()
         Policy.from_dict(tx.policy_document(version))
+        refused = _refusals(tx.policy_check(version))
+        if refused and not force:
+            raise ActivationRefused(version, refused)
+        if force and not reason.strip():
+            raise ActivationRefused(version, [*refused, "--force needs a --reason"])
         tx.activate_policy(version, clock(), actor)
-        tx.append_audit(
-            actor, "policy.activate", {"version": version, "previous": previous}, clock()
-        )
+        detail: dict[str, Any] = {"version": version, "previous": previous}
+        if force:
+            detail |= {"forced": True, "reason": reason, "refused": refused}
+        tx.append_audit(actor, "policy.activate", detail, clock())
         return active_policy(tx)
+
+
+def _refusals(check: dict[str, Any] | None) -> list[str]:
+    if check is None or check.get("passed", True):
+        return []
+    return [str(r) for r in check.get("reasons", [])]

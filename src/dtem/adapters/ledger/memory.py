@@ -33,6 +33,7 @@ class _State:
     audit_head: ChainHead | None = None  # apart from `audit`, like the SQL audit_head row
     policies: dict[int, tuple[dict[str, Any], datetime, str, str]] = field(default_factory=dict)
     activations: list[int] = field(default_factory=list)
+    policy_checks: dict[int, dict[str, Any]] = field(default_factory=dict)
     tokens: list[TokenRecord] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)
     reps: dict[str, Rep] = field(default_factory=dict)
@@ -107,6 +108,13 @@ class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory, CompMem
 
     def active_policy_version(self) -> int | None:
         return self.s.activations[-1] if self.s.activations else None
+
+    def add_policy_check(self, version: int, check: dict[str, Any], at: datetime) -> None:
+        self.policy_document(version)
+        self.s.policy_checks[version] = copy.deepcopy(check)
+
+    def policy_check(self, version: int) -> dict[str, Any] | None:
+        return copy.deepcopy(self.s.policy_checks.get(version))
 
     # --- tokens -------------------------------------------------------------------------
     def add_token(self, token: TokenRecord) -> int:

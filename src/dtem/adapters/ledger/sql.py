@@ -124,6 +124,16 @@ class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql, Age
         v = self.conn.execute(q.limit(1)).scalar()
         return None if v is None else int(v)
 
+    def add_policy_check(self, version: int, check: dict[str, Any], at: datetime) -> None:
+        self.conn.execute(
+            sa.insert(t.policy_checks).values(version=version, document=check, recorded_at=at)
+        )
+
+    def policy_check(self, version: int) -> dict[str, Any] | None:
+        q = sa.select(t.policy_checks.c.document).where(t.policy_checks.c.version == version)
+        doc = self.conn.execute(q).scalar()
+        return None if doc is None else dict(doc)
+
     # --- tokens -------------------------------------------------------------------------
     def add_token(self, token: TokenRecord) -> int:
         values = {k: v for k, v in asdict(token).items() if k != "id"}

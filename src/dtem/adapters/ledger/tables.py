@@ -355,6 +355,14 @@ policies = sa.Table(
     sa.Column("note", sa.String(1024), nullable=False, server_default=""),
 )
 
+policy_checks = sa.Table(  # the holdout verdict on a trained version, read by the gate
+    "policy_checks",
+    metadata,
+    sa.Column("version", sa.ForeignKey("policies.version"), primary_key=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("recorded_at", TS, nullable=False),
+)
+
 policy_activations = sa.Table(  # append-only: the active version is the latest row
     "policy_activations",
     metadata,

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dtem.domain.errors import (
+    ActivationRefused,
     ArgumentInvalid,
     AuthError,
     ClaimNotHeld,
@@ -34,6 +35,7 @@ from dtem.domain.errors import (
 log = logging.getLogger("dtem.api")
 
 STATUS: dict[type[DomainError], int] = {
+    ActivationRefused: 409,  # before PolicyInvalid, its base
     NotFound: 404,
     LeaseConflict: 409,
     ClaimNotHeld: 409,

@@ -162,13 +162,26 @@ def policy_store(
 @handle_errors
 def policy_activate(
     version: Annotated[int, typer.Argument(help="Stored version to make active.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Activate a trained version the gate refused.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why --force (audited).")] = "",
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Make a stored version the active policy (audited).  Example:  dtem policy activate 2"""
+    """Make a stored version the active policy (audited).
+
+    A version `dtem train` stored must pass its holdout gate (it beats the best
+    baseline, no leakage warning, a positive calibration slope, enough rows to judge);
+    otherwise this exits 6 with the reasons, unless --force --reason TEXT.
+
+    Example:  dtem policy activate 2
+    """
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
-    active = governance.activate_policy(c.ledger, version, c.clock, c.settings.actor)
+    active = governance.activate_policy(
+        c.ledger, version, c.clock, c.settings.actor, force=force, reason=reason
+    )
     if json_out:
         print_json({"active_version": active.version})
     else:

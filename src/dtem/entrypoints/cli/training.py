@@ -181,6 +181,7 @@ def _print(r: TrainingReport) -> None:
             str(b.positives),
         )  # fmt: skip
     console.print(bins)
+    _print_comparison(r)
     _print_policy(r)
 
 
@@ -197,10 +198,37 @@ def _print_policy(r: TrainingReport) -> None:
     console.print(f"E_half {e.previous:g} → {e.stored:g} ({e.reason}; as of {e.as_of})")
     for w in r.warnings:
         err_console.print(styled(("warning: ", "bold yellow"), w), highlight=False)
+    _print_verdict(r)
+
+
+def _print_comparison(r: TrainingReport) -> None:
+    cmp = r.comparison
+    table = Table("same holdout rows", "AUC", "model − this [95% CI]", "Brier",
+                  "calib. slope", "calib. intercept", title="model against baselines")  # fmt: skip
+    for c in (cmp.model, *cmp.baselines):
+        diff = "" if c.interval is None else (
+            f"{c.difference:+.3f} [{c.interval[0]:+.3f}, {c.interval[1]:+.3f}]"
+        )  # fmt: skip
+        table.add_row(c.name, f"{c.auc:.3f}", diff, _num(c.brier, 5),
+                      _num(c.calibration_slope, 3), _num(c.calibration_intercept, 3))  # fmt: skip
+    console.print(table)
     console.print(
-        styled(
-            f"stored policy v{r.version} (not active; based on v{r.based_on_version}). "
-            "Activate it with: ",
-            (r.activate_with, "bold"),
-        )
+        f"The model is {cmp.summary} (bootstrap of {cmp.resamples} resamples, seed {cmp.seed}).",
+        highlight=False,
     )
+
+
+def _num(v: float | None, digits: int) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def _print_verdict(r: TrainingReport) -> None:
+    v = r.comparison.verdict
+    where = f"stored policy v{r.version} (not active; based on v{r.based_on_version})."
+    if v.passed:
+        console.print(f"[bold green]gate: passed[/]. {where} Activate it with: "
+                      f"[bold]{r.activate_with}[/]")  # fmt: skip
+        return
+    console.print(f"[bold red]gate: refused[/] — {'; '.join(v.reasons)}.", highlight=False)
+    console.print(f"{where} `{r.activate_with}` will refuse it; override only with "
+                  "--force --reason TEXT (audited).", highlight=False)  # fmt: skip

@@ -11,7 +11,7 @@ radar at S (Olist leads exist only from their first contact).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
@@ -58,6 +58,8 @@ class History:
     sig_value: FloatArray
     win_account: IntArray
     win_seconds: FloatArray  # end of the win date, in epoch seconds
+    # Account fields a single-field base rate may use (country, region, owner), by position.
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Rows:
     industries: tuple[str, ...]
     size_bands: tuple[str, ...]
     labels: IntArray
+    # Fields as filled (origin = first signal type by S; industry, size band, owner…),
+    # kept even when a fit term is left out: the baselines read them.
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    last_signal_days: FloatArray | None = None  # days from the last signal to S (recency)
 
 
 def load_history(tx: _History, until: date, won_stages: Sequence[str]) -> History:
@@ -110,7 +116,16 @@ def _history(
         sig_value=np.array(sig[3], dtype=np.float64),
         win_account=np.array([pos[w.account_id] for w in wins], dtype=np.int64),
         win_seconds=np.array([epoch_seconds(day_end(w.on)) for w in wins], dtype=np.float64),
+        attributes={
+            "country": tuple(_filled(a.country) for a in accounts),
+            "region": tuple(_filled(a.region) for a in accounts),
+            "owner": tuple(_filled(a.static_owner) for a in accounts),
+        },
     )
+
+
+def _filled(value: str | None) -> str:
+    return (value or "unknown").strip().lower() or "unknown"
 
 
 def build_rows(
@@ -135,6 +150,8 @@ def build_rows(
     keep = ~won_before & (signalled if population == "signalled" else True)
     intensity = _intensity_columns(h, seen, at, half_lives, columns, n)
     idx = np.flatnonzero(keep)
+    origin, last = _origin_and_last(h, seen, at, n)
+    fields = {"origin": origin, "industry": h.industries, "size_band": h.size_bands}
     return Rows(
         snapshot=snapshot,
         account_ids=h.account_ids[idx],
@@ -142,7 +159,25 @@ def build_rows(
         industries=tuple(h.industries[i] for i in idx),
         size_bands=tuple(h.size_bands[i] for i in idx),
         labels=label[idx],
+        attributes={k: tuple(v[i] for i in idx) for k, v in (fields | h.attributes).items()},
+        last_signal_days=last[idx],
     )
+
+
+def _origin_and_last(
+    h: History, seen: npt.NDArray[np.bool_], at: float, n: int
+) -> tuple[tuple[str, ...], FloatArray]:
+    """Each account's first signal type by S (its origin) and days since its last signal."""
+    acc, sec, typ = h.sig_account[seen], h.sig_seconds[seen], h.sig_type[seen]
+    last = np.full(n, -np.inf)
+    np.maximum.at(last, acc, sec)
+    order = np.lexsort((sec, acc))  # by account, then time: the first of each is its origin
+    head = order[np.r_[True, acc[order][1:] != acc[order][:-1]]] if len(order) else order
+    origin = ["none"] * n
+    for i in head:
+        origin[int(acc[i])] = h.types[int(typ[i])]
+    days: FloatArray = np.where(np.isfinite(last), (at - last) / SECONDS_PER_DAY, 1e6)
+    return tuple(origin), days
 
 
 def _intensity_columns(
@@ -174,7 +209,17 @@ def stack(rows: Sequence[Rows]) -> Rows:
         industries=tuple(x for r in rows for x in r.industries),
         size_bands=tuple(x for r in rows for x in r.size_bands),
         labels=np.concatenate([r.labels for r in rows]),
+        attributes={
+            k: tuple(x for r in rows for x in r.attributes.get(k, ())) for k in rows[0].attributes
+        },
+        last_signal_days=np.concatenate([_last(r) for r in rows]),
     )
+
+
+def _last(rows: Rows) -> FloatArray:
+    if rows.last_signal_days is None:
+        return np.full(len(rows.labels), 1e6)
+    return rows.last_signal_days
 
 
 def without_terms(rows: Rows, keep: Sequence[str]) -> Rows:

@@ -28,7 +28,8 @@ from dtem.domain.ports import (
 from dtem.domain.scoring import from_epoch_seconds
 from dtem.domain.segments import Economics
 from dtem.domain.training import SplitPlan, split_plan
-from dtem.services.governance import active_policy, store_policy
+from dtem.services.governance import active_policy, record_verdict, store_policy
+from dtem.services.training.comparison import Comparison, compare
 from dtem.services.training.dataset import (
     FIT_TERMS,
     History,
@@ -94,6 +95,7 @@ class TrainingReport:
     e_half: EHalfProposal
     fit_terms: list[str]
     warnings: list[str]
+    comparison: Comparison  # the model against its baselines, and the gate's verdict
     activate_with: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -125,7 +127,10 @@ def train_policy(
     policy = replace(policy, e_half=e_half.stored)
     version = store_policy(ledger, policy.to_dict(), clock, actor, _note(opts, plan))
     new_types = [t for t in types if t not in base.policy.signal_types]
-    return _report(version, base.version, run, new_types, e_half, opts.fit_terms)
+    report = _report(version, base.version, run, new_types, e_half, opts.fit_terms)
+    verdict = report.comparison.verdict
+    record_verdict(ledger, version, verdict.passed, verdict.reasons, clock, actor)
+    return report
 
 
 @dataclass(frozen=True)
@@ -230,6 +235,8 @@ def _report(
     rates, overall = segment_base_rates(run.train, strength=10.0)
     hold, plan = run.holdout, run.plan
     raw_p = run.fitted.model.predict_proba(run.fitted.levels.matrix(hold))[:, 1]
+    model_p = run.stored.probability(hold, run.types)
+    warnings = leak_warnings(run.train)
     return TrainingReport(
         version=version,
         based_on_version=base_version,
@@ -238,7 +245,7 @@ def _report(
         horizon_days=plan.horizon_days,
         train=_sample(run.train, list(plan.train_snapshots), plan.horizon_days),
         holdout=_sample(hold, [plan.holdout_snapshot], plan.horizon_days),
-        model=evaluate(run.stored.probability(hold, run.types), hold.labels),
+        model=evaluate(model_p, hold.labels),
         model_uncalibrated=evaluate(raw_p, hold.labels),
         baseline=evaluate(baseline_probability(rates, overall, hold), hold.labels),
         coefficients=run.stored,
@@ -248,5 +255,6 @@ def _report(
         unseen_types=run.unseen,
         e_half=e_half,
         fit_terms=list(fit_terms),
-        warnings=leak_warnings(run.train),
+        warnings=warnings,
+        comparison=compare(model_p, run.train, hold, warnings),
     )

@@ -21,6 +21,8 @@ class PolicyOut(BaseModel):
 
 class ActivateIn(BaseModel):
     version: int
+    force: bool = False  # activate a trained version its gate refused (needs a reason)
+    reason: str = ""
 
 
 @router.get("/policy", response_model=PolicyOut)
@@ -40,7 +42,9 @@ def get_policy(version: int, c: ContainerDep, _t: TokenDep) -> PolicyOut:
 @router.post("/policy/activate", response_model=PolicyOut)
 def activate(body: ActivateIn, c: ContainerDep, token: AdminDep) -> PolicyOut:
     actor = f"token:{token.id}"
-    active = governance.activate_policy(c.ledger, body.version, c.clock, actor)
+    active = governance.activate_policy(
+        c.ledger, body.version, c.clock, actor, force=body.force, reason=body.reason
+    )
     return PolicyOut(version=active.version, active=True, policy=active.policy.to_dict())
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 19:05:16.708707
+Create Date: 2026-12-01 19:21:55.745900
 """
 
 from collections.abc import Sequence
@@ -276,6 +276,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['version'], ['policies.version'], name=op.f('fk_policy_activations_version_policies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policy_activations'))
     )
+    op.create_table('policy_checks',
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['version'], ['policies.version'], name=op.f('fk_policy_checks_version_policies')),
+    sa.PrimaryKeyConstraint('version', name=op.f('pk_policy_checks'))
+    )
     op.create_table('record_changes',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
@@ -494,6 +501,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_record_changes_batch_id'))
 
     op.drop_table('record_changes')
+    op.drop_table('policy_checks')
     op.drop_table('policy_activations')
     with op.batch_alter_table('overflow_queue', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_overflow_queue_account_id'))
