@@ -24,3 +24,13 @@ def test_policy_versions_are_numbered_and_activation_is_latest(ledger: Any) -> N
         assert [p.active for p in tx.policy_versions()] == [True, False]
         with pytest.raises(NotFound):
             tx.activate_policy(7, T0, "admin")
+
+
+def test_a_version_keeps_its_check_and_others_have_none(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        v1 = tx.add_policy({"threshold": 60.0}, T0, "admin", "hand-written")
+        v2 = tx.add_policy({"threshold": 65.0}, T0, "admin", "trained")
+        tx.add_policy_check(v2, {"passed": False, "reasons": ["too few wins"]}, T0)
+    with ledger.transaction() as tx:
+        assert tx.policy_check(v1) is None
+        assert tx.policy_check(v2) == {"passed": False, "reasons": ["too few wins"]}
