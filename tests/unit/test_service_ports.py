@@ -21,16 +21,7 @@ import dtem.services
 from dtem.domain.ports import Ledger, LedgerOf, LedgerTx
 
 # module -> why its use cases still take the whole ledger (remove a module once narrowed)
-NOT_YET_NARROWED: dict[str, str] = {
-    "dtem.services.agents": "touches and hand-raises run the signal pipeline (issue 8)",
-    "dtem.services.signals": "the signal pipeline (issue 8)",
-    "dtem.services.signals.files": "the signal pipeline (issue 8)",
-    "dtem.services.signals.pipeline": "its stages run on the whole unit of work (issue 8)",
-    "dtem.services.signals.ingest": "the signal pipeline (issue 8)",
-    "dtem.services.signals.receive": "the signal pipeline (issue 8)",
-    "dtem.services.imports.service": "the signal pipeline (issue 8)",
-    "dtem.services.imports.olist": "the signal pipeline (issue 8)",
-}
+NOT_YET_NARROWED: dict[str, str] = {}
 
 _WHOLE = (Ledger, LedgerTx, LedgerOf[LedgerTx])
 

@@ -16,20 +16,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ClaimNotHeld, InputInvalid, NotFound, RowError
 from dtem.domain.model import Account, Activity
 from dtem.domain.nurture import TOUCH_KINDS, in_quiet_hours, nurture_refusal, nurture_value
 from dtem.domain.policy import Policy
-from dtem.domain.ports import LedgerOf, LedgerTx
+from dtem.domain.ports import AgentClaimsPort, ImportsPort, LedgerOf
 from dtem.domain.signals import AccountRef, SignalDraft
 from dtem.domain.tiers import tier_in_force
 from dtem.services.governance import active_policy
-from dtem.services.signals.ingest import ingest
+from dtem.services.signals.ingest import IngestTx, ingest
 from dtem.services.signals.pipeline import SignalPipeline
 
 WEEK = timedelta(days=7)
+
+
+class _AgentTx(IngestTx, AgentClaimsPort, ImportsPort, Protocol):
+    """An agent's call: its claims, the activity and signal a touch stores (through
+    the signal pipeline), the routing a hand-raise runs."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class HandRaise:
     score: float | None
 
 
-def claim_accounts(ledger: LedgerOf[LedgerTx], clock: Clock, agent: str, limit: int) -> Claims:
+def claim_accounts(ledger: LedgerOf[_AgentTx], clock: Clock, agent: str, limit: int) -> Claims:
     """Claim up to `limit` accounts for `agent`, highest expected value of nurture first."""
     now = clock()
     with ledger.transaction() as tx:
@@ -83,7 +89,7 @@ def claim_accounts(ledger: LedgerOf[LedgerTx], clock: Clock, agent: str, limit: 
 
 
 def _claimable(
-    tx: LedgerTx, policy: Policy, now: datetime
+    tx: _AgentTx, policy: Policy, now: datetime
 ) -> list[tuple[Account, float | None, float]]:
     """Accounts an agent may claim now with score and nurture value, best first."""
     held = tx.claimed_account_ids(now) | {x.account_id for x in tx.active_leases()}
@@ -105,7 +111,7 @@ def _claimable(
 
 
 def record_touch(
-    ledger: LedgerOf[LedgerTx],
+    ledger: LedgerOf[_AgentTx],
     clock: Clock,
     agent: str,
     account_key: str,
@@ -141,7 +147,7 @@ def record_touch(
 
 
 def raise_hand(
-    ledger: LedgerOf[LedgerTx],
+    ledger: LedgerOf[_AgentTx],
     clock: Clock,
     agent: str,
     account_key: str,
@@ -171,7 +177,7 @@ def raise_hand(
     return result
 
 
-def _routed(tx: LedgerTx, account: Account, now: datetime) -> HandRaise:
+def _routed(tx: _AgentTx, account: Account, now: datetime) -> HandRaise:
     """What routing did with the hand-raise just stored (its latest decision)."""
     assert account.id is not None
     score = tx.latest_scores([account.id]).get(account.id)
@@ -184,7 +190,7 @@ def _routed(tx: LedgerTx, account: Account, now: datetime) -> HandRaise:
     return HandRaise(account.external_id, outcome, rep, lease.id, score.score if score else None)
 
 
-def _held(tx: LedgerTx, agent: str, account_key: str, now: datetime, what: str) -> Account:
+def _held(tx: _AgentTx, agent: str, account_key: str, now: datetime, what: str) -> Account:
     """The account if `agent` holds an active claim on it; else `ClaimNotHeld`."""
     account = tx.accounts_by_external_id([account_key]).get(account_key)
     if account is None or account.id is None:
@@ -197,7 +203,7 @@ def _held(tx: LedgerTx, agent: str, account_key: str, now: datetime, what: str) 
 
 
 def _check_held(
-    ledger: LedgerOf[LedgerTx], agent: str, account_key: str, now: datetime, what: str
+    ledger: LedgerOf[_AgentTx], agent: str, account_key: str, now: datetime, what: str
 ) -> None:
     """Refuse (and audit the refusal, which must outlive the refused call) early."""
     with ledger.transaction() as tx:

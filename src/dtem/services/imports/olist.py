@@ -13,9 +13,9 @@ from pathlib import Path
 
 from dtem.domain.clock import Clock
 from dtem.domain.policy import Policy
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import LedgerOf
 from dtem.services.imports.mapping import load_mapping
-from dtem.services.imports.service import ImportResult, Progress, import_file
+from dtem.services.imports.service import ImportResult, ImportTx, Progress, import_file
 from dtem.services.signals.pipeline import SignalPipeline
 
 LEADS = "olist_marketing_qualified_leads_dataset.csv"
@@ -29,7 +29,7 @@ OLIST_STEPS: tuple[tuple[str, str, str], ...] = (
 
 
 def import_olist(
-    ledger: Ledger,
+    ledger: LedgerOf[ImportTx],
     clock: Clock,
     policy: Policy,
     pipeline: SignalPipeline,

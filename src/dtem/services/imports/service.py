@@ -24,12 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ArgumentInvalid, InputInvalid, RowError
 from dtem.domain.policy import Policy, default_policy
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import CompPort, ImportsPort, LedgerOf, OpportunitiesPort
 from dtem.services import leases
 from dtem.services.comp import commissions
 from dtem.services.governance import active_policy
@@ -39,11 +39,16 @@ from dtem.services.imports.plans import Plan, StageChange, account_maker, plan_u
 from dtem.services.imports.readers import read_batches, read_columns, sha256_of
 from dtem.services.imports.rejects import write_rejects
 from dtem.services.imports.validate import ATTR, Record, Validator, duplicate_errors
-from dtem.services.signals.ingest import attach_for_accounts
+from dtem.services.signals.ingest import IngestTx, attach_for_accounts
 from dtem.services.signals.pipeline import SignalPipeline
 
 OnError = Literal["fail", "skip"]
 Progress = Callable[[int], None]  # called with the number of rows read so far
+
+
+class ImportTx(IngestTx, ImportsPort, OpportunitiesPort, CompPort, Protocol):
+    """An import: records and their history, the stage changes it settles (leases,
+    commissions) and the unmatched signals its new accounts attach."""
 
 
 @dataclass
@@ -63,7 +68,7 @@ class ImportResult:
 
 
 def import_file(
-    ledger: Ledger,
+    ledger: LedgerOf[ImportTx],
     clock: Clock,
     kind: str,
     path: Path,
@@ -108,7 +113,7 @@ def import_file(
     return result
 
 
-def _advance_leases(tx: LedgerTx, changes: list[StageChange], at: datetime, actor: str) -> None:
+def _advance_leases(tx: ImportTx, changes: list[StageChange], at: datetime, actor: str) -> None:
     if tx.active_policy_version() is None:
         return  # a ledger without a policy has no leases to advance
     moves = [
@@ -155,7 +160,7 @@ def read_records(
 
 
 def make_plan(
-    tx: LedgerTx, kind: str, records: list[Record], file: str, at: datetime, policy: Policy
+    tx: ImportTx, kind: str, records: list[Record], file: str, at: datetime, policy: Policy
 ) -> Plan:
     """What importing these records would change, given the ledger now."""
     if kind == "accounts":
@@ -177,7 +182,7 @@ def make_plan(
 
 
 def write_plan(
-    tx: LedgerTx, plan: Plan, path: Path, result: ImportResult, at: datetime, actor: str
+    tx: ImportTx, plan: Plan, path: Path, result: ImportResult, at: datetime, actor: str
 ) -> int:
     """Write a plan, its batch, its record changes and its audit entry; return the batch id."""
     writers = {

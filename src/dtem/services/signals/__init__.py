@@ -8,12 +8,19 @@ What runs after signals are stored is the `SignalPipeline` bootstrap builds.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from dtem.domain.clock import Clock
-from dtem.domain.ports import Ledger
+from dtem.domain.ports import LedgerOf, SignalSourcesPort
 from dtem.domain.signals import PIPELINE_SCOPE, source_scope
 from dtem.services.retries import retry_conflicts
-from dtem.services.signals.ingest import IngestResult, OnCommitted, attach_unmatched, ingest
+from dtem.services.signals.ingest import (
+    IngestResult,
+    IngestTx,
+    OnCommitted,
+    attach_unmatched,
+    ingest,
+)
 from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.receive import Message, Received, receive
 from dtem.services.signals.sources import authenticate_source
@@ -31,8 +38,12 @@ __all__ = [
 ]
 
 
+class _Receiving(IngestTx, SignalSourcesPort, Protocol):
+    """A delivery: the sender's source, then ingest and the pipeline's stages."""
+
+
 def receive_calls(
-    ledger: Ledger,
+    ledger: LedgerOf[_Receiving],
     clock: Clock,
     messages: Sequence[Message],
     pipeline: SignalPipeline,

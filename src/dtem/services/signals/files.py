@@ -26,25 +26,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import InputInvalid, RowError
 from dtem.domain.policy import Policy
-from dtem.domain.ports import Ledger, LedgerTx
+from dtem.domain.ports import ImportsPort, LedgerOf
 from dtem.domain.signals import SignalDraft, content_event_id
 from dtem.services.imports.mapping import Mapping
 from dtem.services.imports.readers import sha256_of
 from dtem.services.imports.rejects import write_rejects
 from dtem.services.imports.service import read_records
-from dtem.services.signals.ingest import ingest
+from dtem.services.signals.ingest import IngestTx, ingest
 from dtem.services.signals.messages import SignalRow, field_errors
 from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.receive import to_draft
 
 SURGE_AT = 60.0  # Bombora's surge line: a composite score of 60 or more
+
+
+class _FileTx(IngestTx, ImportsPort, Protocol):
+    """A signal file: ingest and the pipeline's stages, and the import batch it records."""
 
 
 @dataclass
@@ -61,7 +65,7 @@ class SignalImport:
 
 
 def import_signals(
-    ledger: Ledger,
+    ledger: LedgerOf[_FileTx],
     clock: Clock,
     path: Path,
     mapping: Mapping | None,
@@ -140,7 +144,7 @@ def row_draft(
 
 
 def _record_batch(
-    tx: LedgerTx, file: str, sha: str, at: datetime, actor: str, counts: dict[str, int]
+    tx: _FileTx, file: str, sha: str, at: datetime, actor: str, counts: dict[str, int]
 ) -> int:
     batch_id = tx.add_import_batch("signals", file, sha, at, actor, counts)
     payload = {"batch_id": batch_id, "file": file, "sha256": sha, "counts": counts}

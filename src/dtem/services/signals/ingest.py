@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from dtem.domain.model import Account
 from dtem.domain.policy import Policy
-from dtem.domain.ports import LedgerTx
+from dtem.domain.ports import EconomicsPort, PolicyPort, ScoresPort, SignalsPort
 from dtem.domain.signals import (
     PIPELINE_SCOPE,
     AccountKey,
@@ -30,6 +31,7 @@ from dtem.domain.signals import (
     normalise_domain,
     unmatched_reason,
 )
+from dtem.services.routing import RoutingTx
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,19 @@ class Committed:
     now: datetime
 
 
-OnCommitted = Callable[[LedgerTx, Committed], object]
+class StagesTx(RoutingTx, ScoresPort, EconomicsPort, PolicyPort, Protocol):
+    """What the stages after ingest read and write: the active policy, scores and
+    economics, then routing (facts, decisions, leases, accounts, audit)."""
 
 
-def store_only(_tx: LedgerTx, _batch: Committed) -> None:
+class IngestTx(StagesTx, SignalsPort, Protocol):
+    """What ingest reads and writes: signals and identities, then the stages on them."""
+
+
+OnCommitted = Callable[[StagesTx, Committed], object]
+
+
+def store_only(_tx: StagesTx, _batch: Committed) -> None:
     """An `on_committed` that runs nothing after storing (tools that only store)."""
 
 
@@ -62,7 +73,7 @@ class IngestResult:
 
 
 def ingest(
-    tx: LedgerTx,
+    tx: IngestTx,
     drafts: Sequence[SignalDraft],
     policy: Policy,
     now: datetime,
@@ -128,7 +139,7 @@ def _record(
 
 
 def resolve_keys(
-    tx: LedgerTx, keys: Iterable[AccountKey], policy: Policy
+    tx: IngestTx, keys: Iterable[AccountKey], policy: Policy
 ) -> dict[AccountKey, tuple[int | None, AccountKey]]:
     """Each key's account id (None when none matches) and the key that decided it.
 
@@ -158,7 +169,7 @@ def resolve_keys(
 
 
 def attach_unmatched(
-    tx: LedgerTx,
+    tx: IngestTx,
     policy: Policy,
     now: datetime,
     *,
@@ -207,7 +218,7 @@ def _key(r: SignalRecord) -> AccountKey:
 
 
 def attach_for_accounts(
-    tx: LedgerTx,
+    tx: IngestTx,
     accounts: Iterable[Account],
     policy: Policy,
     now: datetime,

@@ -20,13 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from dtem.domain.ports import LedgerTx
+from dtem.domain.ports import PolicyPort
 from dtem.services.governance import ActivePolicy, PolicyCache, active_policy
 from dtem.services.scoring import Scored
-from dtem.services.signals.ingest import Committed, OnCommitted
+from dtem.services.signals.ingest import Committed, OnCommitted, StagesTx
 
-ScoreStage = Callable[[LedgerTx, Committed, ActivePolicy], Scored]
-RouteStage = Callable[[LedgerTx, Scored, ActivePolicy, datetime], object]
+ScoreStage = Callable[[StagesTx, Committed, ActivePolicy], Scored]
+RouteStage = Callable[[StagesTx, Scored, ActivePolicy, datetime], object]
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,14 @@ class SignalPipeline:
     score: ScoreStage
     route: RouteStage
 
-    def active(self, tx: LedgerTx) -> ActivePolicy:
+    def active(self, tx: PolicyPort) -> ActivePolicy:
         """The policy in force for this unit of work (`NotFound` when none is)."""
         return active_policy(tx, self.policies)
 
     def after_ingest(self, active: ActivePolicy) -> OnCommitted:
         """What ingest runs on what it stored, under `active`: score, then route."""
 
-        def score_then_route(tx: LedgerTx, batch: Committed) -> None:
+        def score_then_route(tx: StagesTx, batch: Committed) -> None:
             if batch.stored or batch.superseded:
                 self.route(tx, self.score(tx, batch, active), active, batch.now)
 

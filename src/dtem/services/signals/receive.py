@@ -20,7 +20,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from dtem.domain.policy import Policy
-from dtem.domain.ports import LedgerTx
 from dtem.domain.signals import (
     PIPELINE_SCOPE,
     AccountKey,
@@ -36,6 +35,7 @@ from dtem.domain.signals import (
 )
 from dtem.services.signals.ingest import (
     IngestResult,
+    IngestTx,
     OnCommitted,
     attach_unmatched,
     ingest,
@@ -73,7 +73,7 @@ class Received:
 
 
 def receive(
-    tx: LedgerTx,
+    tx: IngestTx,
     messages: Sequence[Message],
     policy: Policy,
     now: datetime,
@@ -203,7 +203,7 @@ def _segment_ref(msg: SegmentCall, props: dict[str, Any]) -> AccountRef:
 
 
 def _link_users(
-    tx: LedgerTx, messages: Sequence[Message], policy: Policy, now: datetime
+    tx: IngestTx, messages: Sequence[Message], policy: Policy, now: datetime
 ) -> list[str]:
     groups = {m.user: m for m in messages if isinstance(m, Group) and m.user}
     known = tx.accounts_by_external_id({g.group_id for g in groups.values()})
