@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from dtem.domain.errors import LedgerMissing, LedgerUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BACKENDS = ("sqlite", "postgresql")
+# Alembic runs migrations through module-level state: one migration at a time per process.
+_MIGRATING = threading.Lock()
 URL_FORM = "sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE"
 
 
@@ -144,7 +147,7 @@ def alembic_config(url: str) -> Config:
 def migrate(engine: Engine) -> str:
     """Bring the schema to the newest revision (harmless when already there); return it."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    with _MIGRATING, engine.begin() as conn:  # Alembic's context is process-global
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     with engine.connect() as conn:

@@ -30,6 +30,7 @@ _GENESIS_HEAD = {
     dialect: insert(t.audit_head)
     .values(id=1, entries=0, last_hash=GENESIS)
     .on_conflict_do_nothing(index_elements=["id"])
+    .returning(t.audit_head.c.id)
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
@@ -62,8 +63,12 @@ class AuditSql:
         """The head row, locked until commit; created (empty) by the very first append."""
         row = self.conn.execute(_LOCK_HEAD).first()
         if row is None:
-            if self.conn.execute(sa.select(sa.func.count()).select_from(t.audit_log)).scalar():
+            # A concurrent first append may be creating the head right now: the insert
+            # waits for it and then does nothing, so only a head this call created while
+            # entries exist means the head was deleted.
+            created = self.conn.execute(_GENESIS_HEAD[self.conn.dialect.name]).first()
+            count = sa.select(sa.func.count()).select_from(t.audit_log)
+            if created is not None and self.conn.execute(count).scalar():
                 raise AuditChainBroken(None, "head is missing: run `dtem audit verify`")
-            self.conn.execute(_GENESIS_HEAD[self.conn.dialect.name])
             row = self.conn.execute(_LOCK_HEAD).one()
         return ChainHead(row.entries, row.last_hash)

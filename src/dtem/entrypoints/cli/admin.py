@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from dtem.domain.audit import ChainHead
-from dtem.domain.errors import PolicyInvalid
+from dtem.domain.errors import ArgumentInvalid, PolicyInvalid
 from dtem.domain.policy import NOT_USED_YET
 from dtem.entrypoints.cli.common import (
     DbOption,
@@ -237,8 +237,7 @@ def _read_anchor(path: Path) -> ChainHead:
     try:
         return ChainHead.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except ValueError as exc:  # not UTF-8, not JSON, or not an anchor's fields
-        reason = f"{path}: not an audit anchor ({exc})"
-        raise typer.BadParameter(reason, param_hint="--anchor") from None
+        raise ArgumentInvalid(f"--anchor {path}: not an audit anchor ({exc})") from None
 
 
 @audit_app.command("list")

@@ -205,7 +205,8 @@ class Validator:
                 check_text(out, conv.max_length, raw, fail)
         self._check_dates(columns, fail_on)
         names, start = list(columns), batch.start_row
-        rows = zip(range(start, start + n), zip(*columns.values(), strict=True), strict=True)
+        values = zip(*columns.values(), strict=True) if columns else [()] * n  # no column read
+        rows = zip(range(start, start + n), values, strict=True)
         result.records = [
             (row, dict(zip(names, values, strict=True)))
             for row, values in rows
