@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from dtem.domain.model import Account, Opportunity
-from dtem.domain.score_records import ScoreRecord
 from dtem.domain.segments import Economics, SegmentStats, WonDeal
 from tests.conftest import T0
 
@@ -21,11 +20,6 @@ def _accounts(ledger: Any) -> dict[str, int]:
             T0,
         )
         return dict(tx.all_account_ids())
-
-
-def _score(account_id: int, at_days: float, score: float) -> ScoreRecord:
-    at = T0 + timedelta(days=at_days)
-    return ScoreRecord(account_id, at, score, 0.1, 0.2, 100.0, 600.0, 1, "batch", 3)
 
 
 def test_economics_snapshots_get_increasing_versions(ledger: Any) -> None:
