@@ -74,6 +74,16 @@ def test_reps_update_by_external_id(ledger: Any) -> None:
     assert (new.name, new.capacity, new.active, new.id) == ("Rita M", 7, False, old.id)
 
 
+def test_reps_keep_manager_team_and_region(ledger: Any) -> None:
+    _seed(ledger)
+    rep = Rep("R1", "Rita", manager="Mona Lee", team="Enterprise", region="EMEA")
+    with ledger.transaction() as tx:
+        tx.update_reps([rep], T0)
+    with ledger.transaction() as tx:
+        new = tx.reps_by_external_id(["R1"])["R1"]
+    assert (new.manager, new.team, new.region) == ("Mona Lee", "Enterprise", "EMEA")
+
+
 def test_account_attributes_are_replaced_and_none_removes(ledger: Any) -> None:
     _seed(ledger)
     with ledger.transaction() as tx:

@@ -38,3 +38,14 @@ def test_opportunities_resolve_accounts_and_reps_and_keep_stage_history(ledger: 
     assert found["O1"].rep_external_id == "R1" and found["O1"].created_date == date(2027, 1, 2)
     assert found["O2"].rep_external_id is None  # an unknown rep is stored as no rep
     assert [(h.stage, h.changed_at) for h in history] == [("prospecting", T0), ("proposal", later)]
+
+
+def test_product_and_amount_in_cents_come_back_as_stored(ledger: Any) -> None:
+    _seed(ledger)
+    opp = Opportunity("O1", "A1", "proposal", 1234567.89, product="analytics pro")
+    with ledger.transaction() as tx:
+        tx.insert_opportunities([opp, Opportunity("O2", "A2", "proposal", 0.1)], T0)
+    with ledger.transaction() as tx:
+        found = tx.opportunities_by_external_id(["O1", "O2"])
+    assert found["O1"].product == "analytics pro" and found["O1"].amount == 1234567.89
+    assert found["O2"].product is None and found["O2"].amount == 0.1

@@ -63,6 +63,9 @@ class Rep:
     active: bool = True
     crm_user_id: str | None = None
     id: int | None = None
+    manager: str | None = None  # the manager as the CRM names them (id or name)
+    team: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class Opportunity:
     close_date: date | None = None
     rep_external_id: str | None = None
     id: int | None = None
+    product: str | None = None
+    # an unattached opportunity (account_external_id None) keeps how its account was named
+    account_key: str | None = None
+    key_kind: str | None = None  # id | domain | name
 
 
 @dataclass(frozen=True)

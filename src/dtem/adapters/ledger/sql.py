@@ -296,6 +296,9 @@ _REP_FIELDS = (
     "hourly_cost",
     "active",
     "crm_user_id",
+    "manager",
+    "team",
+    "region",
 )
 
 

@@ -209,6 +209,7 @@ class ImportsSql:
                 "rep_id": reps.get(o.rep_external_id) if o.rep_external_id else None,
                 "stage": o.stage,
                 "amount": o.amount,
+                "product": o.product,
                 "created_date": o.created_date,
                 "close_date": o.close_date,
             }
@@ -279,6 +280,7 @@ def _opportunity(r: RowMapping) -> Opportunity:
         account_external_id=r["account_xid"],
         stage=r["stage"],
         amount=r["amount"],
+        product=r["product"],
         created_date=r["created_date"],
         close_date=r["close_date"],
         rep_external_id=r["rep_xid"],

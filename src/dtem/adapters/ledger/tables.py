@@ -64,6 +64,9 @@ reps = sa.Table(
     sa.Column("hourly_cost", sa.Float, nullable=False, server_default="0"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.text("true")),
     sa.Column("crm_user_id", sa.String(128)),
+    sa.Column("manager", sa.String(256)),  # the manager as the CRM names them (id or name)
+    sa.Column("team", sa.String(128)),
+    sa.Column("region", sa.String(64)),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
 )
@@ -83,10 +86,14 @@ opportunities = sa.Table(
     metadata,
     _id(),
     sa.Column("external_id", sa.String(128), nullable=False, unique=True),
-    sa.Column("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), index=True),  # NULL = unattached
+    # how the import named the account (as signals do): key kind id | domain | name, value
+    sa.Column("account_key", sa.String(512)),
+    sa.Column("key_kind", sa.String(16)),
     sa.Column("rep_id", sa.ForeignKey("reps.id"), index=True),
     sa.Column("stage", sa.String(64), nullable=False),
-    sa.Column("amount", sa.Float),
+    sa.Column("amount", sa.Numeric(18, 2, asdecimal=False)),  # exact on PostgreSQL; cents
+    sa.Column("product", sa.String(128)),
     sa.Column("created_date", sa.Date),
     sa.Column("close_date", sa.Date),
     sa.Column("updated_at", TS, nullable=False),

@@ -23,6 +23,7 @@ PARSERS: dict[str, tf.Parser] = {
     "domain": tf.parse_domain,
     "number": tf.parse_number,
     "money": tf.parse_money,
+    "cents": tf.parse_cents,
     "count": tf.parse_count,
     "bool": tf.parse_bool,
     "list": tf.parse_list,
@@ -91,6 +92,9 @@ REPS = EntitySpec(
         "hourly_cost": FieldSpec("money"),
         "active": FieldSpec("bool"),
         "crm_user_id": FieldSpec("text", max_length=128),
+        "manager": FieldSpec("text", max_length=256),
+        "team": FieldSpec("text", max_length=128),
+        "region": FieldSpec("text", max_length=64),
     },
 )
 
@@ -101,7 +105,8 @@ OPPORTUNITIES = EntitySpec(
         "external_id": FieldSpec("text", required=True, max_length=128),
         "account_external_id": FieldSpec("text", required=True, max_length=128),
         "stage": FieldSpec("stage", required=True, max_length=64),
-        "amount": FieldSpec("money"),
+        "amount": FieldSpec("cents"),  # stored exactly (numeric(18, 2))
+        "product": FieldSpec("category", max_length=128),
         "created_date": FieldSpec("date", dated=dates.PAST),
         "close_date": FieldSpec("date", dated=dates.PAST_IF_CLOSED),  # else the expected one
         "rep_external_id": FieldSpec("text", max_length=128),

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 Parser = Callable[[Any], Any]
@@ -120,6 +121,13 @@ def parse_money(value: Any) -> float:
     if number < 0:
         raise ValueError("negative amount")
     return number
+
+
+def parse_cents(value: Any) -> float:
+    """A non-negative amount of money rounded half-up to cents, as the ledger keeps it
+    (`"1,234.565"` → 1234.57), so re-importing it compares equal."""
+    amount = Decimal(repr(parse_money(value))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return float(amount)
 
 
 def parse_count(value: Any) -> int:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 19:21:55.745900
+Create Date: 2026-12-01 20:22:20.736071
 """
 
 from collections.abc import Sequence
@@ -124,6 +124,9 @@ def upgrade() -> None:
     sa.Column('hourly_cost', sa.Float(), server_default='0', nullable=False),
     sa.Column('active', sa.Boolean(), server_default=sa.text('(true)'), nullable=False),
     sa.Column('crm_user_id', sa.String(length=128), nullable=True),
+    sa.Column('manager', sa.String(length=256), nullable=True),
+    sa.Column('team', sa.String(length=128), nullable=True),
+    sa.Column('region', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reps')),
@@ -239,10 +242,13 @@ def upgrade() -> None:
     op.create_table('opportunities',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('account_key', sa.String(length=512), nullable=True),
+    sa.Column('key_kind', sa.String(length=16), nullable=True),
     sa.Column('rep_id', sa.Integer(), nullable=True),
     sa.Column('stage', sa.String(length=64), nullable=False),
-    sa.Column('amount', sa.Float(), nullable=True),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2, asdecimal=False), nullable=True),
+    sa.Column('product', sa.String(length=128), nullable=True),
     sa.Column('created_date', sa.Date(), nullable=True),
     sa.Column('close_date', sa.Date(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
