@@ -3,7 +3,8 @@
 A mapping file (YAML) has one section per entity it can import. A field is either a
 column name, or a rule with `column` (or a constant `value`), `transform` (clean-ups in
 order: trim, lower, upper, title, collapse_spaces), `map` (source value -> value, e.g.
-CRM stage names), `formats` (strptime date formats), `null_values` and `default`.
+CRM stage names), `formats` (strptime date formats), `null_values`, `default` and
+`optional: true` (a file without the column is read as if the field were not mapped).
 Account sections may add `attributes`: fields kept as named text on the account.
 
 >>> m = parse_mapping({"accounts": {"fields": {"external_id": "Id",
@@ -16,7 +17,8 @@ Without a mapping, columns named like DTEM fields map directly (`identity_mappin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,17 @@ from dtem.domain.errors import ArgumentInvalid
 from dtem.services.imports.specs import SPECS, EntitySpec
 from dtem.services.imports.transforms import CLEANERS
 
-_RULE_KEYS = {"column", "value", "transform", "map", "formats", "null_values", "default", "kind"}
+_RULE_KEYS = {
+    "column",
+    "value",
+    "transform",
+    "map",
+    "formats",
+    "null_values",
+    "default",
+    "kind",
+    "optional",
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class FieldRule:
     null_values: tuple[str, ...] = ()
     default: Any = None
     kind: str | None = None  # attributes only: parse as this kind, store as text
+    optional: bool = False  # a file without the column: the field is simply not mapped
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,30 @@ class EntityMapping:
         """Every source column this mapping reads."""
         rules = [*self.fields.values(), *self.attributes.values()]
         return list(dict.fromkeys(r.column for r in rules if r.column is not None))
+
+    def for_columns(self, columns: Collection[str]) -> EntityMapping:
+        """This mapping for a file with these columns: optional rules whose column the file
+        lacks are left out (a missing column that is not optional stays, to be reported)."""
+        have = set(columns)
+
+        def present(rule: FieldRule) -> bool:
+            return not rule.optional or rule.column is None or rule.column in have
+
+        return replace(
+            self,
+            fields={k: r for k, r in self.fields.items() if present(r)},
+            attributes={k: r for k, r in self.attributes.items() if present(r)},
+        )
+
+    def absent(self, columns: Collection[str]) -> list[str]:
+        """The optional columns this file lacks (their fields are not imported)."""
+        have = set(columns)
+        rules = [*self.fields.values(), *self.attributes.values()]
+        return list(
+            dict.fromkeys(
+                r.column for r in rules if r.optional and r.column and r.column not in have
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -161,6 +198,11 @@ def _rule(where: str, body: Any, problems: list[str]) -> FieldRule:
     problems += [f"{where}: unknown transform {t!r}" for t in transform if t not in CLEANERS]
     if "column" not in body and "value" not in body:
         problems.append(f"{where}: needs 'column' or 'value'")
+    optional = body.get("optional", False)
+    if not isinstance(optional, bool):
+        problems.append(f"{where}: 'optional' must be true or false")
+    elif optional and "column" not in body:
+        problems.append(f"{where}: 'optional' needs a 'column'")
     return FieldRule(
         column=body.get("column"),
         value=body.get("value"),
@@ -170,4 +212,5 @@ def _rule(where: str, body: Any, problems: list[str]) -> FieldRule:
         null_values=tuple(str(v) for v in body.get("null_values", ())),
         default=body.get("default"),
         kind=body.get("kind"),
+        optional=optional is True,
     )

@@ -53,6 +53,7 @@ class EntitySpec:
     key: str
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     references: dict[str, str] = field(default_factory=dict)  # field -> entity it names
+    one_of: tuple[str, ...] = ()  # a file must map at least one of these fields
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -149,6 +150,7 @@ SIGNALS = EntitySpec(  # the Radar's file imports; rules beyond parsing: service
         "surge_at": FieldSpec("number"),  # the score at which intent is a surge
         "snapshot": FieldSpec("bool"),
     },
+    one_of=("account_id", "domain", "email", "user_id"),
 )
 
 SPECS: dict[str, EntitySpec] = {

@@ -140,7 +140,12 @@ class Validator:
         policy: Policy | None = None,
         now: datetime | None = None,
     ) -> None:
-        """`now` is the import time: dates of facts may not be after it (None: unchecked)."""
+        """`now` is the import time: dates of facts may not be after it (None: unchecked).
+
+        Optional columns the file lacks are left out of the mapping (`absent` names them).
+        """
+        self.absent = mapping.absent(columns)
+        mapping = mapping.for_columns(columns)
         self.mapping, self.file, self.columns = mapping, file, columns
         self.policy, self.now = policy or default_policy(), now
         self.spec = SPECS[mapping.entity]
@@ -154,7 +159,8 @@ class Validator:
         ]
 
     def header_errors(self, header_row: int) -> list[RowError]:
-        """Mapped columns missing from the file, and required fields the mapping leaves out."""
+        """Mapped columns missing from the file, required fields the mapping leaves out,
+        and an entity that needs one of several fields (a signal's account) with none."""
         have = ", ".join(self.columns)
         errors = [
             RowError(
@@ -178,6 +184,11 @@ class Validator:
             for name, spec in self.spec.fields.items()
             if spec.required and name not in self.mapping.fields
         ]
+        one_of = self.spec.one_of
+        if one_of and not any(name in self.mapping.fields for name in one_of):
+            names = ", ".join(one_of)
+            reason = f"no column for any of {names} (one is needed); the file has: {have}"
+            errors.append(RowError(self.file, header_row, one_of[0], "", reason))
         return errors
 
     def apply(self, batch: SourceBatch) -> BatchResult:
