@@ -13,7 +13,7 @@ from dtem.domain.clock import FixedClock
 from dtem.domain.comp import CompPlan
 from dtem.domain.errors import NotFound
 from dtem.domain.model import Account, Opportunity, Rep
-from dtem.domain.store_comp import CommissionConflict, CommissionLine, LineFilter
+from dtem.domain.store_comp import CommissionConflict, CommissionLine, LineFilter, PeriodLocked
 from tests.conftest import T0
 from tests.market_seed import seed
 
@@ -129,3 +129,15 @@ def test_plans_and_closed_periods_round_trip(ledger: Any) -> None:
     assert (rows[-1].created_by, rows[-1].note, rows[-1].created_at) == ("me", "FY27", T0)
     assert list(closed) == ["2027-01"]
     assert (closed["2027-01"].closed_by, closed["2027-01"].closed_at) == ("me", T0)
+
+
+def test_a_line_in_a_closed_period_is_refused(ledger: Any) -> None:
+    rep_id, lease_id = _deal(ledger)
+    with ledger.transaction() as tx:
+        assert tx.close_comp_period("2027-01", T0, "closer")
+    with pytest.raises(PeriodLocked) as refused, ledger.transaction() as tx:
+        tx.add_commission_line(_line(rep_id, lease_id))
+    assert refused.value.period == "2027-01"
+    with ledger.transaction() as tx:
+        tx.add_commission_line(_line(rep_id, lease_id, period="2027-02"))
+        assert [x.period for x in tx.commission_lines(LineFilter())] == ["2027-02"]

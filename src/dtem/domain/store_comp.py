@@ -21,6 +21,15 @@ class CommissionConflict(LeaseTransitionInvalid):
     """A line with this (opportunity, seq) exists: a concurrent writer recorded it first."""
 
 
+class PeriodLocked(CommissionConflict):
+    """The line's period is closed (perhaps just now, by a concurrent close): post it in
+    the next open period instead."""
+
+    def __init__(self, period: str) -> None:
+        super().__init__(f"comp period {period} is closed: its lines are locked")
+        self.period = period
+
+
 @dataclass(frozen=True)
 class CommissionLine:
     """One commission line: a won deal (seq 0, kind `deal`) or a later adjustment."""

@@ -14,6 +14,7 @@ from dtem.domain.store_comp import (
     CommissionConflict,
     CommissionLine,
     LineFilter,
+    PeriodLocked,
     PlanRow,
 )
 
@@ -43,6 +44,8 @@ class CompMemory:
     def add_commission_line(self, line: CommissionLine) -> CommissionLine:
         if not any(o.external_id == line.opportunity for o in self._comp("opportunities")):
             raise NotFound(f"opportunity {line.opportunity!r} does not exist")
+        if any(p.period == line.period for p in self._comp("comp_periods")):
+            raise PeriodLocked(line.period)
         lines = self._comp("comp_lines")
         if any((x.opportunity, x.seq) == (line.opportunity, line.seq) for x in lines):
             raise CommissionConflict(

@@ -26,10 +26,13 @@ from dtem.domain.store_comp import (
     CommissionConflict,
     CommissionLine,
     LineFilter,
+    PeriodLocked,
     PlanRow,
 )
 
 _CHUNK = 500
+# pg_advisory_xact_lock's first key for comp periods ('comp'); the second is YYYYMM.
+_PERIOD_LOCK_SPACE = 0x636F6D70
 _SCALED = {"score_at_grant": 2, "rate": 6, "amount": 2, "commission": 2}
 _COLUMN = {
     "score_at_grant": "score_hundredths",
@@ -98,6 +101,9 @@ class CompSql:
         ).scalar()
         if opp_id is None:
             raise NotFound(f"opportunity {line.opportunity!r} does not exist")
+        self._lock_period(line.period, exclusive=False)
+        if self._is_closed(line.period):
+            raise PeriodLocked(line.period)
         values = _line_row(line) | {"opportunity_id": opp_id}
         stmt = (
             _insert(self.conn)(t.comp_lines)
@@ -133,6 +139,7 @@ class CompSql:
 
     # --- periods --------------------------------------------------------------------------
     def close_comp_period(self, period: str, at: datetime, actor: str) -> bool:
+        self._lock_period(period, exclusive=True)  # waits for lines being written in it
         stmt = (
             _insert(self.conn)(t.comp_periods)
             .values(period=period, closed_at=at, closed_by=actor)
@@ -140,6 +147,22 @@ class CompSql:
             .returning(t.comp_periods.c.period)
         )
         return self.conn.execute(stmt).scalar() is not None
+
+    def _lock_period(self, period: str, exclusive: bool) -> None:
+        """PostgreSQL: a transaction-long advisory lock on the period, shared by line
+        writers and exclusive for a close. SQLite's BEGIN IMMEDIATE already made this
+        transaction the only writer."""
+        if self.conn.dialect.name != "postgresql":
+            return
+        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        key = int(period.replace("-", ""))
+        args = (sa.cast(_PERIOD_LOCK_SPACE, sa.Integer), sa.cast(key, sa.Integer))
+        self.conn.execute(sa.select(getattr(sa.func, fn)(*args)))
+
+    def _is_closed(self, period: str) -> bool:
+        # a fresh statement: under READ COMMITTED it sees a close committed while we waited
+        p = t.comp_periods.c
+        return self.conn.execute(sa.select(p.period).where(p.period == period)).first() is not None
 
     def closed_comp_periods(self) -> dict[str, ClosedPeriod]:
         rows = self.conn.execute(sa.select(t.comp_periods).order_by("period")).mappings()

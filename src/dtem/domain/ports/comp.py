@@ -26,13 +26,20 @@ class CompPort(Protocol):
         ...
 
     def add_commission_line(self, line: CommissionLine) -> CommissionLine:
-        """Append a line; return it with its id. Raises `CommissionConflict` on a duplicate."""
+        """Append a line; return it with its id. Raises `CommissionConflict` on a duplicate
+        and `PeriodLocked` when the line's period is closed.
+
+        The period is checked under a lock the transaction holds until it ends, shared
+        with other lines and exclusive with `close_comp_period`: a close that races a
+        line either waits for it (and counts it) or goes first (and the line is refused),
+        so no line ever lands in a closed period."""
         ...
 
     def commission_lines(self, where: LineFilter) -> list[CommissionLine]: ...
 
     def close_comp_period(self, period: str, at: datetime, actor: str) -> bool:
-        """Lock a period; False when it was already closed (nothing changes)."""
+        """Lock a period; False when it was already closed (nothing changes). Waits for
+        transactions writing lines in the period to end, so lines read after it are all."""
         ...
 
     def closed_comp_periods(self) -> dict[str, ClosedPeriod]: ...

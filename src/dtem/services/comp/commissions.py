@@ -18,7 +18,7 @@ line's rate and plan, posted in the current open period: a locked line is never 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,7 +28,7 @@ from dtem.domain.comp import CompPlan, money, score_at_grant
 from dtem.domain.comp_schedule import StoredPlan, first_open, period_of, plan_in_force
 from dtem.domain.model import Opportunity
 from dtem.domain.ports import AuditPort, CompPort, LeasesPort, PolicyPort
-from dtem.domain.store_comp import CommissionLine, LineFilter
+from dtem.domain.store_comp import CommissionLine, LineFilter, PeriodLocked
 from dtem.services.comp.plans import ensure_plans
 from dtem.services.governance import active_policy
 from dtem.services.imports.plans import Plan
@@ -124,16 +124,18 @@ class _Posting:
         rate = stored.plan.rate_at(score)
         amount = money(opp.amount or 0)
         booked = period_of(won_on)
-        period = first_open(booked, self.closed())
-        commission = self._period_capped(stored.plan, lease.rep_id, period, amount, rate)
-        reason = f"won ({opp.stage})"
-        if period != booked:
-            reason += f"; {booked} is closed: posted in {period}"
-        line = CommissionLine(
-            opp.external_id, lease.rep_id, lease.id, 0, "deal", period, won_on, score,
-            stored.version, rate, amount, commission, self.at, reason,
-        )  # fmt: skip
-        return self._write(line)
+
+        def line_in(period: str) -> CommissionLine:
+            commission = self._period_capped(stored.plan, lease.rep_id, period, amount, rate)
+            reason = f"won ({opp.stage})"
+            if period != booked:
+                reason += f"; {booked} is closed: posted in {period}"
+            return CommissionLine(
+                opp.external_id, lease.rep_id, lease.id, 0, "deal", period, won_on, score,
+                stored.version, rate, amount, commission, self.at, reason,
+            )  # fmt: skip
+
+        return self._post(booked, line_in)
 
     def adjust(
         self, opp: Opportunity, lines: list[CommissionLine], is_won: bool
@@ -147,21 +149,22 @@ class _Posting:
         paid = sum((x.commission for x in lines), ZERO)
         delta = plan.deal_commission(target, deal.rate) - plan.deal_commission(paid_on, deal.rate)
         delta = max(delta, -paid)  # never take back more than was paid
-        period = first_open(period_of(self.at.date()), self.closed())
-        if delta > 0:
-            delta = min(delta, self._headroom(plan, deal.rep_id, period))
         if not is_won:
             reason = f"deal reversed: stage {opp.stage}"
         elif paid_on == ZERO:
             reason = f"won again ({opp.stage})"
         else:
             reason = f"amount changed {paid_on} → {target}"
-        line = CommissionLine(
-            opp.external_id, deal.rep_id, deal.lease_id, max(x.seq for x in lines) + 1,
-            "adjustment", period, deal.won_on, deal.score_at_grant, deal.plan_version,
-            deal.rate, target - paid_on, delta, self.at, reason,
-        )  # fmt: skip
-        return self._write(line)
+
+        def line_in(period: str) -> CommissionLine:
+            change = min(delta, self._headroom(plan, deal.rep_id, period)) if delta > 0 else delta
+            return CommissionLine(
+                opp.external_id, deal.rep_id, deal.lease_id, max(x.seq for x in lines) + 1,
+                "adjustment", period, deal.won_on, deal.score_at_grant, deal.plan_version,
+                deal.rate, target - paid_on, change, self.at, reason,
+            )  # fmt: skip
+
+        return self._post(period_of(self.at.date()), line_in)
 
     def _period_capped(
         self, plan: CompPlan, rep_id: int, period: str, amount: Decimal, rate: Decimal
@@ -175,6 +178,17 @@ class _Posting:
             return Decimal("Infinity")
         lines = self.tx.commission_lines(LineFilter(rep_id=rep_id, periods={period}))
         return max(ZERO, plan.period_cap - sum((x.commission for x in lines), ZERO))
+
+    def _post(self, earliest: str, line_in: Callable[[str], CommissionLine]) -> CommissionLine:
+        """Write the line in the first open period from `earliest`. A period a concurrent
+        close locked after we read the closed ones refuses it (`PeriodLocked`, checked by
+        the database under the period's lock): the line moves on to the next open one."""
+        while True:
+            period = first_open(earliest, self.closed())
+            try:
+                return self._write(line_in(period))
+            except PeriodLocked as exc:
+                self.closed().add(exc.period)
 
     def _write(self, line: CommissionLine) -> CommissionLine:
         stored = self.tx.add_commission_line(line)
