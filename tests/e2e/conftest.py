@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,24 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """`dtem serve` on a free loopback port with a fresh SQLite ledger."""
-    db = f"sqlite:///{tmp_path}/api.db"
+    with serving(f"sqlite:///{tmp_path}/api.db") as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """`dtem serve` on a fresh SQLite ledger, then on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        db = f"sqlite:///{tmp_path}/api.db"
+    else:
+        db = request.getfixturevalue("pg_url")
+    with serving(db) as running:
+        yield running
+
+
+@contextmanager
+def serving(db: str) -> Iterator[Server]:
+    """Initialise the ledger at `db` and run `dtem serve` on it until the block ends."""
     run_dtem("init", db=db, check=True)
     port = free_port()
     proc = subprocess.Popen(

@@ -40,7 +40,8 @@ def _token(server: Server, role: str, subject: str | None = None) -> dict[str, s
     return {"Authorization": f"Bearer {json.loads(out.stdout)['token']}"}
 
 
-def test_agent_claims_touches_and_hands_a_raised_hand_to_a_rep(server: Server) -> None:
+def test_agent_claims_touches_and_hands_a_raised_hand_to_a_rep(any_server: Server) -> None:
+    server = any_server  # SQLite, then PostgreSQL
     ledger = _seed(server.db)
     base, bot = server.base_url, _token(server, "agent", "nurture-bot")
     claimed = httpx.post(f"{base}/agent/v1/claims", json={"limit": 5}, headers=bot).json()
@@ -60,6 +61,7 @@ def test_agent_claims_touches_and_hands_a_raised_hand_to_a_rep(server: Server) -
     with ledger.transaction() as tx:
         acts = tx.agent_touch_counts(list(tx.all_account_ids().values()), NOW - timedelta(days=1))
         assert sorted(acts.values()) == [3]
+    ledger.engine.dispose()
 
 
 def test_a_touch_on_an_account_another_agent_holds_is_409(server: Server) -> None:

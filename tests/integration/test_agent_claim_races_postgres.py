@@ -1,10 +1,12 @@
-"""Agents claiming at once on PostgreSQL, each on its own connection: no account is ever
+"""Agents claiming at once on PostgreSQL, each in its own process: no account is ever
 held by two agents, and together they claim every claimable account exactly once."""
 
 from __future__ import annotations
 
-import threading
+import multiprocessing as mp
 from collections import Counter
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 
 import pytest
 import sqlalchemy as sa
@@ -22,14 +24,17 @@ AGENTS = 6
 ACCOUNTS = 40
 
 
-def _agent(url: str, name: str, got: dict[str, list[str]], errors: list[BaseException]) -> None:
+def _agent(url: str, name: str, gate: Barrier, out: Queue[tuple[str, list[str] | str]]) -> None:
     ledger = SqlLedger(make_engine(url, pool_size=1))
+    got: list[str] = []
     try:
+        gate.wait(120)
         for _ in range(4):  # several rounds, so claims interleave with the others'
             claims = agents.claim_accounts(ledger, FixedClock(T0), name, 5).claims
-            got[name] += [c.account for c in claims]
-    except Exception as exc:  # surfaced by the main thread
-        errors.append(exc)
+            got += [c.account for c in claims]
+        out.put((name, got))
+    except Exception as exc:  # reported to the test process
+        out.put((name, repr(exc)))
     finally:
         ledger.engine.dispose()
 
@@ -42,14 +47,19 @@ def test_concurrent_agents_never_hold_the_same_account(pg_url: str) -> None:
     acc, _ = seed(ledger, FixedClock(T0), accounts, [])
     for account_id in acc.values():
         put_score(ledger, account_id, 10.0, T0, propensity=0.05)
-    got: dict[str, list[str]] = {f"bot-{i}": [] for i in range(AGENTS)}
-    errors: list[BaseException] = []
-    threads = [threading.Thread(target=_agent, args=(pg_url, name, got, errors)) for name in got]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=120)
-    assert errors == []
+    ctx = mp.get_context("spawn")
+    gate, out = ctx.Barrier(AGENTS), ctx.Queue()
+    names = [f"bot-{i}" for i in range(AGENTS)]
+    procs = [ctx.Process(target=_agent, args=(pg_url, n, gate, out)) for n in names]
+    for p in procs:
+        p.start()
+    results = dict(out.get(timeout=180) for _ in procs)
+    for p in procs:
+        p.join(60)
+    errors = {n: r for n, r in results.items() if isinstance(r, str)}
+    assert errors == {}
+    assert sum(1 for names in results.values() if names) >= 2  # they did overlap
+    got = {n: r for n, r in results.items() if isinstance(r, list)}
     claimed = Counter(k for names in got.values() for k in names)
     assert sorted(claimed) == keys and set(claimed.values()) == {1}
     with ledger.engine.connect() as conn:
