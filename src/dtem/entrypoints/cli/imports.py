@@ -111,6 +111,15 @@ def _report(result: ImportResult, json_out: bool) -> None:
     )
     for warning in result.warnings:
         err_console.print(styled(("warning: ", "yellow"), warning), highlight=False, soft_wrap=True)
+    if result.notices:
+        rows = len({x.row for x in result.notices})
+        err_console.print(
+            styled(("warning: ", "yellow"), f"{rows} row(s) kept with a value to check:"),
+            highlight=False,
+            soft_wrap=True,
+        )
+        for notice in result.notices:
+            err_console.print(str(notice), highlight=False, markup=False, soft_wrap=True)
     if result.rejects_file:
         console.print(f"rejected rows and reasons: {result.rejects_file}", soft_wrap=True)
         for e in result.errors:

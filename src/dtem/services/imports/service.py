@@ -65,6 +65,7 @@ class ImportResult:
     stage_changes: list[StageChange] = field(default_factory=list)
     batch_id: int | None = None
     rejects_file: str | None = None
+    notices: list[RowError] = field(default_factory=list)  # kept as given, but reported
 
 
 def import_file(
@@ -88,13 +89,15 @@ def import_file(
     `encoding` names a text file's encoding (default: UTF-8, or UTF-16 by its mark).
     """
     policy = policy or default_policy()
+    notices: list[RowError] = []
     records, errors, total = read_records(
-        kind, path, mapping, policy, progress, clock(), encoding=encoding
+        kind, path, mapping, policy, progress, clock(), encoding=encoding, notices=notices
     )
     with ledger.transaction() as tx:
         plan = make_plan(tx, kind, records, path.name, clock(), policy)
         errors = sorted(errors + plan.errors, key=lambda e: (e.row, e.field))
         result = _result(kind, path, dry_run, total, plan, errors)
+        result.notices = notices
         if errors and on_error == "fail" and not dry_run:
             raise InputInvalid(errors, source=str(path))
         if not dry_run and plan.changed:
@@ -130,10 +133,12 @@ def read_records(
     progress: Progress | None = None,
     now: datetime | None = None,
     encoding: str | None = None,
+    notices: list[RowError] | None = None,
 ) -> tuple[list[Record], list[RowError], int]:
     """Read and validate a file: (clean records, row errors, rows read).
 
-    `now` is the import time, which no date of a fact may pass.
+    `now` is the import time, which no date of a fact may pass. `notices` (when given)
+    receives the values kept as given but reported, such as an unknown country.
 
     Problems with the header (a mapped column the file lacks) raise `InputInvalid` at once.
     """
@@ -152,6 +157,8 @@ def read_records(
         out = validator.apply(batch)
         records += out.records
         errors += out.errors
+        if notices is not None:
+            notices += out.notices
         total += len(batch)
         if progress:
             progress(total)

@@ -12,12 +12,16 @@ runs (see `is_null`).
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+import pycountry
 
 Parser = Callable[[Any], Any]
 
@@ -27,23 +31,33 @@ _CURRENCY = re.compile(r"^(?:[A-Z]{3}|R\$|US\$|[$€£¥₹])\s*|\s*(?:[A-Z]{3}|
 _THOUSANDS = re.compile(r"(?<=\d)[,\s\u00a0\u202f'](?=\d{3}(?:\D|$))")
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "on", "x", "checked"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "off", "unchecked"})
+# informal names a country library does not know, to ISO 3166 alpha-2 codes
 _COUNTRY_ALIASES = {
-    "us": "united states",
-    "usa": "united states",
-    "u.s.": "united states",
-    "u.s.a.": "united states",
-    "united states of america": "united states",
-    "uk": "united kingdom",
-    "u.k.": "united kingdom",
-    "great britain": "united kingdom",
-    "gb": "united kingdom",
-    "br": "brazil",
-    "brasil": "brazil",
-    "de": "germany",
-    "deutschland": "germany",
-    "fr": "france",
-    "es": "spain",
-    "españa": "spain",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "america": "US",
+    "uk": "GB",
+    "u.k.": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "brasil": "BR",
+    "deutschland": "DE",
+    "españa": "ES",
+    "espana": "ES",
+    "holland": "NL",
+    "russia": "RU",
+    "turkey": "TR",
+    "czech republic": "CZ",
+    "korea": "KR",
+    "méxico": "MX",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "österreich": "AT",
+    "italia": "IT",
+    "nederland": "NL",
 }
 
 
@@ -70,9 +84,50 @@ def parse_category(value: Any) -> str:
 
 
 def parse_country(value: Any) -> str:
-    """Country names and common codes to one title-cased name: `"usa"` → `United States`."""
+    """A country's name, code or common spelling to its one name (ISO 3166, pycountry):
+    `"usa"`, `"US"`, `"U.S."` → `United States`; `"KR"` → `South Korea`. A value no
+    country matches is kept, title-cased; `country_name` tells it apart (imports report it).
+    """
     key = parse_category(value)
-    return _COUNTRY_ALIASES.get(key, key).title()
+    return country_name(key) or key.title()
+
+
+@functools.lru_cache(maxsize=4096)
+def country_name(text: str) -> str | None:
+    """The canonical name of a country named by `text` (any case), or None.
+
+    The common name where ISO 3166 has one (`Iran`, not `Iran, Islamic Republic of`).
+    """
+    key = text.strip().lower()
+    code = _COUNTRY_ALIASES.get(key)
+    try:
+        found = pycountry.countries.get(alpha_2=code) if code else pycountry.countries.lookup(key)
+    except LookupError:
+        return None
+    if found is None:
+        return None
+    return str(getattr(found, "common_name", None) or found.name)
+
+
+def country_suggestion(text: str) -> str | None:
+    """The country name closest to a misspelling (`"Untied States"` → `United States`)."""
+    names = _country_names()
+    close = difflib.get_close_matches(text.strip().lower(), list(names), n=1, cutoff=0.85)
+    return names[close[0]] if close else None
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Every spelling pycountry knows (lower case) -> the canonical name."""
+    out: dict[str, str] = {}
+    for c in pycountry.countries:
+        canonical = str(getattr(c, "common_name", None) or c.name)
+        for attr in ("name", "common_name", "official_name"):
+            label = getattr(c, attr, None)
+            if label:
+                out[str(label).lower()] = canonical
+    out |= {alias: country_name(alias) or alias for alias in _COUNTRY_ALIASES}
+    return out
 
 
 def parse_domain(value: Any) -> str:

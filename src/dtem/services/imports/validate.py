@@ -45,10 +45,12 @@ Record = tuple[int, dict[str, Any]]  # (row number, {field: value})
 
 @dataclass
 class BatchResult:
-    """Clean records of the good rows, and every error of the bad ones."""
+    """Clean records of the good rows, every error of the bad ones, and notices: values
+    kept as given but reported (a country no country list knows)."""
 
     records: list[Record] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    notices: list[RowError] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,8 @@ class Validator:
             columns[conv.target] = out = conv.run(raw, fail, arrow)
             if conv.kind in TEXT_KINDS and not plain_text(arrow, conv.max_length):
                 check_text(out, conv.max_length, raw, fail)
+            if conv.kind == "country":
+                result.notices += self._unknown_countries(conv.target, out, raw, batch.start_row)
         self._check_dates(columns, fail_on)
         names, start = list(columns), batch.start_row
         values = zip(*columns.values(), strict=True) if columns else [()] * n  # no column read
@@ -224,7 +228,23 @@ class Validator:
             if not bad or row - start not in bad
         ]
         result.errors.sort(key=lambda e: e.row)
+        result.notices = [x for x in result.notices if x.row - start not in bad]
         return result
+
+    def _unknown_countries(
+        self, target: str, values: list[Any], raw: list[Any], start: int
+    ) -> list[RowError]:
+        """A country no country list knows is kept as given, and reported row by row."""
+        out: list[RowError] = []
+        for i, value in enumerate(values):
+            if value is None or tf.country_name(value) is not None:
+                continue
+            hint = tf.country_suggestion(value)
+            reason = "unknown country (kept as given" + (
+                f"; did you mean {hint}?)" if hint else ")"
+            )
+            out.append(RowError(self.file, start + i, target, _show(raw[i]), reason))
+        return out
 
     def _check_dates(
         self,
