@@ -38,6 +38,7 @@ FloatArray = npt.NDArray[np.float64]
 REASONS = (
     "inactive", "on_leave", "segment", "language", "no_capacity", "cooldown",
     "not_faster_than_revoked_rep",
+    "outside_pilot_pod",  # a pilot runs: only its pod is fed by routing (dtem.domain.roster)
 )  # fmt: skip
 
 # Languages spoken by default in a country (ISO 3166 alpha-2 or English name), ISO 639-1.

@@ -245,12 +245,12 @@ class Cac:
 
     human_cost: float
     agent_cost: float
-    new_customers: int
+    won: int  # new customers
 
     @property
     def value(self) -> float | None:
         total = self.human_cost + self.agent_cost
-        return total / self.new_customers if self.new_customers else None
+        return total / self.won if self.won else None
 
 
 def cac(

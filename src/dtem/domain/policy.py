@@ -102,6 +102,7 @@ class Policy:
     horizon_days: int = 90  # propensity horizon
     sprint_days: int = 30  # lease length, extended by one sprint per advance
     cooldown_days: int = 90  # a revoked rep waits this long before the same account again
+    dead_zone_days: float = 2.0  # a crossing with no human touch this soon is a dead zone
     default_capacity: int = 25  # max active leases per rep when a rep has none set
     b0: float = -4.0  # intercept of the propensity logit (≈2% base rate)
     e_half: float = 0.05  # raw equity at which the score is 50
@@ -200,6 +201,8 @@ class Policy:
                 out.append(f"{name} must be positive, got {getattr(self, name)}")
         if self.cooldown_days < 0:
             out.append("cooldown_days must be >= 0")
+        if self.dead_zone_days <= 0:
+            out.append(f"dead_zone_days must be positive, got {self.dead_zone_days}")
         if self.e_half <= 0:
             out.append(f"e_half must be positive, got {self.e_half}")
         if self.lambda_hourly is not None and self.lambda_hourly <= 0:

@@ -106,9 +106,17 @@ class RosterLoad:
 
 
 def route_roster(
-    req: RoutingRequest, roster: RepRoster, load: RosterLoad, policy: Policy
+    req: RoutingRequest,
+    roster: RepRoster,
+    load: RosterLoad,
+    policy: Policy,
+    pod: frozenset[int] = frozenset(),
 ) -> RoutingDecision:
-    """Pick the best eligible rep, or say why the account goes to overflow or the pool."""
+    """Pick the best eligible rep, or say why the account goes to overflow or the pool.
+
+    `pod`: the rep ids of a running pilot; when given, only they may get the account
+    (the rest of the floor keeps its static owners).
+    """
     segment = segment_of(req.account.employees, req.account.industry)
     score = req.score.score if req.score is not None else None
     hand_raise = req.trigger == "hand_raise"
@@ -119,6 +127,8 @@ def route_roster(
     q = win_rate_multiplier(load.wins, load.losses, policy)
     capacity = capacities_in_force(roster.capacity, load.awarded, policy)
     codes = roster_exclusions(roster, load, segment, language, capacity, q, req.min_velocity)
+    if pod:
+        codes = outside_pod(codes, roster.ids, pod)
     exclusions = _exclusions(roster, codes, language)
     eligible = np.flatnonzero(codes == 0)
     if eligible.size == 0:
@@ -150,6 +160,16 @@ def roster_exclusions(
         load.cooling,
         q <= min_q if q is not None and min_q is not None else None,
     )
+
+
+POD_CODE = REASONS.index("outside_pilot_pod") + 1
+
+
+def outside_pod(codes: IntArray, rep_ids: IntArray, pod: frozenset[int]) -> IntArray:
+    """Otherwise eligible reps outside a running pilot's pod get `outside_pilot_pod`."""
+    outside = ~np.isin(rep_ids, np.fromiter(pod, dtype=np.int64, count=len(pod)))
+    marked: IntArray = np.where((codes == 0) & outside, POD_CODE, codes).astype(np.int64)
+    return marked
 
 
 def _exclusions(roster: RepRoster, codes: IntArray, language: str | None) -> dict[str, str]:

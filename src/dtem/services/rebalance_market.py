@@ -31,7 +31,14 @@ from dtem.domain.eligibility import (
 from dtem.domain.expected_value import deal_value, expected_value
 from dtem.domain.model import Account, Lease, Rep, segment_of
 from dtem.domain.policy import Policy
-from dtem.domain.ports import BiddingPort, DirectoryPort, LeasesPort, RoutingFactsPort, ScoresPort
+from dtem.domain.ports import (
+    BiddingPort,
+    DirectoryPort,
+    LeasesPort,
+    PilotsPort,
+    RoutingFactsPort,
+    ScoresPort,
+)
 from dtem.domain.roster import RepRoster, roster_of
 from dtem.domain.score_records import ScoreRecord
 from dtem.domain.win_rate import win_rate_multiplier
@@ -70,9 +77,11 @@ class BuiltProblem:
     ev: FloatArray  # per arc, before the continuity penalty
 
 
-class MarketFacts(ScoresPort, LeasesPort, DirectoryPort, RoutingFactsPort, BiddingPort, Protocol):
+class MarketFacts(
+    ScoresPort, LeasesPort, DirectoryPort, RoutingFactsPort, BiddingPort, PilotsPort, Protocol
+):
     """What a market snapshot reads: scores, leases, accounts, reps, leave, cooldowns,
-    records and awards."""
+    records, awards and a running pilot's pod."""
 
 
 def snapshot(
@@ -109,10 +118,14 @@ def snapshot(
 def _rep_side(
     tx: MarketFacts, at: datetime, policy: Policy
 ) -> tuple[list[Rep], RepRoster, BoolArray, IntArray]:
-    """Every rep by id, its roster, who is on leave at `at`, and the capacity in force."""
+    """Every rep by id, its roster, who is on leave at `at`, and the capacity in force.
+
+    While a pilot runs, reps outside its pod count as away: the solve gives them nothing
+    and leaves their leases where they are (the floor keeps its static owners).
+    """
     reps = sorted((r for r in tx.all_reps() if r.id is not None), key=lambda r: r.id or 0)
-    leave = tx.reps_on_leave(at)
-    on_leave = np.array([r.id in leave for r in reps], dtype=np.bool_)
+    leave, pod = tx.reps_on_leave(at), tx.pilot_pod()
+    on_leave = np.array([r.id in leave or (pod and r.id not in pod) for r in reps], np.bool_)
     awards = tx.awarded_capacities(quarter_of(at.date()))
     awarded = np.array([awards.get(r.id or 0, NO_AWARD) for r in reps], dtype=np.int64)
     roster = roster_of(reps)

@@ -25,6 +25,7 @@ from dtem.domain.ports import (
     DirectoryPort,
     LeasesPort,
     LedgerOf,
+    PilotsPort,
     PolicyPort,
     RoutingFactsPort,
 )
@@ -37,9 +38,12 @@ from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
 
 
-class RoutingTx(RoutingFactsPort, DecisionLogPort, LeasesPort, DirectoryPort, AuditPort, Protocol):
+class RoutingTx(
+    RoutingFactsPort, DecisionLogPort, LeasesPort, DirectoryPort, AuditPort, PilotsPort, Protocol
+):
     """What a routing decision reads and writes in the caller's unit of work: routing
-    facts, the decision log, the lease it grants (audited), accounts and reps."""
+    facts, the decision log, the lease it grants (audited), accounts and reps, and the
+    pod of a running pilot (only its reps are fed then)."""
 
 
 class _Route(RoutingTx, PolicyPort, Protocol):
@@ -100,10 +104,11 @@ def route_in_tx(
     current = tx.active_lease(account.id)  # the lease the grant is decided on
     request = routing_request(tx, account, trigger, active, current, min_velocity, latest)
     roster, load = tx.rep_market(market_query(account, at, active))
-    decision = route_roster(request, roster, load, active.policy)
+    pod = tx.pilot_pod()
+    decision = route_roster(request, roster, load, active.policy, pod)
     lease: Lease | None = None
     if decision.outcome == "leased":
-        market = (roster, load)
+        market = (roster, load, pod)
         decision, lease = _grant_best(tx, request, current, market, decision, at, actor, active)
     return _record(tx, account, trigger, at, active, decision, lease)
 
@@ -151,7 +156,7 @@ def _grant_best(
     tx: RoutingTx,
     req: RoutingRequest,
     current: Lease | None,
-    market: tuple[RepRoster, RosterLoad],
+    market: tuple[RepRoster, RosterLoad, frozenset[int]],
     decision: RoutingDecision,
     at: datetime,
     actor: str,
@@ -163,7 +168,7 @@ def _grant_best(
     meanwhile by another router (`LeaseConflict`) makes this one `already_leased`.
     """
     assert req.account.id is not None
-    roster, load = market
+    roster, load, pod = market
     capacity = capacities_in_force(roster.capacity, load.awarded, active.policy)
     for _ in range(len(roster.ids)):
         chosen = decision.chosen
@@ -173,7 +178,7 @@ def _grant_best(
         index = roster.index_of(chosen.rep_id)
         if recount >= capacity[index]:
             load = load.with_load(index, recount)
-            decision = route_roster(req, roster, load, active.policy)
+            decision = route_roster(req, roster, load, active.policy, pod)
             continue
         return _grant(tx, req, current, decision, chosen.rep_id, at, actor, active)
     return decision, None

@@ -17,6 +17,7 @@ from typing import Any
 from dtem.adapters.ledger.memory_agents import AgentsMemory
 from dtem.adapters.ledger.memory_comp import CompMemory
 from dtem.adapters.ledger.memory_imports import ImportsMemory
+from dtem.adapters.ledger.memory_kpis import KpisMemory
 from dtem.adapters.ledger.memory_market import MarketMemory
 from dtem.adapters.ledger.memory_radar import RadarMemory
 from dtem.adapters.ledger.memory_training import TrainingMemory
@@ -56,7 +57,9 @@ class MemoryLedger:
             self.state = tx.s
 
 
-class MemoryTx(ImportsMemory, RadarMemory, MarketMemory, TrainingMemory, CompMemory, AgentsMemory):
+class MemoryTx(
+    ImportsMemory, RadarMemory, MarketMemory, TrainingMemory, CompMemory, AgentsMemory, KpisMemory
+):
     s: _State
 
     def __init__(self, state: _State) -> None:

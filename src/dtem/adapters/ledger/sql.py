@@ -19,6 +19,7 @@ from dtem.adapters.ledger.sql_agents import AgentsSql
 from dtem.adapters.ledger.sql_audit import AuditSql
 from dtem.adapters.ledger.sql_comp import CompSql
 from dtem.adapters.ledger.sql_imports import ImportsSql
+from dtem.adapters.ledger.sql_kpis import KpisSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
 from dtem.adapters.ledger.sql_training import TrainingSql
@@ -74,7 +75,7 @@ class SqlLedger:
             raise
 
 
-class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql, AgentsSql):
+class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql, AgentsSql, KpisSql):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 
     def __init__(self, conn: Connection) -> None:

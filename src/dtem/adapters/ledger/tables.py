@@ -494,3 +494,21 @@ comp_periods = sa.Table(  # closed (locked) periods: their lines never change
     sa.Column("closed_at", TS, nullable=False),
     sa.Column("closed_by", sa.String(128), nullable=False),
 )
+
+# --- pilots (the Shark Tank pod) -----------------------------------------------------------
+pilots = sa.Table(  # a named pod fed only by routing while it runs (ended_at IS NULL)
+    "pilots",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("ended_at", TS),
+    sa.Column("created_by", sa.String(128), nullable=False),
+)
+
+pilot_reps = sa.Table(
+    "pilot_reps",
+    metadata,
+    sa.Column("pilot_id", sa.ForeignKey("pilots.id"), primary_key=True),
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), primary_key=True),
+)

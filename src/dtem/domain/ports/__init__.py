@@ -27,6 +27,7 @@ from dtem.domain.ports.crm_sync import CrmSyncPort
 from dtem.domain.ports.directory import DirectoryPort
 from dtem.domain.ports.governance import PolicyPort, PolicyVersion, TokenPort, TokenRecord
 from dtem.domain.ports.imports import ImportsPort, OpportunitiesPort
+from dtem.domain.ports.kpis import KpiFactsPort, PilotsPort
 from dtem.domain.ports.leases import LeasesPort
 from dtem.domain.ports.routing import DecisionLogPort, RoutingFactsPort
 from dtem.domain.ports.scores import EconomicsPort, ScoresPort
@@ -43,11 +44,13 @@ __all__ = [
     "DirectoryPort",
     "EconomicsPort",
     "ImportsPort",
+    "KpiFactsPort",
     "LeasesPort",
     "Ledger",
     "LedgerOf",
     "LedgerTx",
     "OpportunitiesPort",
+    "PilotsPort",
     "PolicyPort",
     "PolicyVersion",
     "RoutingFactsPort",
@@ -81,6 +84,8 @@ class LedgerTx(
     TrainingPort,
     CompPort,
     AgentClaimsPort,
+    KpiFactsPort,
+    PilotsPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

@@ -10,6 +10,7 @@ from dtem.entrypoints.cli import (
     comp,
     demo,
     imports,
+    kpis,
     market,
     optim,
     scoring,
@@ -41,6 +42,7 @@ optim.register(app)
 scoring.register(app)
 agent.register(app)
 comp.register(app)
+kpis.register(app)
 
 
 def main() -> None:

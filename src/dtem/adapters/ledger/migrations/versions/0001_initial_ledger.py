@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 20:22:20.736071
+Create Date: 2026-12-01 20:32:02.811374
 """
 
 from collections.abc import Sequence
@@ -103,6 +103,15 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=128), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_batches'))
+    )
+    op.create_table('pilots',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('name', sa.String(length=128), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by', sa.String(length=128), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pilots')),
+    sa.UniqueConstraint('name', name=op.f('uq_pilots_name'))
     )
     op.create_table('policies',
     sa.Column('version', sa.Integer(), autoincrement=False, nullable=False),
@@ -274,6 +283,13 @@ def upgrade() -> None:
     with op.batch_alter_table('overflow_queue', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_overflow_queue_account_id'), ['account_id'], unique=False)
 
+    op.create_table('pilot_reps',
+    sa.Column('pilot_id', sa.Integer(), nullable=False),
+    sa.Column('rep_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['pilot_id'], ['pilots.id'], name=op.f('fk_pilot_reps_pilot_id_pilots')),
+    sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_pilot_reps_rep_id_reps')),
+    sa.PrimaryKeyConstraint('pilot_id', 'rep_id', name=op.f('pk_pilot_reps'))
+    )
     op.create_table('policy_activations',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -509,6 +525,7 @@ def downgrade() -> None:
     op.drop_table('record_changes')
     op.drop_table('policy_checks')
     op.drop_table('policy_activations')
+    op.drop_table('pilot_reps')
     with op.batch_alter_table('overflow_queue', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_overflow_queue_account_id'))
 
@@ -541,6 +558,7 @@ def downgrade() -> None:
     op.drop_table('segment_economics')
     op.drop_table('reps')
     op.drop_table('policies')
+    op.drop_table('pilots')
     op.drop_table('import_batches')
     op.drop_table('identity_links')
     op.drop_table('comp_plans')
