@@ -44,6 +44,7 @@ class KpisMemory:
                 o.rep_external_id,
             )
             for o in self.s.extra.get("opportunities", [])
+            if o.account_external_id in ids  # an unattached deal has no side to count on
         ]
 
     def lease_spans(self) -> list[LeaseSpan]:

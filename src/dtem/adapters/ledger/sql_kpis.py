@@ -47,6 +47,7 @@ class KpisSql:
         q = sa.select(
             o.account_id, o.stage, o.amount, o.created_date, o.close_date, rep.external_id
         ).select_from(t.opportunities.outerjoin(t.reps, o.rep_id == rep.id))
+        q = q.where(o.account_id.is_not(None))  # an unattached deal has no side to count on
         won_set, lost_set = set(won), set(lost)
         return [
             Deal(

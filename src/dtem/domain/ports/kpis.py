@@ -21,7 +21,8 @@ class KpiFactsPort(Protocol):
         ...
 
     def kpi_deals(self, won: Collection[str], lost: Collection[str]) -> list[Deal]:
-        """Every opportunity; outcome won / lost by its stage, else open; rep external id."""
+        """Every opportunity attached to an account; outcome won / lost by its stage, else
+        open; the rep's external id."""
         ...
 
     def lease_spans(self) -> list[LeaseSpan]:
