@@ -70,17 +70,22 @@ def rebalance(
     time_limit: float = 60.0,
     dry_run: bool = False,
     actor: str = "rebalance",
+    greedy: bool = False,
 ) -> RebalanceReport:
-    """Solve and apply one rebalance in one unit of work (nothing is written on dry run)."""
+    """Solve and apply one rebalance in one unit of work (nothing is written on dry run).
+
+    `greedy` applies the greedy assignment instead of the solver's (the simulator's
+    "greedy instead of the optimiser" ablation); the report still gives both objectives.
+    """
     with ledger.transaction() as tx:
         active, at = active_policy(tx), clock()
         snap = snapshot(tx, at, active, move_leases)
         built = build_problem(snap, active.policy, top_k, hours)
         best = _solve(built, hours, time_limit)
-        greedy = assign_greedy(built.problem, initial=snap.current)
-        report = _report(active, snap, built, best, greedy, applied=not dry_run)
+        quick = assign_greedy(built.problem, initial=snap.current)
+        report = _report(active, snap, built, best, quick, applied=not dry_run)
         if not dry_run:
-            _apply(tx, snap, built, best, at, active, actor)
+            _apply(tx, snap, built, quick if greedy else best, at, active, actor)
             tx.append_audit(actor, "rebalance.run", _audit_payload(report), at)
     return report
 
