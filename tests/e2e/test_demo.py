@@ -1,4 +1,5 @@
-"""`dtem demo` reports the same funnel as the Olist CSVs counted by hand (csv module)."""
+"""`dtem demo`: the simulated comparison (a small market here), its report and ledger, and
+the same Olist funnel as the CSVs counted by hand (csv module)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "olist"
+SMALL = ["--accounts", "150", "--reps", "3", "--days", "14", "--seeds", "2"]
 
 
 def _expected() -> dict[str, Any]:
@@ -51,12 +53,16 @@ def test_demo_json_matches_the_csv_files(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.chdir(tmp_path)  # the demo ledger is data/demo.db under the working directory
     runner = CliRunner()
-    first = runner.invoke(app, ["demo", "--sample", str(SAMPLE), "--json"])
+    first = runner.invoke(app, ["demo", "--sample", str(SAMPLE), "--json", *SMALL])
     assert first.exit_code == 0, first.stderr
-    again = runner.invoke(app, ["demo", "--sample", str(SAMPLE), "--json"])
+    again = runner.invoke(app, ["demo", "--sample", str(SAMPLE), "--json", *SMALL])
     got, expected = json.loads(again.stdout), _expected()
-    assert got == json.loads(first.stdout)  # recreated, not accumulated
+    assert got == json.loads(first.stdout)  # recreated, not accumulated; same seeds, same market
     assert (tmp_path / "data" / "demo.db").exists()
+    sim = got.pop("simulation")
+    assert set(sim["policies"]) == {"static", "dtem"} and sim["seeds"] == [0, 1]
+    assert (tmp_path / sim["report"]).read_text().startswith("<!doctype html>")
+    assert sim["ledger"] == "data/dtem.db" and (tmp_path / "data" / "dtem.db").exists()
     for key in ("accounts", "reps", "won", "median_days_to_won"):
         assert got[key] == expected[key], key
     for key in ("won_by_segment", "leads_by_origin", "won_by_origin"):
@@ -64,12 +70,14 @@ def test_demo_json_matches_the_csv_files(tmp_path: Path, monkeypatch: pytest.Mon
     assert got["conversion_by_origin"] == pytest.approx(expected["conversion_by_origin"])
 
 
-def test_demo_prints_a_readable_summary(tmp_path: Path) -> None:
+def test_demo_prints_a_readable_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dtem.entrypoints.cli.app import app
 
+    monkeypatch.chdir(tmp_path)
     db = f"sqlite:///{tmp_path}/demo.db"
-    result = CliRunner().invoke(app, ["demo", "--sample", str(SAMPLE), "--db", db])
+    result = CliRunner().invoke(app, ["demo", "--sample", str(SAMPLE), "--db", db, *SMALL])
     assert result.exit_code == 0, result.stderr
+    assert "Static territories vs DTEM" in result.stdout and "revenue lift" in result.stdout
     assert "accounts (leads): 8,000" in result.stdout
     assert "won opportunities: 380" in result.stdout
     assert "By lead origin" in result.stdout and "Won deals by segment" in result.stdout

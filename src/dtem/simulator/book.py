@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 
 from dtem.domain import kpis
-from dtem.simulator.world import DAY, IN_MARKET, RESEARCHING, Episode, World
+from dtem.simulator.world import DAY, IN_MARKET, RESEARCHING, Episode, FloatArray, World
 
 GOLDEN = 0.6180339887498949
 
@@ -124,8 +124,9 @@ class Book:
         n = self.opened_count.get(e.account, 0) + 1
         self.opened_count[e.account] = n
         amount = float(self.world.value[e.account])
-        opened = Opened(e.account, e.index, rep, minutes, minutes + e.cycle_days * DAY, won,
-                        amount, n)  # fmt: skip
+        opened = Opened(
+            e.account, e.index, rep, minutes, minutes + e.cycle_days * DAY, won, amount, n
+        )
         self.open_deals[e.account] = opened
         return opened
 
@@ -135,9 +136,16 @@ class Book:
         w = self.world
         rep = w.rep_ids[opened.rep] if opened.rep is not None else None
         outcome = "won" if opened.won else "lost"
-        self.deals.append(kpis.Deal(opened.account, outcome, opened.amount,
-                                    self._date(opened.created_minutes),
-                                    self._date(opened.close_minutes), rep))  # fmt: skip
+        self.deals.append(
+            kpis.Deal(
+                opened.account,
+                outcome,
+                opened.amount,
+                self._date(opened.created_minutes),
+                self._date(opened.close_minutes),
+                rep,
+            )
+        )
         if opened.won:
             self.customers.add(opened.account)
             self.won_by_day.append((opened.close_minutes, opened.amount))
@@ -147,19 +155,25 @@ class Book:
         """Deals still open at the end of the run stay open."""
         for o in self.open_deals.values():
             rep = self.world.rep_ids[o.rep] if o.rep is not None else None
-            self.deals.append(kpis.Deal(o.account, "open", o.amount,
-                                        self._date(o.created_minutes), None, rep))  # fmt: skip
+            self.deals.append(
+                kpis.Deal(o.account, "open", o.amount, self._date(o.created_minutes), None, rep)
+            )
 
     def _date(self, minutes: float) -> date:
         return self.world.at(minutes).date()
 
 
-def visible_weights(world: World) -> np.ndarray:  # type: ignore[type-arg]
+def visible_weights(world: World) -> FloatArray:
     """[account, day] weight of the first-party signals a static rep sees in the CRM."""
     from dtem.simulator.params import SIGNAL_TYPES, THIRD_PARTY
 
-    gut = {"hand_raise": 5.0, "form_fill": 3.0, "pricing_visit": 2.0, "web_visit": 1.0,
-           "email_engagement": 0.5}  # fmt: skip
+    gut = {
+        "hand_raise": 5.0,
+        "form_fill": 3.0,
+        "pricing_visit": 2.0,
+        "web_visit": 1.0,
+        "email_engagement": 0.5,
+    }
     weights = np.array([0.0 if t in THIRD_PARTY else gut.get(t, 0.0) for t in SIGNAL_TYPES])
     out = np.zeros((world.n_accounts, world.params.days))
     days = np.minimum((world.signal_minutes // DAY).astype(np.int64), world.params.days - 1)

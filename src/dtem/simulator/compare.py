@@ -68,10 +68,8 @@ def run_task(task: Task, variants: Sequence[Variant] = (DTEM, *ABLATIONS)) -> Ta
 
 def open_ledger(url: str | None) -> Ledger:
     """A fresh ledger: private in-memory SQLite, or the SQLite file at `url`."""
-    if url is None:
-        engine = make_engine("sqlite://", poolclass=StaticPool)
-    else:
-        engine = make_engine(url)
+    memory = url is None
+    engine = make_engine("sqlite://", poolclass=StaticPool) if memory else make_engine(str(url))
     migrate(engine)
     return SqlLedger(engine)
 
@@ -152,8 +150,9 @@ def compare(
                     on_done(t)
     names = [STATIC] + [v.name for v in variants]
     results = {n: [done[(n, s)].result for s in seeds] for n in names}
-    return Comparison(params, list(seeds), results, done[(DTEM.name, seeds[0])].scores
-                      if DTEM in variants else [])  # fmt: skip
+    return Comparison(
+        params, list(seeds), results, done[(DTEM.name, seeds[0])].scores if DTEM in variants else []
+    )
 
 
 def metrics() -> tuple[str, ...]:

@@ -33,7 +33,7 @@ from dtem.services.signals.ingest import ingest
 from dtem.services.stages import change_stage
 from dtem.simulator.book import Book, Opened
 from dtem.simulator.events import EventQueue
-from dtem.simulator.params import INDUSTRIES, INBOUND, REGIONS, SIGNAL_TYPES, THIRD_PARTY
+from dtem.simulator.params import INBOUND, INDUSTRIES, REGIONS, SIGNAL_TYPES, THIRD_PARTY
 from dtem.simulator.world import DAY, DELAYS_PER_ACCOUNT, World
 
 ACTOR = "simulator"
@@ -102,6 +102,7 @@ class DtemRun:
         self.rep_ids: dict[int, int] = {}
         self.ledger_ids: dict[int, int] = {}  # world index -> ledger account id
         self.activities: list[Activity] = []
+        self.review_hour = default_policy().review_hour_utc  # when the daily review runs
 
     # --- set-up --------------------------------------------------------------------------
     def setup(self) -> None:
@@ -111,35 +112,51 @@ class DtemRun:
         version = governance.store_policy(self.ledger, doc, self.clock, ACTOR, self.variant.name)
         governance.activate_policy(self.ledger, version, self.clock, ACTOR)
         accounts = [
-            Account(a, f"Account {i}", domain=f"acc{i}.example", industry=INDUSTRIES[int(w.industry[i])][0],
-                    employees=int(w.employees[i]), region=REGIONS[int(w.region[i])],
-                    static_owner=w.rep_ids[int(w.owner[i])], potential_value=float(w.value[i]))
+            Account(
+                a,
+                f"Account {i}",
+                domain=f"acc{i}.example",
+                industry=INDUSTRIES[int(w.industry[i])][0],
+                employees=int(w.employees[i]),
+                region=REGIONS[int(w.region[i])],
+                static_owner=w.rep_ids[int(w.owner[i])],
+                potential_value=float(w.value[i]),
+            )
             for i, a in enumerate(w.account_ids)
-        ]  # fmt: skip
-        reps = [Rep(r, f"Rep {k}", capacity=p.capacity, hourly_cost=p.hourly_cost)
-                for k, r in enumerate(w.rep_ids)]  # fmt: skip
+        ]
+        reps = [
+            Rep(r, f"Rep {k}", capacity=p.capacity, hourly_cost=p.hourly_cost)
+            for k, r in enumerate(w.rep_ids)
+        ]
         with self.ledger.transaction() as tx:
             tx.bulk_insert_accounts(accounts, self.clock())
             tx.insert_reps(reps, self.clock())
-            self.ids = {a.id: self.account_index[x] for x, a in tx.all_accounts().items()
-                        if a.id is not None}  # fmt: skip
+            self.ids = {
+                a.id: self.account_index[x]
+                for x, a in tx.all_accounts().items()
+                if a.id is not None
+            }
             self.ledger_ids = {a: i for i, a in self.ids.items()}
-            self.rep_ids = {r.id: self.rep_index[r.external_id] for r in tx.all_reps()
-                            if r.id is not None}  # fmt: skip
+            self.rep_ids = {
+                r.id: self.rep_index[r.external_id] for r in tx.all_reps() if r.id is not None
+            }
 
     # --- the run -------------------------------------------------------------------------
     def run(self) -> Book:
         self.setup()
-        w, p = self.world, self.world.params
+        p = self.world.params
         step = p.window_hours * 60.0
         cursor = 0
         for k in range(int(p.days * DAY // step)):
             t0, t1 = k * step, (k + 1) * step
             hour = (t0 % DAY) / 60.0
-            if hour == governance_hour(self):
-                self._morning(int(t0 // DAY), t0)
+            review = float(self.review_hour)
+            if hour <= review < hour + p.window_hours:
+                self._events_until(t0 + (review - hour) * 60.0)
+                self._morning(int(t0 // DAY), t0 + (review - hour) * 60.0)
             weekly = int(t0 // DAY) % 7 == 0
             if self.variant.agents and weekly and hour <= 10.0 < hour + p.window_hours:
+                self._events_until(t0 + (10.0 - hour) * 60.0)
                 self._agents(t0 + (10.0 - hour) * 60.0)
             self._events_until(t1)
             cursor = self._ingest(cursor, t1)
@@ -172,14 +189,23 @@ class DtemRun:
                     self.book.hand_raises.append((a, t))
             if a not in self.book.customers:
                 source = "third_party" if kind in THIRD_PARTY else "first_party"
-                drafts.append(SignalDraft(f"sig-{cursor}", AccountRef(account_id=w.account_ids[a]),
-                                          kind, w.at(t), source=source))  # fmt: skip
+                drafts.append(
+                    SignalDraft(
+                        f"sig-{cursor}",
+                        AccountRef(account_id=w.account_ids[a]),
+                        kind,
+                        w.at(t),
+                        source=source,
+                    )
+                )
             cursor += 1
         if drafts:
             self.clock.now = w.at(t1)
             with self.ledger.transaction() as tx:
                 active = self.pipeline.active(tx)
-                ingest(tx, drafts, active.policy, self.clock.now, self.pipeline.after_ingest(active))
+                ingest(
+                    tx, drafts, active.policy, self.clock.now, self.pipeline.after_ingest(active)
+                )
             self._sync_leases()
         return cursor
 
@@ -239,8 +265,16 @@ class DtemRun:
             held.worked = True
             self.book.start_work()
         n = len(self.book.touches)
-        self.activities.append(Activity(f"touch-{n}", w.account_ids[held.account], "call",
-                                        w.at(t), "rep", w.rep_ids[held.rep]))  # fmt: skip
+        self.activities.append(
+            Activity(
+                f"touch-{n}",
+                w.account_ids[held.account],
+                "call",
+                w.at(t),
+                "rep",
+                w.rep_ids[held.rep],
+            )
+        )
         opened = self.book.human_touch(held.account, t, held.rep)
         if opened is not None:
             self._write_opportunity(opened)
@@ -252,8 +286,15 @@ class DtemRun:
         self._flush()
         self.clock.now = w.at(o.created_minutes)
         rep = w.rep_ids[o.rep] if o.rep is not None else None
-        opp = Opportunity(o.external_id, w.account_ids[o.account], OPEN_STAGE, o.amount,
-                          self.clock.now.date(), None, rep)  # fmt: skip
+        opp = Opportunity(
+            o.external_id,
+            w.account_ids[o.account],
+            OPEN_STAGE,
+            o.amount,
+            self.clock.now.date(),
+            None,
+            rep,
+        )
         with self.ledger.transaction() as tx:
             tx.insert_opportunities([opp], self.clock.now)
             account_id = self.ledger_ids[o.account]
@@ -277,7 +318,3 @@ class DtemRun:
                 tx.insert_activities(self.activities)
             self.activities = []
 
-
-def governance_hour(run: DtemRun) -> float:
-    """The hour the daily review runs (the policy's `review_hour_utc`)."""
-    return float(default_policy().review_hour_utc)

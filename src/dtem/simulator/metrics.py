@@ -43,8 +43,9 @@ def measure(policy: str, book: Book, owned: set[int]) -> PolicyResult:
     start, end = w.at(0.0), w.at(w.end_minutes)
     won = kpis.win_rate(book.deals, start.date(), end.date())
     new = kpis.new_customers(book.deals, start.date(), end.date())
-    cost = kpis.cac(book.human_hours, p.hourly_cost, book.agent_touches, p.agent_touch_cost,
-                    len(new))  # fmt: skip
+    cost = kpis.cac(
+        book.human_hours, p.hourly_cost, book.agent_touches, p.agent_touch_cost, len(new)
+    )
     crossings: dict[int, datetime] = {}  # the truth a score should catch: market entries
     for e in sorted(w.episodes, key=lambda e: e.start):
         if 0.0 <= e.start < w.end_minutes:
@@ -62,9 +63,10 @@ def measure(policy: str, book: Book, owned: set[int]) -> PolicyResult:
         "commission": book.commission,
     }
     hands = [(a, w.at(t)) for a, t in book.hand_raises if t < w.end_minutes]
-    decay = kpis.lead_decay(hands, book.touches, kpis.won_dates(book.deals), p.window_days * 3)
-    return PolicyResult(policy, w.seed, values, _cumulative(book, p.days), decay,
-                        list(book.load_by_day))  # fmt: skip
+    decay = kpis.lead_decay(hands, book.touches, kpis.won_dates(book.deals), 90)
+    return PolicyResult(
+        policy, w.seed, values, _cumulative(book, p.days), decay, list(book.load_by_day)
+    )
 
 
 def _value(r: kpis.Ratio) -> float:

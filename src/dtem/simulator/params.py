@@ -111,8 +111,10 @@ class MarketParams:
     def scaled(self, name: str, factor: float) -> MarketParams:
         """These parameters with `name` multiplied by `factor` (ints rounded)."""
         value = getattr(self, name)
-        new = round(value * factor) if isinstance(value, int) else value * factor
-        return replace(self, **{name: new})
+        if not isinstance(value, int | float):
+            raise ValueError(f"{name} is not a number")
+        new: float = round(value * factor) if isinstance(value, int) else value * factor
+        return replace(self, **{name: new})  # type: ignore[arg-type]
 
 
 SENSITIVE: tuple[str, ...] = (
@@ -136,7 +138,7 @@ def decay(minutes: float, alpha: float = DECAY_ALPHA) -> float:
     >>> round(decay(5) / decay(30), 1), round(decay(30) / decay(90), 1)
     (21.0, 7.0)
     """
-    shape = (1.0 + max(minutes, 0.0) / DECAY_T0_MINUTES) ** -alpha
+    shape: float = (1.0 + max(minutes, 0.0) / DECAY_T0_MINUTES) ** -alpha
     return DECAY_FLOOR + (1.0 - DECAY_FLOOR) * shape
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from dtem.simulator.book import Book, Opened, visible_weights
 from dtem.simulator.events import EventQueue
 from dtem.simulator.params import INBOUND, SIGNAL_TYPES
-from dtem.simulator.world import DAY, DELAYS_PER_ACCOUNT, World
+from dtem.simulator.world import DAY, DELAYS_PER_ACCOUNT, FloatArray, World
 
 SPRINT_DAYS = 30
 COOLDOWN_DAYS = 90
@@ -122,12 +122,16 @@ class _Static:
         return float(self.w.delays[account, k])
 
     def _drop_stale(self, now: float) -> None:
-        stale = [a for a, h in self.holds.items()
-                 if now - h.since >= SPRINT_DAYS * DAY and a not in self.book.open_deals]  # fmt: skip
+        sprint = SPRINT_DAYS * DAY
+        stale = [
+            a
+            for a, h in self.holds.items()
+            if now - h.since >= sprint and a not in self.book.open_deals
+        ]
         for a in stale:
             self._release(a, now)
 
-    def _fill(self, morning: float, day: int, seen: np.ndarray) -> None:  # type: ignore[type-arg]
+    def _fill(self, morning: float, day: int, seen: FloatArray) -> None:
         w, book = self.w, self.book
         noise = w.judgement_noise[:, day // 7]
         judged = (seen + 0.05 * w.value / self.p.deal_median) * noise
@@ -136,13 +140,17 @@ class _Static:
             if free <= 0:
                 continue
             patch = self.patch[rep]
-            ok = [a for a in patch[np.argsort(-judged[patch], kind="stable")]
-                  if a not in self.holds and a not in book.customers
-                  and self.cool_until[a] <= morning]  # fmt: skip
+            ok = [
+                a
+                for a in patch[np.argsort(-judged[patch], kind="stable")]
+                if a not in self.holds and a not in book.customers and self.cool_until[a] <= morning
+            ]
             for a in ok[:free]:
                 hold = self._hold(int(a), rep, morning)
                 k = int(self.notices[a]) % DELAYS_PER_ACCOUNT
-                self.q.push(morning + float(w.pick_offsets[a, k]), "touch", (int(a), hold.serial, True))
+                self.q.push(
+                    morning + float(w.pick_offsets[a, k]), "touch", (int(a), hold.serial, True)
+                )
 
     def _event(self, t: float, kind: str, payload: object) -> None:
         if kind == "close":
@@ -151,7 +159,8 @@ class _Static:
             if payload.account in self.holds:
                 self._release(payload.account, t)
             return
-        account, serial, _picked = payload  # type: ignore[misc]
+        assert isinstance(payload, tuple)
+        account, serial = int(payload[0]), int(payload[1])
         hold = self.holds.get(account)
         if hold is None or hold.serial != serial:
             return  # dropped meanwhile

@@ -154,7 +154,9 @@ def _buying_states(
         out_r, to_m = u < leave_research, rng.random(n) < p.research_to_market
         nxt = s.copy()
         nxt[(s == DORMANT) & (u < start_research)] = RESEARCHING
-        nxt[(s == RESEARCHING) & out_r] = np.where(to_m, IN_MARKET, DORMANT)[(s == RESEARCHING) & out_r]
+        nxt[(s == RESEARCHING) & out_r] = np.where(to_m, IN_MARKET, DORMANT)[
+            (s == RESEARCHING) & out_r
+        ]
         leaving = (s == IN_MARKET) & (u < leave_market)
         nxt[leaving] = DORMANT
         for a in np.flatnonzero(leaving):
@@ -170,7 +172,9 @@ def _buying_states(
     cycle = np.exp(draws.normal(p.cycle_log_mean, p.cycle_log_sd, size=len(spans)))
     cycle_days = np.clip(np.round(cycle), 1, 180).astype(np.int64)
     episodes = [
-        Episode(i, a, start, end, float(u[i, 0]), float(u[i, 1]), float(u[i, 2]), int(cycle_days[i]))
+        Episode(
+            i, a, start, end, float(u[i, 0]), float(u[i, 1]), float(u[i, 2]), int(cycle_days[i])
+        )
         for i, (a, start, end) in enumerate(spans)
     ]
     return state, episodes

@@ -15,6 +15,7 @@ from dtem.entrypoints.cli import (
     optim,
     scoring,
     signals,
+    simulate,
     training,
 )
 
@@ -43,6 +44,7 @@ scoring.register(app)
 agent.register(app)
 comp.register(app)
 kpis.register(app)
+simulate.register(app)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -18,11 +19,21 @@ from dtem.entrypoints.cli.common import (
     styled,
     to_jsonable,
 )
+from dtem.entrypoints.cli.simulate import print_comparison, task_progress
 from dtem.services import governance
 from dtem.services.imports.olist import LEADS, import_olist
 from dtem.services.summary import FunnelSummary, funnel_summary
+from dtem.simulator.compare import compare
+from dtem.simulator.dtem_run import DTEM
+from dtem.simulator.params import MarketParams
+from dtem.simulator.report import write_report
+from dtem.simulator.summary import to_json
 
 DEMO_DB = Path("data/demo.db")
+SIM_DB = Path("data/dtem.db")  # where `dtem serve` looks without flags
+SIM_MARK = Path("data/.dtem-demo")  # says data/dtem.db is the demo's, safe to recreate
+SIM_FALLBACK = Path("data/demo-sim.db")
+REPORT = Path("out/demo/report.html")
 DemoDbOption = Annotated[
     str | None,
     typer.Option(
@@ -46,15 +57,26 @@ def demo(
         typer.Option(help="Folder with the Olist CSVs (default: examples/olist)."),
     ] = None,
     db: DemoDbOption = None,
+    accounts: Annotated[int, typer.Option(min=50, help="Simulated accounts.")] = 1000,
+    reps: Annotated[int, typer.Option(min=1, help="Simulated reps.")] = 10,
+    days: Annotated[int, typer.Option(min=7, help="Simulated days (two quarters).")] = 182,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds for the intervals.")] = 4,
     json_out: JsonOption = False,
 ) -> None:
-    """Import the Olist sample into the demo ledger and summarise the funnel.
+    """The main job: static territories vs DTEM on a simulated market, plus the Olist funnel.
 
-    The demo writes its own ledger, data/demo.db (recreated on every run), unless --db names
-    another; $DTEM_DATABASE_URL is ignored. It says where it wrote ("database" with --json).
+    1. Simulates the same market under static territories and under DTEM (the product's
+       own services) over several seeds; prints the comparison with 95% intervals and
+       writes out/demo/report.html. The first seed's DTEM ledger is left in data/dtem.db,
+       where `dtem serve` looks without flags (unless data/dtem.db is a ledger the demo did
+       not write: then data/demo-sim.db, and the demo says so).
+    2. Imports the Olist sample into data/demo.db (recreated on every run) unless --db
+       names another; $DTEM_DATABASE_URL is ignored. It says where it wrote.
 
-    Example:  dtem demo --json | jq .conversion_by_origin
+    Example:  dtem demo --json | jq .simulation.revenue_lift
     """
+    simulation = _simulate(MarketParams(accounts=accounts, reps=reps, days=days), seeds,
+                           json_out)  # fmt: skip
     folder = sample or _sample_dir()
     if db is None:
         _remove_sqlite(DEMO_DB)
@@ -64,9 +86,38 @@ def demo(
         import_olist(c.ledger, c.clock, active.policy, c.pipeline, folder, c.settings.actor, tick)
     summary = funnel_summary(c.ledger, active.policy)
     if json_out:
-        print_json({"database": c.database} | to_jsonable(summary))
+        print_json({"database": c.database} | to_jsonable(summary) | {"simulation": simulation})
     else:
         _print(summary, c.database)
+
+
+def _simulate(params: MarketParams, seeds: int, quiet: bool) -> dict[str, object]:
+    """Run the comparison, write the report, leave the DTEM ledger for `dtem serve`."""
+    ledger = _sim_ledger_path()
+    started = time.monotonic()
+    with task_progress(2 * seeds, quiet=quiet) as tick:
+        result = compare(params, list(range(seeds)), (DTEM,), keep_ledger=ledger, on_done=tick)
+    seconds = time.monotonic() - started
+    write_report(result, REPORT, seconds)
+    if not quiet:
+        print_comparison(result, seconds)
+        where = f"report: {REPORT}   DTEM ledger (first seed): {ledger}"
+        if ledger != SIM_DB:
+            where += f" (serve it: DTEM_DATABASE_URL=sqlite:///{ledger} dtem serve)"
+        console.print(where, soft_wrap=True)
+        console.print()
+    return to_json(result) | {"report": str(REPORT), "ledger": str(ledger)}
+
+
+def _sim_ledger_path() -> Path:
+    """data/dtem.db when it is missing or the demo's own; else a file beside it."""
+    if SIM_DB.exists() and not SIM_MARK.exists():
+        _remove_sqlite(SIM_FALLBACK)
+        return SIM_FALLBACK
+    SIM_DB.parent.mkdir(parents=True, exist_ok=True)
+    _remove_sqlite(SIM_DB)
+    SIM_MARK.write_text("data/dtem.db was written by `dtem demo`; the next demo replaces it\n")
+    return SIM_DB
 
 
 def _sample_dir() -> Path:
