@@ -317,4 +317,3 @@ class DtemRun:
             with self.ledger.transaction() as tx:
                 tx.insert_activities(self.activities)
             self.activities = []
-

@@ -23,11 +23,6 @@ from dtem.entrypoints.cli.simulate import print_comparison, task_progress
 from dtem.services import governance
 from dtem.services.imports.olist import LEADS, import_olist
 from dtem.services.summary import FunnelSummary, funnel_summary
-from dtem.simulator.compare import compare
-from dtem.simulator.dtem_run import DTEM
-from dtem.simulator.params import MarketParams
-from dtem.simulator.report import write_report
-from dtem.simulator.summary import to_json
 
 DEMO_DB = Path("data/demo.db")
 SIM_DB = Path("data/dtem.db")  # where `dtem serve` looks without flags
@@ -75,7 +70,7 @@ def demo(
 
     Example:  dtem demo --json | jq .simulation.revenue_lift
     """
-    simulation = _simulate(MarketParams(accounts=accounts, reps=reps, days=days), seeds,
+    simulation = _simulate(accounts, reps, days, seeds,
                            json_out)  # fmt: skip
     folder = sample or _sample_dir()
     if db is None:
@@ -91,8 +86,15 @@ def demo(
         _print(summary, c.database)
 
 
-def _simulate(params: MarketParams, seeds: int, quiet: bool) -> dict[str, object]:
+def _simulate(accounts: int, reps: int, days: int, seeds: int, quiet: bool) -> dict[str, object]:
     """Run the comparison, write the report, leave the DTEM ledger for `dtem serve`."""
+    from dtem.simulator.compare import compare
+    from dtem.simulator.dtem_run import DTEM
+    from dtem.simulator.params import MarketParams
+    from dtem.simulator.report import write_report
+    from dtem.simulator.summary import to_json
+
+    params = MarketParams(accounts=accounts, reps=reps, days=days)
     ledger = _sim_ledger_path()
     started = time.monotonic()
     with task_progress(2 * seeds, quiet=quiet) as tick:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,11 +19,9 @@ from dtem.entrypoints.cli.common import (
     print_json,
     styled,
 )
-from dtem.simulator.compare import Comparison, Task, compare
-from dtem.simulator.dtem_run import ABLATIONS, DTEM
-from dtem.simulator.params import MarketParams
-from dtem.simulator.report import write_report
-from dtem.simulator.summary import table_rows, to_json
+
+if TYPE_CHECKING:  # the simulator (SQLAlchemy, solvers, Plotly) loads inside the command
+    from dtem.simulator.compare import Comparison, Task
 
 
 def register(app: typer.Typer) -> None:
@@ -58,6 +56,12 @@ def simulate(
 
     Example:  dtem simulate --accounts 2000 --reps 20 --seeds 5 --ablations --out out/sim
     """
+    from dtem.simulator.compare import compare
+    from dtem.simulator.dtem_run import ABLATIONS, DTEM
+    from dtem.simulator.params import MarketParams
+    from dtem.simulator.report import write_report
+    from dtem.simulator.summary import to_json
+
     params = MarketParams(accounts=accounts, reps=reps, days=days)
     variants = (DTEM, *ABLATIONS) if ablations else (DTEM,)
     started = time.monotonic()
@@ -95,6 +99,8 @@ def task_progress(total: int, quiet: bool) -> Iterator[Callable[[Task], None] | 
 
 
 def print_comparison(c: Comparison, seconds: float) -> None:
+    from dtem.simulator.summary import table_rows
+
     p = c.params
     console.print(
         styled(
@@ -118,5 +124,7 @@ def print_comparison(c: Comparison, seconds: float) -> None:
 
 def _dump(c: Comparison) -> str:
     import json
+
+    from dtem.simulator.summary import to_json
 
     return json.dumps(to_json(c), indent=2)
