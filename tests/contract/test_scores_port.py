@@ -8,7 +8,7 @@ from typing import Any
 
 from dtem.domain.model import Account
 from dtem.domain.score_records import ScoreEvent, ScoreRecord
-from dtem.domain.scoring import Decayed, epoch_seconds
+from dtem.domain.scoring import decayed, epoch_seconds
 from dtem.domain.signals import SignalRecord
 from tests.conftest import T0
 
@@ -35,11 +35,11 @@ def test_account_state_is_upserted_per_account_and_type(ledger: Any) -> None:
     a1 = ids["A1"]
     t0 = epoch_seconds(T0)
     with ledger.transaction() as tx:
-        tx.save_account_states({a1: {"web_visit": Decayed(1.0, t0)}})
-        tx.save_account_states({a1: {"web_visit": Decayed(2.5, t0 + 60), "hiring": Decayed(1, t0)}})
+        tx.save_account_states({a1: {"web_visit": decayed(1.0, t0)}})
+        tx.save_account_states({a1: {"web_visit": decayed(2.5, t0 + 60), "hiring": decayed(1, t0)}})
     with ledger.transaction() as tx:
         states = tx.account_states([a1, ids["A2"]])
-    assert states == {a1: {"web_visit": Decayed(2.5, t0 + 60), "hiring": Decayed(1.0, t0)}}
+    assert states == {a1: {"web_visit": decayed(2.5, t0 + 60), "hiring": decayed(1.0, t0)}}
 
 
 def test_latest_score_is_the_newest_row_of_each_account(ledger: Any) -> None:
@@ -124,11 +124,11 @@ def test_locked_account_states_are_read_and_written_in_the_same_transaction(ledg
     a1, a2 = ids["A1"], ids["A2"]
     t0 = epoch_seconds(T0)
     with ledger.transaction() as tx:
-        tx.save_account_states({a1: {"web_visit": Decayed(1.0, t0)}})
+        tx.save_account_states({a1: {"web_visit": decayed(1.0, t0)}})
     with ledger.transaction() as tx:
         tx.lock_account_states([a2, a1])  # any order in; held in id order
         tx.lock_account_states([])
-        before = tx.account_states([a1, a2])[a1]["web_visit"].intensity
-        tx.save_account_states({a1: {"web_visit": Decayed(before + 1, t0)}})
+        before = tx.account_states([a1, a2])[a1]["web_visit"][0]
+        tx.save_account_states({a1: {"web_visit": decayed(before + 1, t0)}})
     with ledger.transaction() as tx:
-        assert tx.account_states([a1, a2]) == {a1: {"web_visit": Decayed(2.0, t0)}}
+        assert tx.account_states([a1, a2]) == {a1: {"web_visit": decayed(2.0, t0)}}

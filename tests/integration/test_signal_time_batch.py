@@ -97,7 +97,7 @@ def test_incremental_and_duckdb_batch_scores_agree_for_any_claimed_time(
         facts = tx.scoring_accounts()
         states = tx.account_states([f.id for f in facts])
         # nothing is dated after its receipt
-        assert all(d.as_of <= last for by_type in states.values() for d in by_type.values())
+        assert all(d[1] <= last for by_type in states.values() for d in by_type.values())
         for offset in [0.0, *later]:
             as_of = T0 + timedelta(seconds=last - epoch_seconds(T0) + offset)
             batch = DuckDbScorer(threads=1).score(

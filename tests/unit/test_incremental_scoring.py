@@ -109,7 +109,7 @@ def test_retracting_a_signal_undoes_it_and_crosses_down() -> None:
         state = tx.account_states([2])[2]
     assert before == [] and [e.kind for e in up] == ["crossed_up"]
     assert [e.kind for e in down] == ["crossed_down"]
-    assert abs(state["intent_surge"].intensity) < 1e-12
+    assert abs(state["intent_surge"][0]) < 1e-12
 
 
 def test_unmatched_superseded_and_unknown_signals_change_nothing() -> None:

@@ -16,6 +16,7 @@ from dtem.domain.scoring import (
     batch_intensity,
     crossing,
     decay_rate,
+    decayed,
     epoch_seconds,
     equity_score,
     intensities_of,
@@ -74,19 +75,19 @@ def test_every_permutation_of_arrivals_gives_the_same_state(
     for value, ts in shuffled:
         b = absorb(b, value, ts, rate)
     assert a is not None and b is not None
-    assert a.as_of == b.as_of and close(a.intensity, b.intensity)
+    assert a[1] == b[1] and close(a[0], b[0])
 
 
 def test_late_signal_is_added_decayed_to_the_state_time_without_moving_it() -> None:
     rate = decay_rate(7.0)
     state = absorb(None, 2.0, 14 * DAY, rate)
     late = absorb(state, 4.0, 0.0, rate)  # two half-lives older than the state
-    assert late == Decayed(2.0 + 1.0, 14 * DAY)
+    assert late == decayed(2.0 + 1.0, 14 * DAY)
 
 
 def test_half_life_halves_the_intensity() -> None:
     rate = decay_rate(14.0)
-    assert close(intensity_at(Decayed(8.0, 0.0), 28 * DAY, rate), 2.0)
+    assert close(intensity_at(decayed(8.0, 0.0), 28 * DAY, rate), 2.0)
 
 
 def test_sigmoid_is_stable_and_symmetric() -> None:

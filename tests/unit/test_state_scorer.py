@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from dtem.domain.policy import Policy
 from dtem.domain.rescoring import StateScorer, absorb_all
 from dtem.domain.score_records import AccountFacts
-from dtem.domain.scoring import Decayed, absorb, decay_rate
+from dtem.domain.scoring import Decayed, absorb, decay_rate, decayed
 from dtem.domain.segments import Economics, SegmentStats
 from dtem.services.scoring import state_score
 
@@ -18,7 +18,7 @@ ECO = Economics(version=3, overall=SegmentStats(40, 30_000.0, 40, 60.0),
 
 states = st.dictionaries(
     st.sampled_from(TYPES),
-    st.builds(Decayed, st.floats(0.0, 500.0), st.floats(-90 * 86_400.0, 0.0)),
+    st.builds(decayed, st.floats(0.0, 500.0), st.floats(-90 * 86_400.0, 0.0)),
 )
 accounts = st.lists(
     st.tuples(

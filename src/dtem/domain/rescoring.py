@@ -9,7 +9,7 @@ The result equals `account_score` on the same intensities (to rounding, ~1e-15).
 >>> from dtem.domain.policy import Policy
 >>> from dtem.domain.segments import Economics
 >>> scorer = StateScorer(Policy(), Economics(), now=0.0)
->>> f = scorer.score("retail", 50, {"hand_raise": Decayed(1.0, 0.0)})
+>>> f = scorer.score("retail", 50, {"hand_raise": (1.0, 0.0)})
 >>> round(f.score, 6) == round(account_score(Policy(), Economics(), "retail", 50,
 ...                                           {"hand_raise": 1.0}).score, 6)
 True
@@ -33,7 +33,6 @@ from dtem.domain.scoring import (
 from dtem.domain.segments import Economics
 
 _exp, _log1p = math.exp, math.log1p
-_tuple_new = tuple.__new__
 K = TypeVar("K", bound=Hashable)
 
 
@@ -51,17 +50,17 @@ def absorb_all(
     >>> s["a"] == absorb(absorb(None, 1.0, 0.0, decay_rate(1.0)), 1.0, 86_400.0, decay_rate(1.0))
     True
     """
-    get, exp, new = states.get, _exp, _tuple_new
+    get, exp = states.get, _exp
     for key, value, at, rate in events:
         state = get(key)
         if state is None:
-            states[key] = new(Decayed, (value, at))
+            states[key] = (value, at)
             continue
         intensity, as_of = state
         if at >= as_of:
-            states[key] = new(Decayed, (intensity * exp(rate * (as_of - at)) + value, at))
+            states[key] = (intensity * exp(rate * (as_of - at)) + value, at)
         else:
-            states[key] = new(Decayed, (intensity + value * exp(rate * (at - as_of)), as_of))
+            states[key] = (intensity + value * exp(rate * (at - as_of)), as_of)
 
 
 class Figures(NamedTuple):

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple, Protocol
+from typing import Protocol, TypeAlias
 
 from dtem.domain.model import segment_of, size_band
 from dtem.domain.policy import Policy
@@ -26,7 +26,6 @@ from dtem.domain.segments import Economics, segment_cost, segment_velocity
 
 SECONDS_PER_DAY = 86_400.0
 _exp = math.exp
-_tuple_new = tuple.__new__
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -67,15 +66,20 @@ def decay_rate(half_life_days: float) -> float:
     return math.log(2.0) / (half_life_days * SECONDS_PER_DAY)
 
 
-class Decayed(NamedTuple):
-    """The decayed intensity of one (account, signal type): `intensity` as of `as_of`.
+Decayed: TypeAlias = tuple[float, float]
+"""The decayed intensity of one (account, signal type): `(intensity, as_of)`, `as_of` in
+epoch seconds. A plain tuple of two floats, not a NamedTuple: the incremental path makes
+one per event, and CPython's garbage collector stops tracking plain tuples of atoms while
+it keeps scanning every instance of a tuple subclass (millions, in a large ledger)."""
 
-    `as_of` is in epoch seconds. A tuple, not a dataclass: the incremental path
-    touches one per event and must stay cheap.
+
+def decayed(intensity: float, as_of: float) -> Decayed:
+    """A state: `intensity` as of `as_of` (epoch seconds).
+
+    >>> decayed(1, 0)
+    (1.0, 0.0)
     """
-
-    intensity: float
-    as_of: float
+    return (float(intensity), float(as_of))
 
 
 def absorb(state: Decayed | None, value: float, at: float, rate: float) -> Decayed:
@@ -88,26 +92,23 @@ def absorb(state: Decayed | None, value: float, at: float, rate: float) -> Decay
     >>> r = decay_rate(1.0)
     >>> a = absorb(absorb(None, 1.0, 0.0, r), 1.0, 86_400.0, r)
     >>> b = absorb(absorb(None, 1.0, 86_400.0, r), 1.0, 0.0, r)
-    >>> a == b == Decayed(1.5, 86_400.0)
+    >>> a == b == decayed(1.5, 86_400.0)
     True
     """
-    # This runs per event: unpack once, and build with tuple.__new__, which skips
-    # NamedTuple's Python-level __new__ (about half the cost of the update).
     if state is None:
-        return _tuple_new(Decayed, (value, at))
+        return (value, at)
     intensity, as_of = state
     if at >= as_of:
-        fwd = intensity * _exp(rate * (as_of - at)) + value
-        return _tuple_new(Decayed, (fwd, at))
-    late = intensity + value * _exp(rate * (at - as_of))
-    return _tuple_new(Decayed, (late, as_of))
+        return (intensity * _exp(rate * (as_of - at)) + value, at)
+    return (intensity + value * _exp(rate * (at - as_of)), as_of)
 
 
 def intensity_at(state: Decayed | None, now: float, rate: float) -> float:
     """The state's intensity decayed to `now` (0 for no state)."""
     if state is None:
         return 0.0
-    return state.intensity * math.exp(-rate * (now - state.as_of))
+    intensity, as_of = state
+    return intensity * math.exp(-rate * (now - as_of))
 
 
 def batch_intensity(points: Iterable[tuple[float, float]], now: float, rate: float) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 from dtem.domain.clock import as_utc
 from dtem.domain.model import segment_of
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord, SignalColumns
-from dtem.domain.scoring import Decayed, epoch_seconds
+from dtem.domain.scoring import Decayed, decayed, epoch_seconds
 from dtem.domain.segments import Economics, WonDeal
 from dtem.domain.store_training import SignalFact
 
@@ -74,7 +74,7 @@ class ScoresMemory:
         out: dict[int, dict[str, Decayed]] = {}
         for r in self._table("account_state"):
             if r["account_id"] in wanted:
-                out.setdefault(r["account_id"], {})[r["type"]] = Decayed(r["intensity"], r["as_of"])
+                out.setdefault(r["account_id"], {})[r["type"]] = decayed(r["intensity"], r["as_of"])
         return out
 
     def save_account_states(self, states: Mapping[int, Mapping[str, Decayed]]) -> None:
@@ -82,7 +82,7 @@ class ScoresMemory:
         index = {(r["account_id"], r["type"]): i for i, r in enumerate(rows)}
         for acc, by_type in states.items():
             for typ, d in by_type.items():
-                row = {"account_id": acc, "type": typ, "intensity": d.intensity, "as_of": d.as_of}
+                row = {"account_id": acc, "type": typ, "intensity": d[0], "as_of": d[1]}
                 if (acc, typ) in index:
                     rows[index[(acc, typ)]] = row
                 else:

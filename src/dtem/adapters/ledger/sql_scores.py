@@ -20,7 +20,7 @@ from dtem.adapters.ledger.sql_driver import Driver
 from dtem.domain.clock import as_utc
 from dtem.domain.model import segment_of
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord, SignalColumns
-from dtem.domain.scoring import Decayed, epoch_seconds, from_epoch_seconds
+from dtem.domain.scoring import Decayed, decayed, epoch_seconds, from_epoch_seconds
 from dtem.domain.segments import ALL_SEGMENTS, Economics, SegmentStats, WonDeal
 from dtem.domain.store_training import SignalFact
 
@@ -116,7 +116,7 @@ class ScoresSql:
         d = Driver(self.conn)
         out: dict[int, dict[str, Decayed]] = {}
         for acc, typ, intensity, as_of in d.rows_in(_STATES, list(account_ids)):
-            out.setdefault(acc, {})[typ] = Decayed(intensity, epoch_seconds(d.read_ts(as_of)))
+            out.setdefault(acc, {})[typ] = decayed(intensity, epoch_seconds(d.read_ts(as_of)))
         return out
 
     def lock_account_states(self, account_ids: Collection[int]) -> None:
@@ -129,7 +129,7 @@ class ScoresSql:
     def save_account_states(self, states: Mapping[int, Mapping[str, Decayed]]) -> None:
         d = Driver(self.conn)
         rows = sorted(  # one order for every writer: upserts never wait on each other in a cycle
-            (acc, typ, s.intensity, d.ts(from_epoch_seconds(s.as_of)))
+            (acc, typ, s[0], d.ts(from_epoch_seconds(s[1])))
             for acc, by_type in states.items()
             for typ, s in by_type.items()
         )
