@@ -14,6 +14,7 @@ from dtem.entrypoints.api.routers import (
     comp,
     governance,
     health,
+    kpis,
     market,
     optim,
     scores,
@@ -38,6 +39,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(agents.router)
     app.include_router(scores.router)
     app.include_router(comp.router)
+    app.include_router(kpis.router)
     if container.settings.cors_origins:
         app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
     return app

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -23,8 +23,8 @@ from dtem.entrypoints.cli.common import (
 )
 from dtem.services import kpis, pilots, tam_audit
 from dtem.services.governance import ensure_policy
+from dtem.services.kpi_presenters import audit_json, kpi_json, window
 
-DEFAULT_DAYS = 90
 TOP = 20
 pilot_app = typer.Typer(
     help="The Shark Tank pilot: a pod fed only by DTEM routing, against the floor.",
@@ -36,30 +36,6 @@ def register(app: typer.Typer) -> None:
     app.command("kpi")(kpi)
     app.command("audit-tam")(audit_tam)
     app.add_typer(pilot_app, name="pilot")
-
-
-def parse_when(text: str, option: str) -> datetime:
-    """A day (YYYY-MM-DD, midnight UTC) or an ISO time; `ArgumentInvalid` names the option.
-
-    >>> parse_when("2027-01-31", "--from").isoformat()
-    '2027-01-31T00:00:00+00:00'
-    """
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ArgumentInvalid(
-            f"{option}: {text!r} is not a date; use YYYY-MM-DD (e.g. 2027-01-31)"
-        ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def window(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:
-    """[--from, --to): by default the 90 days up to now."""
-    to = parse_when(end, "--to") if end else now
-    since = parse_when(start, "--from") if start else to - timedelta(days=DEFAULT_DAYS)
-    if to <= since:
-        raise ArgumentInvalid(f"--to ({to:%Y-%m-%d}) must be after --from ({since:%Y-%m-%d})")
-    return since, to
 
 
 # --- dtem kpi ---------------------------------------------------------------------------
@@ -87,33 +63,6 @@ def kpi(
         print_json(kpi_json(report))
         return
     show_kpis(report)
-
-
-def kpi_json(report: kpis.KpiReport) -> dict[str, Any]:
-    """The report as the CLI and the API print it."""
-    return {
-        "from": report.start,
-        "to": report.end,
-        "policy_version": report.policy_version,
-        "price_of_capacity": report.price_of_capacity,
-        "kpis": {
-            r.name: {"unit": r.unit, "static": r.static, "dtem": r.dtem, "detail": r.detail}
-            for r in report.rows
-        },
-        "lead_decay": {
-            side: [
-                {
-                    "bucket": b.bucket,
-                    "hand_raises": b.hand_raises,
-                    "won": b.won,
-                    "win_rate": b.win_rate,
-                }
-                for b in buckets
-            ]
-            for side, buckets in report.lead_decay.items()
-        },
-        "velocity_by_rep": report.velocity_by_rep,
-    }
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -190,22 +139,6 @@ def write_audit_csv(audit: tam_audit.TamAudit, path: Path) -> None:
         path.write_text(audit_csv(audit), encoding="utf-8")
     except OSError as exc:
         raise ArgumentInvalid(f"--csv {path}: cannot write it ({exc.strerror or exc})") from None
-
-
-def audit_json(audit: tam_audit.TamAudit, top: int) -> dict[str, Any]:
-    return {
-        "at": audit.at,
-        "policy_version": audit.policy_version,
-        "threshold": audit.threshold,
-        "accounts": len(audit.accounts),
-        "tiers": audit.tiers(),
-        "owned": audit.owned,
-        "phantom": audit.phantom,
-        "phantom_share": audit.phantom / audit.owned if audit.owned else None,
-        "dead_zones": audit.dead_zones,
-        "top": [a.account for a in audit.accounts[:top]],
-        "rows": audit.accounts,
-    }
 
 
 def show_audit(audit: tam_audit.TamAudit, top: int) -> None:
