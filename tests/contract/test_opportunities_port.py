@@ -49,3 +49,29 @@ def test_product_and_amount_in_cents_come_back_as_stored(ledger: Any) -> None:
         found = tx.opportunities_by_external_id(["O1", "O2"])
     assert found["O1"].product == "analytics pro" and found["O1"].amount == 1234567.89
     assert found["O2"].product is None and found["O2"].amount == 0.1
+
+
+def test_unattached_opportunities_keep_their_key_and_attach_by_update(ledger: Any) -> None:
+    _seed(ledger)
+    waiting = [
+        Opportunity("O1", None, "prospecting", 50.0, account_key="A9", key_kind="id"),
+        Opportunity("O2", None, "proposal", account_key="Acme Corp", key_kind="name"),
+        Opportunity("O3", None, "proposal"),  # named no account at all
+    ]
+    with ledger.transaction() as tx:
+        tx.insert_opportunities([*waiting, Opportunity("O4", "A1", "proposal")], T0)
+    with ledger.transaction() as tx:
+        every = [o.external_id for o in tx.unattached_opportunities()]
+        first = [o.external_id for o in tx.unattached_opportunities(limit=1)]
+        by_name = tx.unattached_opportunities("name", ["ACME corp"])
+        by_id = tx.unattached_opportunities("id", ["A9", "A1"])
+        assert tx.unattached_opportunities("domain", ["acme.com"]) == []
+    assert every == ["O1", "O2", "O3"] and first == ["O1"]
+    assert [(o.external_id, o.account_key) for o in by_name] == [("O2", "Acme Corp")]
+    assert [(o.external_id, o.account_external_id, o.amount) for o in by_id] == [("O1", None, 50.0)]
+    with ledger.transaction() as tx:
+        tx.update_opportunities([Opportunity("O2", "A1", "proposal")], T0)
+    with ledger.transaction() as tx:
+        o2 = tx.opportunities_by_external_id(["O2"])["O2"]
+        assert [o.external_id for o in tx.unattached_opportunities()] == ["O1", "O3"]
+    assert (o2.account_external_id, o2.account_key, o2.key_kind) == ("A1", None, None)

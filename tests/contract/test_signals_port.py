@@ -98,3 +98,19 @@ def test_identity_links_keep_or_replace(ledger: Any) -> None:
         tx.link_identities({"u1": "id:B2"}, T0, replace=True)
         assert tx.identity_links(["u1"]) == {"u1": "id:B2"}
         assert tx.users_linked_to(["domain:acme.com", "id:B2"]) == ["u1", "u2"]
+
+
+def test_account_ids_by_name_match_any_case_and_only_one_account(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        tx.insert_accounts(
+            [
+                Account("N1", "Acme Corp"),
+                Account("N2", "Twin Co"),
+                Account("N3", "twin co"),
+                Account("N4", " Initech "),
+            ],
+            T0,
+        )
+        ids = tx.all_account_ids()
+        found = tx.account_ids_by_name(["ACME CORP", "Twin Co", "initech", "Nobody", " "])
+    assert found == {"acme corp": ids["N1"], "initech": ids["N4"]}  # twin co: two accounts

@@ -71,7 +71,7 @@ class Rep:
 @dataclass(frozen=True)
 class Opportunity:
     external_id: str
-    account_external_id: str
+    account_external_id: str | None  # None: unattached pipeline, waiting for its account
     stage: str
     amount: float | None = None
     created_date: date | None = None

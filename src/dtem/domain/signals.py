@@ -32,6 +32,7 @@ class KeyKind(StrEnum):
     DOMAIN = "domain"  # its web domain
     EMAIL = "email"  # a person's email; the domain is kept, not the address
     USER_ID = "user_id"  # a tracked user linked to an account by a `group` call
+    NAME = "name"  # the account's name, any case (opportunity imports; not signals)
     NONE = "none"  # nothing usable
 
 

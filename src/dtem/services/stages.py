@@ -61,6 +61,8 @@ def change_stage(
         now = clock()
         tx.update_opportunities([replace(opp, stage=stage)], now)
         tx.append_stage_history([StageEntry(opportunity, stage, now, source)])
+        if opp.account_external_id is None:  # unattached: no account, so no lease to move
+            return StageResult(stage, opp.stage, [])
         account = tx.accounts_by_external_id([opp.account_external_id])[opp.account_external_id]
         assert account.id is not None
         deal = DealChange(replace(opp, stage=stage), opp.stage, account.id)

@@ -40,6 +40,9 @@ class FunnelSummary:
     won_by_origin: dict[str, int] = field(default_factory=dict)
     conversion_by_origin: dict[str, float] = field(default_factory=dict)
     median_days_to_won: float | None = None
+    unattached: int = 0  # opportunities waiting for their account (not in the counts above)
+    unattached_open: int = 0
+    unattached_amount: float = 0.0  # the amount of the open ones
 
 
 def funnel_summary(ledger: LedgerOf[_Funnel], policy: Policy) -> FunnelSummary:
@@ -50,10 +53,14 @@ def funnel_summary(ledger: LedgerOf[_Funnel], policy: Policy) -> FunnelSummary:
         opportunities = tx.all_opportunities()
         origins = tx.all_account_attributes("origin")
         first_contact = tx.all_account_attributes("first_contact_date")
+    waiting = [o for o in opportunities if o.account_external_id is None]
+    closed = set(policy.won_stages) | set(policy.lost_stages)
+    waiting_open = [o for o in waiting if o.stage not in closed]
+    opportunities = [o for o in opportunities if o.account_external_id is not None]
     won = [o for o in opportunities if o.stage in policy.won_stages]
     origin_of = {xid: (origins.get(xid) or UNKNOWN) for xid in accounts}
     leads = Counter(origin_of.values())
-    won_origin = Counter(origin_of.get(o.account_external_id, UNKNOWN) for o in won)
+    won_origin = Counter(origin_of.get(o.account_external_id or "", UNKNOWN) for o in won)
     segments = Counter(
         (accounts[o.account_external_id].industry or UNKNOWN)
         if o.account_external_id in accounts
@@ -75,6 +82,9 @@ def funnel_summary(ledger: LedgerOf[_Funnel], policy: Policy) -> FunnelSummary:
         won_by_origin=_ranked(won_origin),
         conversion_by_origin={k: won_origin.get(k, 0) / n for k, n in _ranked(leads).items()},
         median_days_to_won=float(statistics.median(days)) if days else None,
+        unattached=len(waiting),
+        unattached_open=len(waiting_open),
+        unattached_amount=sum(o.amount or 0.0 for o in waiting_open),
     )
 
 

@@ -95,7 +95,9 @@ class ImportsMemory:
         rows = self._rows("opportunities")
         known = {o.external_id for o in rows}
         for o in opportunities:
-            if o.external_id in known or o.account_external_id not in self.s.accounts:
+            if o.external_id in known or (
+                o.account_external_id is not None and o.account_external_id not in self.s.accounts
+            ):
                 raise ValueError(f"cannot insert opportunity {o.external_id}")
             rows.append(replace(o, id=len(rows) + 1, rep_external_id=self._rep(o)))
             known.add(o.external_id)
@@ -106,6 +108,22 @@ class ImportsMemory:
         for o in opportunities:
             i = index[o.external_id]
             rows[i] = replace(o, id=rows[i].id, rep_external_id=self._rep(o))
+
+    def unattached_opportunities(
+        self, key_kind: str | None = None, keys: Collection[str] | None = None, limit: int = 0
+    ) -> list[Opportunity]:
+        def fold(key: str) -> str:
+            return key.lower() if key_kind == "name" else key
+
+        wanted = None if keys is None else {fold(k) for k in keys}
+        out = [
+            o
+            for o in self._rows("opportunities")
+            if o.account_external_id is None
+            and (key_kind is None or o.key_kind == key_kind)
+            and (wanted is None or (o.account_key is not None and fold(o.account_key) in wanted))
+        ]
+        return out[:limit] if limit else out
 
     def _rep(self, o: Opportunity) -> str | None:
         """Like the SQL foreign key lookup: an unknown rep is stored as no rep."""

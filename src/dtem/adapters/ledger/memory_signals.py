@@ -62,6 +62,15 @@ class SignalsMemory:
                 out[d] = acc.id
         return out
 
+    def account_ids_by_name(self, names: Collection[str]) -> dict[str, int]:
+        wanted = {n.strip().lower() for n in names if n.strip()}
+        held: dict[str, list[int]] = {}
+        for acc in self.s.accounts.values():
+            key = acc.name.strip().lower()
+            if key in wanted and acc.id is not None:
+                held.setdefault(key, []).append(acc.id)
+        return {k: ids[0] for k, ids in held.items() if len(ids) == 1}
+
     def unmatched_signals(
         self, key_kind: str | None = None, keys: Collection[str] | None = None, limit: int = 0
     ) -> list[SignalRecord]:

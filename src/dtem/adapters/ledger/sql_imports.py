@@ -184,7 +184,7 @@ class ImportsSql:
         o, a, r = t.opportunities, t.accounts, t.reps
         return (
             sa.select(o, a.c.external_id.label("account_xid"), r.c.external_id.label("rep_xid"))
-            .join(a, a.c.id == o.c.account_id)
+            .outerjoin(a, a.c.id == o.c.account_id)
             .outerjoin(r, r.c.id == o.c.rep_id)
             .order_by(o.c.id)
         )
@@ -199,13 +199,36 @@ class ImportsSql:
     def all_opportunities(self) -> list[Opportunity]:
         return [_opportunity(r) for r in self.conn.execute(self._opportunity_query()).mappings()]
 
+    def unattached_opportunities(
+        self, key_kind: str | None = None, keys: Collection[str] | None = None, limit: int = 0
+    ) -> list[Opportunity]:
+        o = t.opportunities
+        q = self._opportunity_query().where(o.c.account_id.is_(None))
+        if key_kind is not None:
+            q = q.where(o.c.key_kind == key_kind)
+        if keys is None:
+            rows = self.conn.execute(q.limit(limit) if limit else q).mappings()
+            return [_opportunity(r) for r in rows]
+        column = sa.func.lower(o.c.account_key) if key_kind == "name" else o.c.account_key
+        wanted = sorted({k.lower() for k in keys} if key_kind == "name" else set(keys))
+        out: list[Opportunity] = []
+        for chunk in _chunks(wanted, _IN_CHUNK):
+            rows = self.conn.execute(q.where(column.in_(chunk))).mappings()
+            out.extend(_opportunity(r) for r in rows)
+        out.sort(key=lambda x: x.id or 0)
+        return out[:limit] if limit else out
+
     def _opportunity_rows(self, opps: Sequence[Opportunity]) -> list[dict[str, Any]]:
-        accounts = self._ids(t.accounts, [o.account_external_id for o in opps])
+        accounts = self._ids(
+            t.accounts, [o.account_external_id for o in opps if o.account_external_id]
+        )
         reps = self._ids(t.reps, [o.rep_external_id for o in opps if o.rep_external_id])
         return [
             {
                 "external_id": o.external_id,
-                "account_id": accounts[o.account_external_id],
+                "account_id": accounts[o.account_external_id] if o.account_external_id else None,
+                "account_key": o.account_key,
+                "key_kind": o.key_kind,
                 "rep_id": reps.get(o.rep_external_id) if o.rep_external_id else None,
                 "stage": o.stage,
                 "amount": o.amount,
@@ -281,6 +304,8 @@ def _opportunity(r: RowMapping) -> Opportunity:
         stage=r["stage"],
         amount=r["amount"],
         product=r["product"],
+        account_key=r["account_key"],
+        key_kind=r["key_kind"],
         created_date=r["created_date"],
         close_date=r["close_date"],
         rep_external_id=r["rep_xid"],

@@ -75,6 +75,20 @@ class SignalsSql:
                 out[r.domain.removeprefix("www.")] = r.id  # the lowest id wins: written last
         return out
 
+    def account_ids_by_name(self, names: Collection[str]) -> dict[str, int]:
+        a = t.accounts
+        lowered = sa.func.lower(sa.func.trim(a.c.name))
+        out: dict[str, int] = {}
+        for chunk in _chunks(sorted({n.strip().lower() for n in names if n.strip()})):
+            q = (
+                sa.select(lowered.label("key"), sa.func.min(a.c.id).label("id"))
+                .where(lowered.in_(chunk))
+                .group_by(lowered)
+                .having(sa.func.count() == 1)
+            )
+            out.update((r.key, r.id) for r in self.conn.execute(q))
+        return out
+
     def unmatched_signals(
         self, key_kind: str | None = None, keys: Collection[str] | None = None, limit: int = 0
     ) -> list[SignalRecord]:

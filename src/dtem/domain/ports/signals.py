@@ -34,6 +34,11 @@ class SignalsPort(Protocol):
         """Normalised domain -> account id (the lowest id when several share it)."""
         ...
 
+    def account_ids_by_name(self, names: Collection[str]) -> dict[str, int]:
+        """Lower-case name -> account id, for names (any case, trimmed) that exactly one
+        account has (a name two accounts share names neither)."""
+        ...
+
     def link_identities(self, links: Mapping[str, str], at: datetime, replace: bool) -> None:
         """Link user ids to encoded account keys; `replace=False` keeps existing links."""
         ...

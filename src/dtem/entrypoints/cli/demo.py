@@ -143,6 +143,12 @@ def _print(s: FunnelSummary, url: str) -> None:
     )
     if s.median_days_to_won is not None:
         console.print(f"median days from first contact to won: {s.median_days_to_won:g}")
+    if s.unattached:
+        console.print(
+            f"opportunities without an account: {s.unattached:,} "
+            f"({s.unattached_open:,} open, amount {s.unattached_amount:,.2f}); "
+            "see dtem opportunities unattached"
+        )
     by_origin = Table("lead origin", "leads", "won", "conversion", title="By lead origin")
     for origin, leads in s.leads_by_origin.items():
         rate = s.conversion_by_origin[origin]

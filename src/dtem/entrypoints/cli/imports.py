@@ -109,6 +109,20 @@ def _report(result: ImportResult, json_out: bool) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if n.get("unattached"):
+        console.print(
+            f"{n['unattached']} opportunit{'y has' if n['unattached'] == 1 else 'ies have'} "
+            "no account in the ledger yet: stored unattached (dtem opportunities unattached)",
+            soft_wrap=True,
+        )
+    if result.attached:
+        console.print(
+            f"attached {len(result.attached)} waiting opportunit"
+            f"{'y' if len(result.attached) == 1 else 'ies'} to these accounts: "
+            + ", ".join(result.attached[:10])
+            + (", …" if len(result.attached) > 10 else ""),
+            soft_wrap=True,
+        )
     for warning in result.warnings:
         err_console.print(styled(("warning: ", "yellow"), warning), highlight=False, soft_wrap=True)
     if result.notices:

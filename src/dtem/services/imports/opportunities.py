@@ -1,6 +1,8 @@
 """Plans for opportunities (with stage history) and activities (append-only facts).
 
-An opportunity must name an account that is in the ledger: import accounts first. Its
+An opportunity names its account by external id, domain or name; one whose account is not
+in the ledger (yet) is stored unattached and attaches when the account arrives
+(`imports.unattached`). An activity must name an account in the ledger. An opportunity's
 owner is matched to a rep by external id, then CRM user id, then name (any case); an
 owner that matches no rep is kept as "no rep" and reported as a warning.
 
@@ -17,35 +19,40 @@ from typing import Any, Protocol
 
 from dtem.domain.errors import RowError
 from dtem.domain.model import Activity, Opportunity, Rep
+from dtem.domain.policy import Policy
 from dtem.domain.ports import DirectoryPort, ImportsPort, OpportunitiesPort
 from dtem.domain.store_imports import StageEntry
 from dtem.services.imports.plans import Plan, StageChange, plan_upsert
+from dtem.services.imports.unattached import resolve_rows
 from dtem.services.imports.validate import Record
+from dtem.services.signals.ingest import KeysTx
 
 
-class _Opportunities(DirectoryPort, OpportunitiesPort, Protocol):
-    """Accounts, reps (owners) and the stored opportunities."""
+class _Opportunities(KeysTx, OpportunitiesPort, Protocol):
+    """Accounts (by id, domain, name), reps (owners) and the stored opportunities."""
 
 
 class _Activities(DirectoryPort, ImportsPort, Protocol):
     """Accounts and the activity ids already stored."""
 
 
-def plan_opportunities(tx: _Opportunities, records: list[Record], file: str, at: datetime) -> Plan:
-    """Check references, resolve owners, and diff against the stored opportunities."""
+def plan_opportunities(
+    tx: _Opportunities, records: list[Record], at: datetime, policy: Policy
+) -> Plan:
+    """Resolve accounts (or keep a row unattached) and owners; diff against the stored."""
+    existing = tx.opportunities_by_external_id([r["external_id"] for _, r in records])
+    waiting = resolve_rows(tx, records, existing, policy)
     account_ids = tx.all_account_ids()
-    kept, errors = _known_accounts(records, account_ids, file)
     owners = _owner_index(tx.all_reps())
     unmatched: set[str] = set()
-    for _row, rec in kept:
+    for _row, rec in records:
         owner = rec.get("rep_external_id")
         if owner is not None:
             rec["rep_external_id"] = owners.get(owner.lower())
             if rec["rep_external_id"] is None:
                 unmatched.add(owner)
-    existing = tx.opportunities_by_external_id([r["external_id"] for _, r in kept])
-    plan = plan_upsert("opportunities", kept, existing, Opportunity)
-    plan.errors += errors
+    plan = plan_upsert("opportunities", records, existing, Opportunity)
+    plan.unattached = waiting
     plan.warnings += [
         f"opportunity owner {o!r} matches no rep (stored without a rep)" for o in sorted(unmatched)
     ]
@@ -53,6 +60,8 @@ def plan_opportunities(tx: _Opportunities, records: list[Record], file: str, at:
         old = existing.get(opp.external_id)
         if old is None or old.stage != opp.stage:
             plan.stage_entries.append(StageEntry(opp.external_id, opp.stage, at, "import"))
+            if opp.account_external_id is None:
+                continue  # unattached: no account, so no lease or commission to settle
             account_id = account_ids[opp.account_external_id]
             plan.stage_changes.append(
                 StageChange(opp.external_id, account_id, old.stage if old else None, opp.stage)

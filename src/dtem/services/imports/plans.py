@@ -56,6 +56,7 @@ class Plan:
     attributes: dict[str, dict[str, str | None]] = field(default_factory=dict)
     stage_entries: list[StageEntry] = field(default_factory=list)
     stage_changes: list[StageChange] = field(default_factory=list)
+    unattached: int = 0  # opportunity rows stored (or kept) without an account
 
     @property
     def changed(self) -> bool:

@@ -38,6 +38,7 @@ from dtem.services.imports.opportunities import plan_activities, plan_opportunit
 from dtem.services.imports.plans import Plan, StageChange, account_maker, plan_upsert, rep_maker
 from dtem.services.imports.readers import read_batches, read_columns, sha256_of
 from dtem.services.imports.rejects import write_rejects
+from dtem.services.imports.unattached import attach_waiting
 from dtem.services.imports.validate import ATTR, Record, Validator, duplicate_errors
 from dtem.services.signals.ingest import IngestTx, attach_for_accounts
 from dtem.services.signals.pipeline import SignalPipeline
@@ -66,6 +67,7 @@ class ImportResult:
     batch_id: int | None = None
     rejects_file: str | None = None
     notices: list[RowError] = field(default_factory=list)  # kept as given, but reported
+    attached: list[str] = field(default_factory=list)  # waiting opportunities now attached
 
 
 def import_file(
@@ -107,6 +109,11 @@ def import_file(
                 accounts = plan.inserts + plan.updates
                 then = pipeline.after_ingest(pipeline.active(tx))
                 attach_for_accounts(tx, accounts, policy, clock(), then)
+            if plan.entity == "accounts" and tx.unattached_opportunities(limit=1):
+                # opportunities waiting for these accounts attach now (none waiting: skip)
+                accounts = plan.inserts + plan.updates
+                waiting = attach_waiting(tx, accounts, policy, clock(), actor)
+                result.attached = [o.external_id for o in waiting]
             if plan.entity == "opportunities":  # a won leased deal pays (before its lease closes)
                 commissions.settle_import(tx, plan, clock(), actor)
             if plan.stage_changes:  # progress on a leased account extends or closes its lease
@@ -180,7 +187,7 @@ def make_plan(
         defaults = {"capacity": policy.default_capacity}
         return plan_upsert("reps", records, existing, rep_maker, defaults)
     if kind == "opportunities":
-        return plan_opportunities(tx, records, file, at)
+        return plan_opportunities(tx, records, at, policy)
     if kind == "activities":
         return plan_activities(tx, records, file)
     raise ArgumentInvalid(
@@ -224,6 +231,8 @@ def _result(
         "unchanged": plan.unchanged,
         "rejected": len({e.row for e in errors}),
     }
+    if kind == "opportunities":
+        counts["unattached"] = plan.unattached
     return ImportResult(
         kind,
         str(path),

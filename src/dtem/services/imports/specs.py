@@ -104,7 +104,10 @@ OPPORTUNITIES = EntitySpec(
     "external_id",
     {
         "external_id": FieldSpec("text", required=True, max_length=128),
-        "account_external_id": FieldSpec("text", required=True, max_length=128),
+        # the account, by id, domain or name (the first that matches); none: unattached
+        "account_external_id": FieldSpec("text", max_length=128),
+        "account_domain": FieldSpec("domain", max_length=255),
+        "account_name": FieldSpec("text", max_length=512),
         "stage": FieldSpec("stage", required=True, max_length=64),
         "amount": FieldSpec("cents"),  # stored exactly (numeric(18, 2))
         "product": FieldSpec("category", max_length=128),
@@ -113,6 +116,7 @@ OPPORTUNITIES = EntitySpec(
         "rep_external_id": FieldSpec("text", max_length=128),
     },
     references={"account_external_id": "accounts"},
+    one_of=("account_external_id", "account_domain", "account_name"),
 )
 
 ACTIVITIES = EntitySpec(

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from dtem.domain.model import Account
 from dtem.domain.policy import Policy
-from dtem.domain.ports import EconomicsPort, PolicyPort, ScoresPort, SignalsPort
+from dtem.domain.ports import DirectoryPort, EconomicsPort, PolicyPort, ScoresPort, SignalsPort
 from dtem.domain.signals import (
     PIPELINE_SCOPE,
     AccountKey,
@@ -51,6 +51,10 @@ class StagesTx(RoutingTx, ScoresPort, EconomicsPort, PolicyPort, Protocol):
 
 class IngestTx(StagesTx, SignalsPort, Protocol):
     """What ingest reads and writes: signals and identities, then the stages on them."""
+
+
+class KeysTx(SignalsPort, DirectoryPort, Protocol):
+    """What resolving account keys reads: identity links, accounts by id, domain, name."""
 
 
 OnCommitted = Callable[[StagesTx, Committed], object]
@@ -139,11 +143,12 @@ def _record(
 
 
 def resolve_keys(
-    tx: IngestTx, keys: Iterable[AccountKey], policy: Policy
+    tx: KeysTx, keys: Iterable[AccountKey], policy: Policy
 ) -> dict[AccountKey, tuple[int | None, AccountKey]]:
     """Each key's account id (None when none matches) and the key that decided it.
 
-    A user id goes through its identity link, so the deciding key is the linked one.
+    A user id goes through its identity link, so the deciding key is the linked one. A
+    name key (opportunity imports) matches the one account with that name, any case.
     """
     keys = set(keys)
     users = {k.value for k in keys if k.kind == KeyKind.USER_ID}
@@ -156,12 +161,16 @@ def resolve_keys(
     }
     by_id = {x: a.id for x, a in tx.accounts_by_external_id(ids).items()}
     by_domain = tx.account_ids_by_domain(domains)
+    names = {k.value for k in direct if k.kind == KeyKind.NAME}
+    by_name = tx.account_ids_by_name(names) if names else {}
 
     def lookup(k: AccountKey) -> int | None:
         if k.kind == KeyKind.ID:
             return by_id.get(k.value)
         if k.kind in (KeyKind.DOMAIN, KeyKind.EMAIL) and k.value not in free:
             return by_domain.get(k.value)
+        if k.kind == KeyKind.NAME:
+            return by_name.get(k.value.strip().lower())
         return None
 
     deciding = {k: links.get(k.value, k) if k.kind == KeyKind.USER_ID else k for k in keys}
