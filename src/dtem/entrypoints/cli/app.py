@@ -12,6 +12,7 @@ from dtem.entrypoints.cli import (
     imports,
     kpis,
     market,
+    opportunities,
     optim,
     scoring,
     signals,
@@ -45,6 +46,7 @@ agent.register(app)
 comp.register(app)
 kpis.register(app)
 simulate.register(app)
+opportunities.register(app)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from dtem.entrypoints.cli.common import (
     styled,
     to_jsonable,
 )
-from dtem.services import availability, leases, review, routing
+from dtem.services import availability, directory, leases, review, routing
 from dtem.services.governance import ensure_policy
 
 lease_app = typer.Typer(help="List, show, release and reassign leases.", no_args_is_help=True)
@@ -295,6 +295,30 @@ def availability_add(
         print_json(window)
     else:
         console.print(f"{rep} away {window.starts_at:%Y-%m-%d} → {window.ends_at:%Y-%m-%d}")
+
+
+@reps_app.command("list")
+@handle_errors
+def reps_list(
+    manager: Annotated[str | None, typer.Option(help="Only this manager's reps.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """The reps: capacity, manager, team, region.  Example:  dtem reps list --team Enterprise"""
+    c = open_ledger(db)
+    reps = directory.list_reps(c.ledger, manager=manager, team=team, region=region)
+    if json_out:
+        print_json(reps)
+        return
+    table = Table("rep", "name", "manager", "team", "region", "pod", "capacity", "active")
+    for r in reps:
+        table.add_row(
+            r.external_id, r.name, r.manager or "", r.team or "", r.region or "", r.pod or "",
+            str(r.capacity), "yes" if r.active else "no",
+        )  # fmt: skip
+    console.print(table)
 
 
 @availability_app.command("list")

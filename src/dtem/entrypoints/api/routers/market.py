@@ -1,4 +1,5 @@
-"""The market maker over HTTP: routing, leases, opportunity stages, overflow.
+"""The market maker over HTTP: routing, leases, opportunity stages, overflow, reps, and
+opportunities waiting for their account.
 
 Every endpoint needs a bearer token. Routing and stage changes: manager, agent or admin
 (agents report hand-raises). Reassign: manager. Release: a manager, or the rep who holds
@@ -16,7 +17,8 @@ from pydantic import BaseModel, Field
 from dtem.domain.errors import Forbidden
 from dtem.domain.ports import TokenRecord
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep, require_role
-from dtem.services import leases, routing, stages
+from dtem.services import directory, leases, routing, stages
+from dtem.services.imports.unattached import UnattachedView, attach_opportunity, list_unattached
 
 router = APIRouter(tags=["market"])
 
@@ -66,6 +68,24 @@ class ReassignIn(BaseModel):
 
 class StageIn(BaseModel):
     stage: str = Field(examples=["proposal"])
+
+
+class AttachIn(BaseModel):
+    account: str = Field(
+        min_length=1, description="external id, domain or exact name", examples=["acme.com"]
+    )
+
+
+class RepOut(BaseModel):
+    external_id: str
+    name: str
+    email: str | None
+    manager: str | None
+    team: str | None
+    region: str | None
+    pod: str | None
+    capacity: int
+    active: bool
 
 
 def _actor(token: TokenRecord) -> str:
@@ -154,6 +174,38 @@ def opportunity_stage(
             {"id": x.id, "state": x.state.value, "expires_at": x.expires_at} for x in result.leases
         ],
     }
+
+
+@router.get("/opportunities/unattached", response_model=list[UnattachedView])
+def unattached_opportunities(c: ContainerDep, _t: TokenDep) -> list[UnattachedView]:
+    """Opportunities stored without an account: they attach when it is imported."""
+    return list_unattached(c.ledger)
+
+
+@router.post("/opportunities/{external_id}/attach")
+def attach(external_id: str, body: AttachIn, c: ContainerDep, token: ManagerDep) -> dict[str, Any]:
+    """Attach a waiting opportunity to its account (by external id, domain or name)."""
+    opp = attach_opportunity(c.ledger, c.clock, external_id, body.account, _actor(token))
+    return {"opportunity": opp.external_id, "account": opp.account_external_id}
+
+
+@router.get("/reps", response_model=list[RepOut])
+def reps(
+    c: ContainerDep,
+    _t: TokenDep,
+    manager: str | None = None,
+    team: str | None = None,
+    region: str | None = None,
+) -> list[RepOut]:
+    """The reps with their manager, team and region (each query parameter filters)."""
+    found = directory.list_reps(c.ledger, manager=manager, team=team, region=region)
+    return [
+        RepOut(
+            external_id=r.external_id, name=r.name, email=r.email, manager=r.manager,
+            team=r.team, region=r.region, pod=r.pod, capacity=r.capacity, active=r.active,
+        )
+        for r in found
+    ]  # fmt: skip
 
 
 @router.get("/overflow")
