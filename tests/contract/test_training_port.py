@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from dtem.domain.model import Account, Opportunity
+from dtem.domain.model import Account, Opportunity, Rep
 from dtem.domain.signals import SignalRecord
 from dtem.domain.store_imports import StageEntry
 from tests.conftest import T0
@@ -60,4 +60,41 @@ def test_won_outcomes_are_dated_by_close_date_else_by_stage_history(ledger: Any)
         got = sorted((o.account_id, o.on) for o in tx.won_outcomes(("closed_won",)))
     assert got == sorted(
         [(ids["A"], date(2027, 2, 1)), (ids["B"], (T0 + timedelta(days=5)).date())]
+    )
+
+
+def test_opportunity_histories_carry_fields_owner_and_dated_stages_oldest_first(
+    ledger: Any,
+) -> None:
+    with ledger.transaction() as tx:
+        _accounts(tx)
+        tx.insert_reps([Rep("R1", "Rita")], T0)
+        tx.insert_opportunities([
+            Opportunity("O1", "A", "proposal", 1200.0, date(2027, 1, 5), None, "R1"),
+            Opportunity("O2", "B", "closed_lost", close_date=date(2027, 3, 1)),
+        ], T0)  # fmt: skip
+        tx.append_stage_history([
+            StageEntry("O1", "proposal", T0 + timedelta(days=9), "crm_sync"),
+            StageEntry("O1", "discovery", T0 + timedelta(days=2), "import"),
+        ])  # fmt: skip
+    with ledger.transaction() as tx:
+        ids = tx.all_account_ids()
+        rep = tx.reps_by_external_id(["R1"])["R1"].id
+        got = {o.account_id: o for o in tx.opportunity_histories()}
+    o1, o2 = got[ids["A"]], got[ids["B"]]
+    assert (o1.rep_id, o1.stage, o1.amount, o1.created_date) == (
+        rep,
+        "proposal",
+        1200.0,
+        date(2027, 1, 5),
+    )
+    assert o1.stages == (
+        ("discovery", T0 + timedelta(days=2)),
+        ("proposal", T0 + timedelta(days=9)),
+    )
+    assert (o2.rep_id, o2.stage, o2.close_date, o2.stages) == (
+        None,
+        "closed_lost",
+        date(2027, 3, 1),
+        (),
     )

@@ -97,13 +97,27 @@ def test_features_match_the_scoring_code_and_ignore_later_signals(signals, snap)
 
 
 @given(wins=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 300)), max_size=8))
-def test_labels_come_only_from_the_horizon_and_customers_are_left_out(wins):
+def test_first_win_labels_come_only_from_the_horizon_and_customers_are_left_out(wins):
     snapshot = BASE + timedelta(days=100)
-    rows = build_rows(_history([], wins), snapshot, 90, HALF_LIVES, TYPES, population="all")
+    h = _history([], wins)
+    rows = build_rows(h, snapshot, 90, HALF_LIVES, TYPES, population="all", label_name="first-win")
     for account, label in zip(rows.account_ids, rows.labels, strict=True):
         days = [d for a, d in wins if a + 1 == account]
         assert all(d > 100 for d in days)  # a win on or before S: not a prospect, no row
         assert label == int(any(100 < d <= 190 for d in days))
+
+
+@given(wins=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 300)), max_size=8))
+def test_won_labels_count_any_win_in_the_horizon_and_keep_repeat_buyers(wins):
+    snapshot = BASE + timedelta(days=100)
+    rows = build_rows(_history([], wins), snapshot, 90, HALF_LIVES, TYPES, population="all")
+    assert list(rows.account_ids) == [1, 2, 3, 4, 5]  # customers at S stay rows
+    for account, label in zip(rows.account_ids, rows.labels, strict=True):
+        days = [d for a, d in wins if a + 1 == account]
+        assert label == int(any(100 < d <= 190 for d in days))
+    assert rows.census is not None
+    assert rows.census.customers == len({a for a, d in wins if d <= 100})
+    assert rows.census.events == sum(100 < d <= 190 for _, d in wins)
 
 
 @given(

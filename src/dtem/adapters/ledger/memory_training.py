@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dtem.domain.clock import as_utc
-from dtem.domain.store_training import OutcomeFact, SignalFact
+from dtem.domain.store_training import OpportunityFact, OutcomeFact, SignalFact
 
 
 class TrainingMemory:
@@ -38,4 +38,34 @@ class TrainingMemory:
             account = self.s.accounts.get(o.account_external_id)
             if o.stage in won_stages and on is not None and account is not None:
                 out.append(OutcomeFact(account.id, on))
+        return out
+
+    def opportunity_histories(self) -> list[OpportunityFact]:
+        history: dict[str, list[tuple[str, datetime]]] = {}
+        entries = sorted(
+            enumerate(self.s.extra.get("opportunity_stages", [])),
+            key=lambda e: (as_utc(e[1].changed_at), e[0]),
+        )
+        for _, e in entries:
+            history.setdefault(e.opportunity_external_id, []).append(
+                (e.stage, as_utc(e.changed_at))
+            )
+        out: list[OpportunityFact] = []
+        for o in self.s.extra.get("opportunities", []):
+            account = self.s.accounts.get(o.account_external_id)
+            if account is None:
+                continue
+            rep = self.s.reps.get(o.rep_external_id) if o.rep_external_id else None
+            out.append(
+                OpportunityFact(
+                    o.id,
+                    account.id,
+                    rep.id if rep else None,
+                    o.stage,
+                    o.amount,
+                    o.created_date,
+                    o.close_date,
+                    tuple(history.get(o.external_id, ())),
+                )
+            )
         return out

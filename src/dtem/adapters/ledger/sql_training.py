@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from dtem.adapters.ledger import tables as t
 from dtem.domain.clock import as_utc
-from dtem.domain.store_training import OutcomeFact, SignalFact
+from dtem.domain.store_training import OpportunityFact, OutcomeFact, SignalFact
 
 
 class TrainingSql:
@@ -45,6 +45,30 @@ class TrainingSql:
             if on is not None:
                 out.append(OutcomeFact(row.account_id, on))
         return out
+
+    def opportunity_histories(self) -> list[OpportunityFact]:
+        o, h = t.opportunities.c, t.opportunity_stages.c
+        history: dict[int, list[tuple[str, datetime]]] = {}
+        q = sa.select(h.opportunity_id, h.stage, h.changed_at).order_by(h.changed_at, h.id)
+        for row in self.conn.execute(q):
+            history.setdefault(row.opportunity_id, []).append((row.stage, as_utc(row.changed_at)))
+        rows = self.conn.execute(
+            sa.select(o.id, o.account_id, o.rep_id, o.stage, o.amount, o.created_date,
+                      o.close_date).where(o.account_id.is_not(None)).order_by(o.id)
+        )  # fmt: skip
+        return [
+            OpportunityFact(
+                r.id,
+                r.account_id,
+                r.rep_id,
+                r.stage,
+                r.amount,
+                r.created_date,
+                r.close_date,
+                tuple(history.get(r.id, ())),
+            )
+            for r in rows
+        ]
 
 
 def _day(ts: datetime | None) -> date | None:

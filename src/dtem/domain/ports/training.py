@@ -9,11 +9,11 @@ from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import Protocol
 
-from dtem.domain.store_training import OutcomeFact, SignalFact
+from dtem.domain.store_training import OpportunityFact, OutcomeFact, SignalFact
 
 
 class TrainingPort(Protocol):
-    """Signals and won outcomes as training reads them."""
+    """Signals, won outcomes and opportunity histories as training reads them."""
 
     def training_signals(self, until: datetime) -> Iterator[SignalFact]:
         """Matched, non-superseded signals that occurred at or before `until`."""
@@ -25,4 +25,8 @@ class TrainingPort(Protocol):
         An opportunity in a won stage without a close date is dated by the first
         time its stage history reached a won stage.
         """
+        ...
+
+    def opportunity_histories(self) -> list[OpportunityFact]:
+        """Every opportunity that has an account, with its stage history oldest first."""
         ...

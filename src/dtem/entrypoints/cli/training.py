@@ -25,6 +25,7 @@ from dtem.entrypoints.cli.common import (
 from dtem.services import governance
 from dtem.services.training import TrainingReport, TrainOptions, train_policy
 from dtem.services.training.dataset import FIT_TERMS
+from dtem.services.training.labels import LABELS
 
 _DAYS = re.compile(r"^\s*(\d+)\s*d?\s*$")
 
@@ -70,7 +71,15 @@ def _date(text: str | None) -> date | None:
 @handle_errors
 def train(
     snapshot: Annotated[str, typer.Option(help="Snapshot date S (YYYY-MM-DD): features as of S.")],
-    horizon: Annotated[str, typer.Option(help="Label horizon: won within (S, S+H].")] = "90d",
+    horizon: Annotated[str, typer.Option(help="Label horizon: the event within (S, S+H].")] = "90d",
+    label: Annotated[
+        str,
+        typer.Option(
+            help="won: any win in (S, S+H], repeat buyers included; first-win: the account's "
+            "first win (customers at S are no rows); advanced: an opportunity opened, moved to "
+            "a later stage or won in (S, S+H]."
+        ),
+    ] = "won",
     holdout_days: Annotated[
         int | None, typer.Option(help="Holdout snapshot = S + N days (N ≥ horizon).")
     ] = None,
@@ -96,7 +105,7 @@ def train(
 ) -> None:
     """Fit and calibrate the propensity model; report it on a later holdout; store it.
 
-    Training rows are accounts as of --snapshot S labelled by a won deal in (S, S+H];
+    Training rows are accounts as of --snapshot S labelled by --label in (S, S+H];
     the holdout is scored as of S+H (or --holdout-snapshot) and labelled by the next H
     days, so no holdout outcome is ever seen in training. The result is a NEW policy
     version, not active.
@@ -105,7 +114,9 @@ def train(
     """
     opts = _options(snapshot, horizon, holdout_days, holdout_snapshot, train_snapshots, every,
                     population, as_of, note)  # fmt: skip
-    opts = replace(opts, fit_terms=parse_fit_terms(fit_terms))
+    if label not in LABELS:
+        raise ArgumentInvalid(f"--label must be one of {', '.join(LABELS)}, got {label!r}")
+    opts = replace(opts, fit_terms=parse_fit_terms(fit_terms), label=label)
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     with Progress(
@@ -156,10 +167,10 @@ def _print(r: TrainingReport) -> None:
     console.print(
         styled(
             ("train", "bold"),
-            f" rows {r.train.rows} ({r.train.positives} won) from "
+            f" (--label {r.label}) rows {r.train.rows} ({r.train.positives} positive) from "
             f"{', '.join(map(str, r.train.snapshots))}; ",
             ("holdout", "bold"),
-            f" rows {r.holdout.rows} ({r.holdout.positives} won) as of "
+            f" rows {r.holdout.rows} ({r.holdout.positives} positive) as of "
             f"{r.holdout.snapshots[0]}, labels ({r.holdout.label_from}, {r.holdout.label_to}]",
         )
     )

@@ -1,11 +1,12 @@
 """Training rows: features as of a snapshot, labels from the horizon after it.
 
 A row is one account at one snapshot S. Its features use only signals at or before
-the end of day S; its label is 1 when the account wins a deal in (S, S + horizon].
-Accounts that already won on or before S are customers, not prospects, and are left
-out. With `population="signalled"` (the default) only accounts with at least one
-signal by S are rows: an account the ledger had not heard of yet was not on anyone's
-radar at S (Olist leads exist only from their first contact).
+the end of day S; its label is 1 when the account's label event (a win, a first win,
+or an advance: `dtem.services.training.labels`) falls in (S, S + horizon]. With
+`--label first-win`, accounts that already won on or before S are customers, not
+prospects, and are left out. With `population="signalled"` (the default) only
+accounts with at least one signal by S are rows: an account the ledger had not heard
+of yet was not on anyone's radar at S (Olist leads exist only from their first contact).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import numpy.typing as npt
 from dtem.domain.model import Account, size_band
 from dtem.domain.ports import DirectoryPort, TrainingPort
 from dtem.domain.scoring import SECONDS_PER_DAY, decay_rate, epoch_seconds
-from dtem.domain.store_training import OutcomeFact
+from dtem.domain.store_training import OpportunityFact, OutcomeFact
 from dtem.domain.training import FloatArray, decayed_intensities
+from dtem.services.training.labels import Census, advance_events
 
 IntArray = npt.NDArray[np.int64]
 FIT_TERMS = ("industry", "size_band")
@@ -60,6 +62,10 @@ class History:
     win_seconds: FloatArray  # end of the win date, in epoch seconds
     # Account fields a single-field base rate may use (country, region, owner), by position.
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Openings and forward stage moves (`labels.advance_events`), for --label advanced.
+    adv_account: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    adv_seconds: FloatArray = field(default_factory=lambda: np.zeros(0))
+    opportunities: tuple[OpportunityFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,10 +82,20 @@ class Rows:
     # kept even when a fit term is left out: the baselines read them.
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     last_signal_days: FloatArray | None = None  # days from the last signal to S (recency)
+    census: Census | None = None  # how these rows came to be (for messages)
 
 
-def load_history(tx: _History, until: date, won_stages: Sequence[str]) -> History:
-    """Read accounts, signals up to `until` and every won outcome from the ledger."""
+def load_history(
+    tx: _History,
+    until: date,
+    won_stages: Sequence[str],
+    stages: Sequence[str] = (),
+    lost_stages: Sequence[str] = (),
+) -> History:
+    """Read accounts, signals up to `until`, every won outcome and every opportunity.
+
+    `stages` (the policy's order) and `lost_stages` date the advances of --label advanced.
+    """
     accounts = sorted(tx.all_accounts().values(), key=lambda a: a.id or 0)
     pos = {a.id: i for i, a in enumerate(accounts)}
     types: dict[str, int] = {}
@@ -94,7 +110,21 @@ def load_history(tx: _History, until: date, won_stages: Sequence[str]) -> Histor
             days.append(epoch_seconds(s.occurred_at))
             val.append(s.value)
     wins = [w for w in tx.won_outcomes(won_stages) if w.account_id in pos]
-    return _history(accounts, tuple(types), (acc, typ, days, val), wins, pos)
+    opps = tuple(o for o in tx.opportunity_histories() if o.account_id in pos)
+    h = _history(accounts, tuple(types), (acc, typ, days, val), wins, pos)
+    moves = advance_events(opps, stages, lost_stages) if stages else []
+    moves += [(w.account_id, w.on) for w in wins]
+    return replace(
+        h,
+        adv_account=np.array([pos[a] for a, _ in moves], dtype=np.int64),
+        adv_seconds=np.array([_seconds(when) for _, when in moves], dtype=np.float64),
+        opportunities=opps,
+    )
+
+
+def _seconds(when: datetime | date) -> float:
+    """A timestamp as is; a date stands for the end of that day (like a win date)."""
+    return epoch_seconds(when if isinstance(when, datetime) else day_end(when))
 
 
 def _history(
@@ -135,19 +165,32 @@ def build_rows(
     half_lives: dict[str, float],
     columns: Sequence[str],
     population: str = "signalled",
+    label_name: str = "won",
 ) -> Rows:
-    """Rows of every eligible account at `snapshot`, with features in `columns` order."""
+    """Rows of every eligible account at `snapshot`, with features in `columns` order.
+
+    `label_name`: won, first-win or advanced (`dtem.services.training.labels`).
+    """
     at = epoch_seconds(day_end(snapshot))
     n = len(h.account_ids)
     won_before = np.zeros(n, dtype=bool)
     np.logical_or.at(won_before, h.win_account, h.win_seconds <= at)
+    advanced = label_name == "advanced"
+    ev_account = h.adv_account if advanced else h.win_account
+    ev_seconds = h.adv_seconds if advanced else h.win_seconds
     label = np.zeros(n, dtype=np.int64)
-    in_window = (h.win_seconds > at) & (h.win_seconds <= at + horizon_days * SECONDS_PER_DAY)
-    np.maximum.at(label, h.win_account, in_window.astype(np.int64))
+    in_window = (ev_seconds > at) & (ev_seconds <= at + horizon_days * SECONDS_PER_DAY)
+    np.maximum.at(label, ev_account, in_window.astype(np.int64))
     seen = h.sig_seconds <= at
     signalled = np.zeros(n, dtype=bool)
     signalled[h.sig_account[seen]] = True
-    keep = ~won_before & (signalled if population == "signalled" else True)
+    candidate = signalled if population == "signalled" else np.ones(n, dtype=bool)
+    keep = candidate & ~won_before if label_name == "first-win" else candidate
+    census = Census(
+        label_name, horizon_days, population, n, int(signalled.sum()),
+        int((candidate & won_before).sum()), int(keep.sum()), int(label[keep].sum()),
+        int(in_window.sum()),
+    )  # fmt: skip
     intensity = _intensity_columns(h, seen, at, half_lives, columns, n)
     idx = np.flatnonzero(keep)
     origin, last = _origin_and_last(h, seen, at, n)
@@ -161,6 +204,7 @@ def build_rows(
         labels=label[idx],
         attributes={k: tuple(v[i] for i in idx) for k, v in (fields | h.attributes).items()},
         last_signal_days=last[idx],
+        census=census,
     )
 
 
@@ -213,7 +257,18 @@ def stack(rows: Sequence[Rows]) -> Rows:
             k: tuple(x for r in rows for x in r.attributes.get(k, ())) for k in rows[0].attributes
         },
         last_signal_days=np.concatenate([_last(r) for r in rows]),
+        census=_summed([r.census for r in rows]),
     )
+
+
+def _summed(censuses: Sequence[Census | None]) -> Census | None:
+    known = [c for c in censuses if c is not None]
+    if not known:
+        return None
+    total = known[0]
+    for c in known[1:]:
+        total = total + c
+    return total
 
 
 def _last(rows: Rows) -> FloatArray:

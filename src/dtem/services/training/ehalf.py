@@ -44,7 +44,7 @@ def propose(
     """Score open accounts as of `as_of` and match the threshold to `capacity`."""
     economics = eco or Economics()
     half_lives = {t: st.half_life_days for t, st in policy.signal_types.items()}
-    rows = build_rows(h, as_of, policy.horizon_days, half_lives, types, population="all")
+    rows = build_rows(h, as_of, policy.horizon_days, half_lives, types, "all", "first-win")
     account = {int(a): i for i, a in enumerate(h.account_ids)}
     intensity = np.expm1(rows.log_intensity)
     equity = np.array(

@@ -23,11 +23,11 @@ import numpy as np
 from dtem.domain.errors import TrainingDataInsufficient
 from dtem.domain.training import FloatArray, platt_rescale
 from dtem.services.training.dataset import Rows
+from dtem.services.training.labels import MIN_POSITIVES
 
 if TYPE_CHECKING:  # scikit-learn loads in the fitting functions: seconds off every CLI start
     from sklearn.linear_model import LogisticRegression
 
-MIN_POSITIVES = 5  # fewer wins than this cannot support a fit
 _FOLDS = 5
 
 

@@ -9,6 +9,7 @@ runs `dtem policy activate N` (or does not).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Protocol
@@ -16,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from dtem.domain.clock import Clock
+from dtem.domain.errors import TrainingDataInsufficient
 from dtem.domain.policy import Policy, SignalType
 from dtem.domain.ports import (
     AuditPort,
@@ -48,6 +50,7 @@ from dtem.services.training.evaluate import (
     segment_base_rates,
 )
 from dtem.services.training.fit import Coefficients, FittedModel, fit_propensity
+from dtem.services.training.labels import MIN_POSITIVES
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class TrainOptions:
     train_snapshots: int = 1  # rolling origins ending at `snapshot`
     every_days: int = 30  # spacing of the rolling origins
     population: str = "signalled"  # or "all": accounts without signals are rows too
+    label: str = "won"  # won | first-win | advanced (`dtem.services.training.labels`)
     as_of: date | None = None  # when E_half is proposed; default: latest signal or today
     regularisation: float = 1.0  # C of the L2 logistic regression
     fit_terms: tuple[str, ...] = FIT_TERMS  # firmographic terms to fit (subset of FIT_TERMS)
@@ -117,7 +121,8 @@ def train_policy(
     with ledger.transaction() as tx:
         base = active_policy(tx)
         until = max(plan.holdout_snapshot, opts.as_of or clock().date())
-        history = load_history(tx, until, base.policy.won_stages)
+        p = base.policy
+        history = load_history(tx, until, p.won_stages, p.stages, p.lost_stages)
         capacity = sum(r.capacity for r in tx.all_reps() if r.active)
         economics = tx.latest_economics() or Economics()  # what scoring uses now
     policy, types = _with_history_types(base.policy, history)
@@ -142,19 +147,32 @@ class _Run:
     fitted: FittedModel
     stored: Coefficients
     unseen: list[str]
+    label: str
 
 
 def _fit(policy: Policy, h: History, types: list[str], plan: SplitPlan, opts: TrainOptions) -> _Run:
     half_lives = {t: st.half_life_days for t, st in policy.signal_types.items()}
 
     def rows(snapshot: date) -> Rows:
-        return build_rows(h, snapshot, plan.horizon_days, half_lives, types, opts.population)
+        return build_rows(
+            h, snapshot, plan.horizon_days, half_lives, types, opts.population, opts.label
+        )
 
     train = without_terms(stack([rows(s) for s in plan.train_snapshots]), opts.fit_terms)
     holdout = without_terms(rows(plan.holdout_snapshot), opts.fit_terms)
+    enough(train, "training", plan.train_snapshots)
+    enough(holdout, "holdout", (plan.holdout_snapshot,), holdout=True)
     fitted = fit_propensity(train, types, opts.regularisation)
     stored, unseen = _stored_coefficients(policy, fitted, train, types)
-    return _Run(plan, types, train, holdout, fitted, stored, unseen)
+    return _Run(plan, types, train, holdout, fitted, stored, unseen, opts.label)
+
+
+def enough(rows: Rows, role: str, snapshots: Sequence[date], holdout: bool = False) -> None:
+    """Raise, naming the condition, when the rows cannot be fitted (or judged: both classes)."""
+    c = rows.census
+    why = c.shortage(role, snapshots, 1 if holdout else MIN_POSITIVES) if c else None
+    if why:
+        raise TrainingDataInsufficient(f"{why}; choose another --snapshot, --horizon or --label")
 
 
 def _with_history_types(policy: Policy, h: History) -> tuple[Policy, list[str]]:
@@ -241,7 +259,7 @@ def _report(
         version=version,
         based_on_version=base_version,
         activated=False,
-        label="won",
+        label=run.label,
         horizon_days=plan.horizon_days,
         train=_sample(run.train, list(plan.train_snapshots), plan.horizon_days),
         holdout=_sample(hold, [plan.holdout_snapshot], plan.horizon_days),
