@@ -6,8 +6,9 @@ SQLite, PostgreSQL) through its ports:
 - accounts with an industry, a size and a hidden *heat*; signals (web visits, pricing
   visits, hand-raises) arrive at a rate proportional to heat;
 - reps with a hidden *skill*;
-- every account opens and wins a first deal between January and mid-June, so by July
-  every account is a customer (`--label first-win` finds no rows after that);
+- every account tries until it wins a first deal between January and mid-June (an
+  attempt is won with P = sigmoid(0.3 + skill(rep)), so reps' records differ), and by
+  July every account is a customer (`--label first-win` finds no rows after that);
 - afterwards accounts open repeat deals at a rate that grows with heat; each deal's
   true P(win) = sigmoid(b + skill(rep) + 0.8·log(heat) − 0.5·log(amount / 20,000)),
   and its stages move discovery → proposal → negotiation → closed won, or stop at a
@@ -75,7 +76,7 @@ def generate_crm(ledger: Any, seed: int = 3, n_accounts: int = 500, n_reps: int 
         ids = tx.all_account_ids()
         for i, acc in enumerate(accounts):
             signals += _signals(rng, ids[acc.external_id], float(heat[i]), i)
-            _first_deal(rng, acc, i, n_reps, opps, stages)
+            _first_deal(rng, acc, i, skill, opps, stages)
             _repeat_deals(rng, acc, i, float(heat[i]), skill, opps, stages)
         tx.insert_opportunities(opps, clock())
         tx.append_stage_history(stages)
@@ -96,17 +97,27 @@ def _signals(rng: np.random.Generator, account_id: int, heat: float, i: int) -> 
 
 
 def _first_deal(
-    rng: np.random.Generator, acc: Account, i: int, n_reps: int,
+    rng: np.random.Generator, acc: Account, i: int, skill: np.ndarray,
     opps: list[Opportunity], stages: list[StageEntry],
 ) -> None:  # fmt: skip
-    """Every account's first purchase, won before FIRST_WINS_BY."""
-    opened = START + timedelta(days=int(rng.integers(0, 100)))
-    won = opened + timedelta(days=int(rng.integers(10, 60)))
-    rep = f"R{int(rng.integers(0, n_reps))}"
-    key = f"O{i}-1"
-    opps.append(Opportunity(key, acc.external_id, "closed_won", 15_000.0, opened, won, rep))
-    stages += [StageEntry(key, "discovery", _at(opened), "crm_sync"),
-               StageEntry(key, "closed_won", _at(won), "crm_sync")]  # fmt: skip
+    """Deals until the account's first purchase, won before FIRST_WINS_BY.
+
+    Attempts are won with P = sigmoid(0.3 + skill(rep)); a lost attempt is followed by
+    another, and the one that would end after March is won whatever: every account buys.
+    """
+    opened = START + timedelta(days=int(rng.integers(0, 40)))
+    for k in range(1, 20):
+        rep = int(rng.integers(0, len(skill)))
+        closed = opened + timedelta(days=int(rng.integers(10, 40)))
+        last = opened > date(2025, 3, 31)
+        won = last or rng.random() < 1.0 / (1.0 + math.exp(-(0.3 + skill[rep])))
+        key, final = f"O{i}-f{k}", "closed_won" if won else "closed_lost"
+        opps.append(Opportunity(key, acc.external_id, final, 15_000.0, opened, closed, f"R{rep}"))
+        stages += [StageEntry(key, "discovery", _at(opened), "crm_sync"),
+                   StageEntry(key, final, _at(closed), "crm_sync")]  # fmt: skip
+        if won:
+            return
+        opened = closed + timedelta(days=int(rng.integers(1, 20)))
 
 
 def _repeat_deals(
@@ -117,7 +128,7 @@ def _repeat_deals(
     day = date(2025, 7, 1)
     k = 0
     while True:
-        day += timedelta(days=int(rng.exponential(150.0 / heat)) + 1)
+        day += timedelta(days=int(rng.exponential(80.0 / heat)) + 1)
         if day > date(2025, 12, 15):
             return
         k += 1
@@ -164,3 +175,24 @@ def _insert_signals(tx: Any, records: list[SignalRecord]) -> None:
     ]  # fmt: skip
     if rows:
         tx.conn.execute(sa.insert(tables.signals), rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tests.crm_history URL [--accounts N] [--seed K]`: write the CRM to a ledger."""
+    import argparse
+
+    from dtem.adapters.ledger.engine import make_engine, migrate
+    from dtem.adapters.ledger.sql import SqlLedger
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("url")
+    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args(argv)
+    engine = make_engine(args.url)
+    migrate(engine)
+    print(generate_crm(SqlLedger(engine), seed=args.seed, n_accounts=args.accounts))
+
+
+if __name__ == "__main__":
+    main()

@@ -99,7 +99,7 @@ def routing_pairs(ledger: Any, at: datetime, account_ids: list[int]) -> set[tupl
         active = active_policy(tx)
         for account in tx.accounts_by_id(account_ids).values():
             current = tx.active_lease(account.id or 0)
-            request = routing_request(tx, account, "crossed_up", active, current)
+            request = routing_request(tx, account, "crossed_up", active, current, at=at)
             roster, load = tx.rep_market(market_query(account, at, active))
             decision = route_roster(request, roster, load, active.policy)
             if decision.outcome not in ("leased", "overflow"):

@@ -71,7 +71,7 @@ def test_training_an_empty_ledger_exits_9_and_stores_nothing(tmp_path: Path):
     db = f"sqlite:///{tmp_path}/empty.db"
     run_dtem("init", db=db, check=True)
     out = run_dtem("train", "--snapshot", "2018-02-01", db=db)
-    assert out.returncode == 9 and "positive" in out.stderr
+    assert out.returncode == 9 and "training: the ledger has no accounts" in out.stderr
     listed = json.loads(run_dtem("policy", "list", "--json", db=db, check=True).stdout)
     assert [v["version"] for v in listed] == [1]
 

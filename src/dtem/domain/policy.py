@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dtem.domain.errors import PolicyInvalid
+from dtem.domain.opportunity_model import OpportunityModel
 
 DEFAULT_MAX_VALUE = 1_000_000.0  # far above any count, score or usage figure sent today
 
@@ -137,6 +138,8 @@ class Policy:
     bid_exponent: float = 1.0
     review_hour_utc: int = 6
     lambda_controller: LambdaController = field(default_factory=LambdaController)
+    # P(win) of an open opportunity (`dtem train --model opportunity`); None = not trained
+    opportunity_model: OpportunityModel | None = None
     free_mail_domains: tuple[str, ...] = (
         "gmail.com",
         "yahoo.com",
@@ -171,6 +174,10 @@ class Policy:
                 kwargs["signal_types"] = {
                     name: SignalType(**spec) for name, spec in kwargs["signal_types"].items()
                 }
+            if kwargs.get("opportunity_model") is not None:
+                kwargs["opportunity_model"] = OpportunityModel.from_dict(
+                    kwargs["opportunity_model"]
+                )
             if "lambda_controller" in kwargs:
                 kwargs["lambda_controller"] = LambdaController(**kwargs["lambda_controller"])
             if kwargs.get("agent_quiet_hours_utc") is not None:
@@ -356,7 +363,11 @@ def _typed_value(kind: str, value: Any, name: str) -> tuple[Any, list[str]]:
     if expected is not None:
         fits = isinstance(value, str) if kind == "str" else _is_number(value)
         return (value, []) if fits else (_DROP, [f"{name} must be {expected}, got {value!r}"])
-    nested = {"SignalType": SignalType, "LambdaController": LambdaController}.get(kind)
+    nested = {
+        "SignalType": SignalType,
+        "LambdaController": LambdaController,
+        "OpportunityModel": OpportunityModel,
+    }.get(kind)
     if nested is not None or kind.startswith("dict["):
         if not isinstance(value, dict):
             return _DROP, [f"{name} must be a mapping of keys to values, got {value!r}"]

@@ -5,7 +5,7 @@ routing decisions, overflow, lease events, leave windows, closed deals, lease fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from dtem.domain.model import Rep
@@ -101,6 +101,18 @@ class ClosedDeal:
     employees: int | None
     industry: str | None
     stage: str
+
+
+@dataclass(frozen=True)
+class PipelineDeal:
+    """An open opportunity of an account as routing sees it, with its owner's record."""
+
+    account_id: int
+    stage: str
+    opened: date | None  # created date, else the day of its first stage-history line
+    amount: float | None
+    owner_wins: int  # the owner's won and lost opportunities (0, 0 without an owner)
+    owner_losses: int
 
 
 @dataclass(frozen=True)

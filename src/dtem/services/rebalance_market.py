@@ -3,7 +3,9 @@
 `snapshot` reads one consistent picture of the ledger (every rep with its capacity in
 force and the leases that stay put, hot unleased accounts, movable active leases, latest
 scores, track records, cooldowns); `build_problem` turns it into solver arrays: for each
-account its top-K eligible reps by `EV(a, r) = P(a) × value(a) × q_r(segment)`, minus
+account its top-K eligible reps by `EV(a, r) = P(a) × value(a) × q_r(segment)` (P and
+value from its open opportunities when the policy has an opportunity model, as in
+real-time routing: `dtem.services.pipeline_worth`), minus
 `policy.continuity_penalty` on arcs that would move an active lease. Which accounts are
 hot and which reps are eligible are the rules of real-time routing
 (`dtem.domain.eligibility`), applied to the roster as routing applies them.
@@ -50,6 +52,7 @@ from dtem.optimizer.problem import (
     with_continuity_penalty,
 )
 from dtem.services.governance import ActivePolicy
+from dtem.services.pipeline_worth import pipeline_worth
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class MarketSnapshot:
     capacity: FloatArray  # leases each rep may still hold in this solve
     accounts: list[Account]
     score: FloatArray  # latest score of each account (0 when never scored)
-    propensity: FloatArray
+    propensity: FloatArray  # P(a): the account's, or its open opportunities' (see value)
+    value: FloatArray  # value(a): its deal value, or what its open opportunities are worth
     leases: list[Lease | None]  # the movable active lease of each account, if any
     current: IntArray  # rep index holding the account now (-1 = unleased)
     cooling: set[tuple[int, int]]  # (account id, rep id)
@@ -100,6 +104,7 @@ def snapshot(
     moving = {x.id for x in movable}
     staying = [index[x.rep_id] for x in leases if x.rep_id in index and x.id not in moving]
     fixed, held = _count(staying, len(reps)), _count([index[x.rep_id] for x in movable], len(reps))
+    p, value = _worth(tx, accounts, scores, policy, at)
     return MarketSnapshot(
         reps, roster, on_leave, cap, fixed,
         # A rep over its (new) capacity keeps the movable leases it holds: moving them is
@@ -107,12 +112,28 @@ def snapshot(
         np.maximum(np.maximum(cap - fixed, held), 0).astype(np.float64),
         accounts,
         np.array([_latest(scores, a).score for a in accounts], dtype=np.float64),
-        np.array([_latest(scores, a).propensity for a in accounts], dtype=np.float64),
+        p,
+        value,
         [None] * len(hot) + list(movable),
         np.asarray([-1] * len(hot) + [index[x.rep_id] for x in movable], dtype=np.int64),
         tx.cooling_pairs(at - timedelta(days=policy.cooldown_days)),
         {seg: tx.rep_records(seg) for seg in {_segment(a) for a in accounts}},
     )  # fmt: skip
+
+
+def _worth(
+    tx: MarketFacts, accounts: list[Account], scores: dict[int, ScoreRecord], policy: Policy,
+    at: datetime,
+) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+    """P(a) and value(a) of each account, from its open opportunities where it has some."""
+    p = {a.id or 0: _latest(scores, a).propensity for a in accounts}
+    value = {a.id or 0: deal_value(a, policy) for a in accounts}
+    worth = pipeline_worth(tx, policy, p, value, at.date())
+    pairs = [worth.get(a.id or 0, (p[a.id or 0], value[a.id or 0])) for a in accounts]
+    return (
+        np.array([x[0] for x in pairs], dtype=np.float64),
+        np.array([x[1] for x in pairs], dtype=np.float64),
+    )
 
 
 def _rep_side(
@@ -190,7 +211,7 @@ def eligible_arcs(snap: MarketSnapshot, policy: Policy) -> tuple[IntArray, IntAr
 
     A movable lease's holder always keeps its arc (staying put is always possible).
     """
-    value = np.array([deal_value(a, policy) for a in snap.accounts], dtype=np.float64)
+    value = snap.value
     groups: dict[tuple[str, str | None], list[int]] = {}
     for a, account in enumerate(snap.accounts):
         groups.setdefault((_segment(account), account_language(account)), []).append(a)

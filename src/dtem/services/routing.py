@@ -36,6 +36,7 @@ from dtem.domain.tiers import tier_in_force
 from dtem.domain.win_rate import win_rate_multiplier
 from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
+from dtem.services.pipeline_worth import pipeline_worth
 
 
 class RoutingTx(
@@ -102,7 +103,7 @@ def route_in_tx(
     """
     assert account.id is not None
     current = tx.active_lease(account.id)  # the lease the grant is decided on
-    request = routing_request(tx, account, trigger, active, current, min_velocity, latest)
+    request = routing_request(tx, account, trigger, active, current, min_velocity, latest, at=at)
     roster, load = tx.rep_market(market_query(account, at, active))
     pod = tx.pilot_pod()
     decision = route_roster(request, roster, load, active.policy, pod)
@@ -121,23 +122,32 @@ def routing_request(
     current: Lease | None,
     min_velocity: float | None = None,
     latest: ScoreRow | None = None,
+    *,
+    at: datetime,
 ) -> RoutingRequest:
-    """What routing asks about an account: its latest score (`latest` when the caller just
-    wrote it, else read); `current` = its active lease."""
+    """What routing asks about an account at `at`: its latest score (`latest` when the
+    caller just wrote it, else read); `current` = its active lease. With an opportunity
+    model in the policy, its open opportunities set P and value (`pipeline_worth`)."""
     assert account.id is not None
     score = latest if latest is not None else tx.routing_score(account.id)
     account = replace(account, tier=tier_in_force(account, active.policy)[0])
     return RoutingRequest(
         account,
         trigger,
-        _score_facts(score.score, score.propensity, account, active) if score else None,
+        _score_facts(tx, score, account, active, at) if score else None,
         has_active_lease=current is not None,
         min_velocity=min_velocity,
     )
 
 
-def _score_facts(score: float, p: float, account: Account, active: ActivePolicy) -> ScoreFacts:
-    return ScoreFacts(score, p, deal_value(account, active.policy))
+def _score_facts(
+    tx: RoutingFactsPort, score: ScoreRow, account: Account, active: ActivePolicy, at: datetime
+) -> ScoreFacts:
+    assert account.id is not None
+    p, value = score.propensity, deal_value(account, active.policy)
+    worth = pipeline_worth(tx, active.policy, {account.id: p}, {account.id: value}, at.date())
+    p, value = worth.get(account.id, (p, value))
+    return ScoreFacts(score.score, p, value)
 
 
 def market_query(account: Account, at: datetime, active: ActivePolicy) -> MarketQuery:

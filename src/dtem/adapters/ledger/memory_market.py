@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from dtem.domain.bidding import CapacityBid, RepDeal, cycle_days
@@ -25,6 +25,7 @@ from dtem.domain.store_market import (
     LeaseFilter,
     MarketQuery,
     OverflowEntry,
+    PipelineDeal,
     RoutingRecord,
     RoutingRep,
     ScoreRow,
@@ -128,6 +129,33 @@ class MarketMemory:
             account = self.s.accounts.get(_get(o, "account_external_id"))
             if rep_id is not None and account is not None and stage in (*won, *lost):
                 out.append(ClosedDeal(rep_id, account.employees, account.industry, stage))
+        return out
+
+    def open_pipeline(
+        self, account_ids: Collection[int] | None, won: Collection[str], lost: Collection[str]
+    ) -> list[PipelineDeal]:
+        reps = {r.external_id: r.id for r in self.s.reps.values()}
+        opps = self._table("opportunities")
+        record: dict[int, tuple[int, int]] = {}
+        for o in opps:
+            rep, stage = reps.get(_get(o, "rep_external_id")), _get(o, "stage")
+            if rep is not None and stage in (*won, *lost):
+                w, lo = record.get(rep, (0, 0))
+                record[rep] = (w + 1, lo) if stage in won else (w, lo + 1)
+        first: dict[str, date] = {}
+        for e in self._table("opportunity_stages"):
+            day = as_utc(e.changed_at).date()
+            first[e.opportunity_external_id] = min(day, first.get(e.opportunity_external_id, day))
+        out = []
+        for o in opps:
+            account = self.s.accounts.get(_get(o, "account_external_id"))
+            if account is None or o.stage in (*won, *lost):
+                continue
+            if account_ids is not None and account.id not in account_ids:
+                continue
+            w, lo = record.get(reps.get(o.rep_external_id) or 0, (0, 0))
+            opened = o.created_date or first.get(o.external_id)
+            out.append(PipelineDeal(account.id, o.stage, opened, o.amount, w, lo))
         return out
 
     # --- decisions and overflow ----------------------------------------------------------

@@ -30,6 +30,7 @@ from dtem.domain.store_market import (
     LeaseFilter,
     MarketQuery,
     OverflowEntry,
+    PipelineDeal,
     RoutingRecord,
     RoutingRep,
     ScoreRow,
@@ -134,6 +135,38 @@ class MarketSql:
             .where(o.rep_id.is_not(None), o.stage.in_([*won, *lost]))
         )
         return [ClosedDeal(int(r[0]), r[1], r[2], r[3]) for r in self.conn.execute(q)]
+
+    def open_pipeline(
+        self, account_ids: Collection[int] | None, won: Collection[str], lost: Collection[str]
+    ) -> list[PipelineDeal]:
+        o, h = t.opportunities.c, t.opportunity_stages.c
+        closed = [*won, *lost]
+        record = {
+            int(r[0]): (int(r[1] or 0), int(r[2] or 0))
+            for r in self.conn.execute(
+                sa.select(
+                    o.rep_id,
+                    sa.func.sum(sa.case((o.stage.in_(list(won)), 1), else_=0)),
+                    sa.func.sum(sa.case((o.stage.in_(list(lost)), 1), else_=0)),
+                )
+                .where(o.rep_id.is_not(None), o.stage.in_(closed))
+                .group_by(o.rep_id)
+            )
+        }
+        first = (
+            sa.select(sa.func.min(h.changed_at)).where(h.opportunity_id == o.id).scalar_subquery()
+        )
+        q = sa.select(
+            o.account_id, o.stage, o.created_date, first.label("first"), o.amount, o.rep_id
+        ).where(o.account_id.is_not(None), o.stage.not_in(closed))
+        if account_ids is not None:
+            q = q.where(o.account_id.in_(list(account_ids)))
+        out = []
+        for r in self.conn.execute(q.order_by(o.id)):
+            w, lo = record.get(r.rep_id, (0, 0)) if r.rep_id is not None else (0, 0)
+            opened = r.created_date or (as_utc(r.first).date() if r.first else None)
+            out.append(PipelineDeal(int(r.account_id), r.stage, opened, r.amount, w, lo))
+        return out
 
     # --- decisions and overflow ----------------------------------------------------------
     def add_routing_decision(self, record: RoutingRecord) -> int:

@@ -13,6 +13,7 @@ from dtem.domain.store_market import (
     ClosedDeal,
     MarketQuery,
     OverflowEntry,
+    PipelineDeal,
     RoutingRecord,
     RoutingRep,
     ScoreRow,
@@ -75,6 +76,12 @@ class RoutingFactsPort(Protocol):
         self, records: Mapping[tuple[int, str], tuple[int, int]], at: datetime
     ) -> None: ...
     def closed_deals(self, won: Collection[str], lost: Collection[str]) -> list[ClosedDeal]: ...
+    def open_pipeline(
+        self, account_ids: Collection[int] | None, won: Collection[str], lost: Collection[str]
+    ) -> list[PipelineDeal]:
+        """Opportunities not in a won or lost stage, of these accounts (None: of all), each
+        with its owner's won/lost counts over all its opportunities."""
+        ...
 
 
 class DecisionLogPort(Protocol):

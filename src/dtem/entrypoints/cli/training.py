@@ -26,6 +26,7 @@ from dtem.services import governance
 from dtem.services.training import TrainingReport, TrainOptions, train_policy
 from dtem.services.training.dataset import FIT_TERMS
 from dtem.services.training.labels import LABELS
+from dtem.services.training.opportunity_service import OpportunityReport, train_opportunity_model
 
 _DAYS = re.compile(r"^\s*(\d+)\s*d?\s*$")
 
@@ -100,6 +101,13 @@ def train(
         str, typer.Option(help="Firmographic terms to fit: industry,size_band or none.")
     ] = "industry,size_band",
     note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
+    model: Annotated[
+        str,
+        typer.Option(
+            help="account: the propensity model (policy weights); opportunity: P(win) of "
+            "open opportunities, used by routing and the rebalance."
+        ),
+    ] = "account",
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -116,6 +124,10 @@ def train(
                     population, as_of, note)  # fmt: skip
     if label not in LABELS:
         raise ArgumentInvalid(f"--label must be one of {', '.join(LABELS)}, got {label!r}")
+    if model not in ("account", "opportunity"):
+        raise ArgumentInvalid(f"--model must be account or opportunity, got {model!r}")
+    if model == "opportunity" and label != "won":
+        raise ArgumentInvalid("--model opportunity has one label: won in (S, S+H]")
     opts = replace(opts, fit_terms=parse_fit_terms(fit_terms), label=label)
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
@@ -123,10 +135,15 @@ def train(
         SpinnerColumn(), TextColumn("{task.description}"), console=err_console,
         transient=True, disable=json_out,
     ) as progress:  # fmt: skip
-        progress.add_task("training the propensity model…", total=None)
-        report = train_policy(c.ledger, c.clock, opts, c.settings.actor)
+        progress.add_task(f"training the {model} model…", total=None)
+        if model == "opportunity":
+            opp = train_opportunity_model(c.ledger, c.clock, opts, c.settings.actor)
+        else:
+            report = train_policy(c.ledger, c.clock, opts, c.settings.actor)
     if json_out:
-        print_json(report)
+        print_json(opp if model == "opportunity" else report)
+    elif model == "opportunity":
+        print_opportunity(opp)
     else:
         _print(report)
 
@@ -212,7 +229,7 @@ def _print_policy(r: TrainingReport) -> None:
     _print_verdict(r)
 
 
-def _print_comparison(r: TrainingReport) -> None:
+def _print_comparison(r: TrainingReport | OpportunityReport) -> None:
     cmp = r.comparison
     table = Table("same holdout rows", "AUC", "model − this [95% CI]", "Brier",
                   "calib. slope", "calib. intercept", title="model against baselines")  # fmt: skip
@@ -233,13 +250,49 @@ def _num(v: float | None, digits: int) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
-def _print_verdict(r: TrainingReport) -> None:
+def _print_verdict(r: TrainingReport | OpportunityReport) -> None:
     v = r.comparison.verdict
-    where = f"stored policy v{r.version} (not active; based on v{r.based_on_version})."
+    what = "the opportunity model in policy" if isinstance(r, OpportunityReport) else "policy"
+    where = f"stored {what} v{r.version} (not active; based on v{r.based_on_version})."
     if v.passed:
-        console.print(f"[bold green]gate: passed[/]. {where} Activate it with: "
-                      f"[bold]{r.activate_with}[/]")  # fmt: skip
+        console.print(styled(("gate: passed", "bold green"), f". {where} Activate it with: ",
+                             (r.activate_with, "bold")), highlight=False)  # fmt: skip
         return
-    console.print(f"[bold red]gate: refused[/] — {'; '.join(v.reasons)}.", highlight=False)
+    console.print(styled(("gate: refused", "bold red"), f" — {'; '.join(v.reasons)}."),
+                  highlight=False)  # fmt: skip
     console.print(f"{where} `{r.activate_with}` will refuse it; override only with "
                   "--force --reason TEXT (audited).", highlight=False)  # fmt: skip
+
+
+def print_opportunity(r: OpportunityReport) -> None:
+    """The opportunity model's rows, holdout figures, baselines, coefficients and verdict."""
+    console.print(
+        styled(
+            ("train", "bold"),
+            f" opportunities open at {', '.join(map(str, r.train.snapshots))}: {r.train.rows} "
+            f"({r.train.positives} won within {r.horizon_days}d); ",
+            ("holdout", "bold"),
+            f" open at {r.holdout.snapshots[0]}: {r.holdout.rows} ({r.holdout.positives} won "
+            f"in ({r.holdout.label_from}, {r.holdout.label_to}])",
+        )
+    )
+    e = r.model
+    console.print(
+        f"holdout: AUC {e.auc:.3f}, Brier {e.brier:.4f}, calibration error "
+        f"{e.calibration_error:.4f}, mean P {e.mean_predicted:.4f}, observed {e.observed_rate:.4f}",
+        highlight=False,
+    )
+    bins = Table("bin", "rows", "mean predicted", "observed rate", "won", title="calibration")
+    for b in e.calibration:
+        bins.add_row(str(b.bin), str(b.count), f"{b.mean_predicted:.4f}",
+                     f"{b.observed_rate:.4f}", str(b.positives))  # fmt: skip
+    console.print(bins)
+    _print_comparison(r)
+    m = r.coefficients
+    console.print(
+        f"b0 = {m.b0:.3f}; stage {m.stage}; product {m.product}; log1p(age) {m.w_age:.3f}, "
+        f"log(amount/{m.amount_ref:g}) {m.w_amount:.3f}, owner {m.w_owner:.3f}, account "
+        f"{m.w_account:.3f} (Platt slope {r.platt_slope:.3f}, offset {r.platt_offset:.3f})",
+        highlight=False,
+    )
+    _print_verdict(r)

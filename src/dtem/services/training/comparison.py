@@ -62,10 +62,10 @@ def compare(model_p: FloatArray, train: Rows, holdout: Rows, warnings: list[str]
     """Score the model, the best single-field base rate and recency on the holdout rows."""
     y = holdout.labels
     base = best_base_rate(train, holdout)
-    model = _contender("model", model_p, y, probability=True)
+    model = contender("model", model_p, y, probability=True)
     baselines = [
-        _against(f"base rate by {base.field}", base.holdout_p, model_p, y, probability=True),
-        _against("recency of the last signal", recency_score(holdout), model_p, y, False),
+        against(f"base rate by {base.field}", base.holdout_p, model_p, y, probability=True),
+        against("recency of the last signal", recency_score(holdout), model_p, y, False),
     ]
     best = max(baselines, key=lambda c: c.auc)
     minority = int(min(y.sum(), len(y) - y.sum()))
@@ -119,7 +119,7 @@ def judge(model: Contender, best: Contender, warnings: list[str], minority: int)
     return Verdict(passed=not reasons, reasons=reasons)
 
 
-def _contender(name: str, score: FloatArray, y: IntArray, probability: bool) -> Contender:
+def contender(name: str, score: FloatArray, y: IntArray, probability: bool) -> Contender:
     fit = calibration_fit(score, y) if probability else None
     return Contender(
         name=name,
@@ -130,10 +130,10 @@ def _contender(name: str, score: FloatArray, y: IntArray, probability: bool) -> 
     )
 
 
-def _against(
+def against(
     name: str, score: FloatArray, model_p: FloatArray, y: IntArray, probability: bool
 ) -> Contender:
-    c = _contender(name, score, y, probability)
+    c = contender(name, score, y, probability)
     interval = auc_difference_interval(y, model_p, score)
     diff = auc(y, model_p) - c.auc
     return Contender(

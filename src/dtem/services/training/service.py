@@ -125,7 +125,7 @@ def train_policy(
         history = load_history(tx, until, p.won_stages, p.stages, p.lost_stages)
         capacity = sum(r.capacity for r in tx.all_reps() if r.active)
         economics = tx.latest_economics() or Economics()  # what scoring uses now
-    policy, types = _with_history_types(base.policy, history)
+    policy, types = with_history_types(base.policy, history)
     run = _fit(policy, history, types, plan, opts)
     policy = _apply(policy, run.stored)
     e_half = propose(policy, history, types, capacity, _as_of(opts, history, clock), economics)
@@ -175,7 +175,7 @@ def enough(rows: Rows, role: str, snapshots: Sequence[date], holdout: bool = Fal
         raise TrainingDataInsufficient(f"{why}; choose another --snapshot, --horizon or --label")
 
 
-def _with_history_types(policy: Policy, h: History) -> tuple[Policy, list[str]]:
+def with_history_types(policy: Policy, h: History) -> tuple[Policy, list[str]]:
     """Add the types the history uses but the policy lacks (half-life of `other`)."""
     other = policy.signal_types["other"]
     extra = {
