@@ -10,7 +10,8 @@ SQLite, PostgreSQL) through its ports:
   attempt is won with P = sigmoid(0.3 + skill(rep)), so reps' records differ), and by
   July every account is a customer (`--label first-win` finds no rows after that);
 - afterwards accounts open repeat deals at a rate that grows with heat; each deal's
-  true P(win) = sigmoid(b + skill(rep) + 0.8·log(heat) − 0.5·log(amount / 20,000)),
+  true P(win) = sigmoid(b + skill(rep) + 0.8·log(heat) − 0.5·log(amount / 20,000)
+  + product effect),
   and its stages move discovery → proposal → negotiation → closed won, or stop at a
   random stage and close lost. Stage history lines carry their real dates (as a CRM
   sync writes them), so the stage an open deal had at a past date can be read.
@@ -38,6 +39,7 @@ START = date(2025, 1, 1)
 END = date(2026, 1, 31)
 FIRST_WINS_BY = date(2025, 6, 15)
 OPEN_STAGES = ("discovery", "proposal", "negotiation")
+PRODUCTS = {"Analytics": 0.5, "Platform": 0.0, "Support": -0.6}  # logit effect on P(win)
 _SIGNALS = (("web_visit", 0.06), ("pricing_visit", 0.02), ("hand_raise", 0.006))
 
 
@@ -134,7 +136,9 @@ def _repeat_deals(
         k += 1
         rep = int(rng.integers(0, len(skill)))
         amount = float(np.round(rng.lognormal(math.log(20_000), 0.6), -2))
+        product = str(rng.choice(list(PRODUCTS)))
         logit = -0.6 + skill[rep] + 0.8 * math.log(heat) - 0.5 * math.log(amount / 20_000)
+        logit += PRODUCTS[product]
         won = rng.random() < 1.0 / (1.0 + math.exp(-logit))
         key = f"O{i}-{k + 1}r"
         path, closed = _path(rng, day, won)
@@ -142,7 +146,7 @@ def _repeat_deals(
         final = "closed_won" if won else "closed_lost"
         close = closed if closed <= END else None
         opps.append(Opportunity(key, acc.external_id, final if close else path[-1][0],
-                                amount, day, close, f"R{rep}"))  # fmt: skip
+                                amount, day, close, f"R{rep}", product=product))  # fmt: skip
         stages += [StageEntry(key, s, _at(d), "crm_sync") for s, d in path]
         if close:
             stages.append(StageEntry(key, final, _at(close, 18.0), "crm_sync"))

@@ -173,7 +173,8 @@ def test_open_pipeline_lists_open_deals_with_the_owners_closed_record(ledger: An
             Opportunity("W1", "A0", "closed_won", 10.0, rep_external_id="R1"),
             Opportunity("W2", "A1", "closed_won", 10.0, rep_external_id="R1"),
             Opportunity("L1", "A1", "closed_lost", 10.0, rep_external_id="R1"),
-            Opportunity("P1", "A0", "proposal", 900.0, date(2026, 11, 2), None, "R1"),
+            Opportunity("P1", "A0", "proposal", 900.0, date(2026, 11, 2), None, "R1",
+                        product="Platform"),
             Opportunity("P2", "A1", "discovery", None, None, None, "R2"),
             Opportunity("P3", "A2", "negotiation"),
         ], T0)  # fmt: skip
@@ -181,11 +182,11 @@ def test_open_pipeline_lists_open_deals_with_the_owners_closed_record(ledger: An
     with ledger.transaction() as tx:
         some = tx.open_pipeline([acc["A0"], acc["A1"]], ("closed_won",), ("closed_lost",))
         every = tx.open_pipeline(None, ("closed_won",), ("closed_lost",))
-    got = sorted((d.account_id, d.stage, d.opened, d.amount, d.owner_wins, d.owner_losses)
-                 for d in some)  # fmt: skip
+    got = sorted((d.account_id, d.stage, d.opened, d.amount, d.owner_wins, d.owner_losses,
+                  d.product or "") for d in some)  # fmt: skip
     assert got == sorted([
-        (acc["A0"], "proposal", date(2026, 11, 2), 900.0, 2, 1),
-        (acc["A1"], "discovery", (T0 + DAY).date(), None, 0, 0),
+        (acc["A0"], "proposal", date(2026, 11, 2), 900.0, 2, 1, "Platform"),
+        (acc["A1"], "discovery", (T0 + DAY).date(), None, 0, 0, ""),
     ])  # fmt: skip
     assert sorted(d.account_id for d in every) == sorted([acc["A0"], acc["A1"], acc["A2"]])
     assert rep["R2"] > 0

@@ -70,7 +70,8 @@ def test_opportunity_histories_carry_fields_owner_and_dated_stages_oldest_first(
         _accounts(tx)
         tx.insert_reps([Rep("R1", "Rita")], T0)
         tx.insert_opportunities([
-            Opportunity("O1", "A", "proposal", 1200.0, date(2027, 1, 5), None, "R1"),
+            Opportunity("O1", "A", "proposal", 1200.0, date(2027, 1, 5), None, "R1",
+                        product="Analytics"),
             Opportunity("O2", "B", "closed_lost", close_date=date(2027, 3, 1)),
         ], T0)  # fmt: skip
         tx.append_stage_history([
@@ -82,11 +83,12 @@ def test_opportunity_histories_carry_fields_owner_and_dated_stages_oldest_first(
         rep = tx.reps_by_external_id(["R1"])["R1"].id
         got = {o.account_id: o for o in tx.opportunity_histories()}
     o1, o2 = got[ids["A"]], got[ids["B"]]
-    assert (o1.rep_id, o1.stage, o1.amount, o1.created_date) == (
+    assert (o1.rep_id, o1.stage, o1.amount, o1.created_date, o1.product) == (
         rep,
         "proposal",
         1200.0,
         date(2027, 1, 5),
+        "Analytics",
     )
     assert o1.stages == (
         ("discovery", T0 + timedelta(days=2)),

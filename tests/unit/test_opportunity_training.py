@@ -32,6 +32,7 @@ def test_the_opportunity_model_trains_is_judged_and_stored(ledger: Any) -> None:
     assert [b.name for b in r.comparison.baselines] == ["stage base rate", "account propensity"]
     # the generating process: skilled owners win more, larger deals less
     assert r.coefficients.w_owner > 0 and r.coefficients.w_amount < 0
+    assert r.coefficients.product["analytics"] > r.coefficients.product["support"]
     with ledger.transaction() as tx:
         stored = Policy.from_dict(tx.policy_document(r.version))
         check = tx.policy_check(r.version)

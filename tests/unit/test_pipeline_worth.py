@@ -19,8 +19,9 @@ from dtem.services.rebalance_market import snapshot
 from dtem.services.routing import route
 
 MODEL = OpportunityModel(
-    b0=-0.4, stage={"proposal": 0.9, "discovery": -0.6}, w_age=-0.2, w_amount=-0.3,
-    w_owner=0.8, w_account=0.5, amount_ref=20_000.0, horizon_days=90,
+    b0=-0.4, stage={"proposal": 0.9, "discovery": -0.6}, product={"platform": 0.4},
+    w_age=-0.2, w_amount=-0.3, w_owner=0.8, w_account=0.5, amount_ref=20_000.0,
+    horizon_days=90,
 )  # fmt: skip
 PRIOR = (2.0, 8.0)
 
@@ -33,7 +34,7 @@ def _market(ledger: Any, clock: FixedClock, with_model: bool) -> dict[str, int]:
         tx.insert_opportunities([
             Opportunity("W", "A2", "closed_won", 5000.0, rep_external_id="R1"),
             Opportunity("L", "A2", "closed_lost", 5000.0, rep_external_id="R1"),
-            Opportunity("P", "A0", "proposal", 50_000.0, created, None, "R1"),
+            Opportunity("P", "A0", "proposal", 50_000.0, created, None, "R1", product=" Platform"),
             Opportunity("D", "A0", "discovery", None, created, None, None),
         ], T0)  # fmt: skip
     for a in ("A0", "A1"):
@@ -46,7 +47,9 @@ def _market(ledger: Any, clock: FixedClock, with_model: bool) -> dict[str, int]:
 
 
 def _expected_a0() -> tuple[float, float]:
-    p1 = MODEL.probability(OpenOpportunity("proposal", 30.0, 50_000.0, 1, 1), 0.3, PRIOR)
+    p1 = MODEL.probability(
+        OpenOpportunity("proposal", 30.0, 50_000.0, 1, 1, "platform"), 0.3, PRIOR
+    )
     p2 = MODEL.probability(OpenOpportunity("discovery", 30.0, None, 0, 0), 0.3, PRIOR)
     return opportunity_worth([p1, p2], [50_000.0, 10_000.0])  # no amount: the deal value
 

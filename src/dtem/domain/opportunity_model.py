@@ -39,6 +39,15 @@ class OpenOpportunity:
     product: str = "unknown"
 
 
+def product_key(product: str | None) -> str:
+    """The level a product is fitted under: its folded category, lower case; none: unknown.
+
+    >>> product_key(" Analytics "), product_key(None)
+    ('analytics', 'unknown')
+    """
+    return (product or "").strip().lower() or "unknown"
+
+
 def logit(p: float) -> float:
     q = min(max(p, _EPS), 1.0 - _EPS)
     return math.log(q / (1.0 - q))

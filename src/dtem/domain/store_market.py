@@ -113,6 +113,7 @@ class PipelineDeal:
     amount: float | None
     owner_wins: int  # the owner's won and lost opportunities (0, 0 without an owner)
     owner_losses: int
+    product: str | None = None
 
 
 @dataclass(frozen=True)

@@ -41,3 +41,4 @@ class OpportunityFact:
     created_date: date | None
     close_date: date | None
     stages: tuple[tuple[str, datetime], ...] = ()
+    product: str | None = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from dtem.domain.opportunity_model import OpenOpportunity, opportunity_worth
+from dtem.domain.opportunity_model import OpenOpportunity, opportunity_worth, product_key
 from dtem.domain.policy import Policy
 from dtem.domain.ports import RoutingFactsPort
 
@@ -39,7 +39,9 @@ def pipeline_worth(
         if d.account_id not in propensity:
             continue
         age = float((on - d.opened).days) if d.opened else 0.0
-        facts = OpenOpportunity(d.stage, age, d.amount, d.owner_wins, d.owner_losses)
+        facts = OpenOpportunity(
+            d.stage, age, d.amount, d.owner_wins, d.owner_losses, product_key(d.product)
+        )
         ps, amounts = deals.setdefault(d.account_id, ([], []))
         ps.append(model.probability(facts, propensity[d.account_id], prior))
         amounts.append(d.amount if d.amount and d.amount > 0 else value[d.account_id])

@@ -155,7 +155,7 @@ class MarketMemory:
                 continue
             w, lo = record.get(reps.get(o.rep_external_id) or 0, (0, 0))
             opened = o.created_date or first.get(o.external_id)
-            out.append(PipelineDeal(account.id, o.stage, opened, o.amount, w, lo))
+            out.append(PipelineDeal(account.id, o.stage, opened, o.amount, w, lo, o.product))
         return out
 
     # --- decisions and overflow ----------------------------------------------------------

@@ -66,6 +66,7 @@ class TrainingMemory:
                     o.created_date,
                     o.close_date,
                     tuple(history.get(o.external_id, ())),
+                    o.product,
                 )
             )
         return out

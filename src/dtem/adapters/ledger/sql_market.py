@@ -157,7 +157,13 @@ class MarketSql:
             sa.select(sa.func.min(h.changed_at)).where(h.opportunity_id == o.id).scalar_subquery()
         )
         q = sa.select(
-            o.account_id, o.stage, o.created_date, first.label("first"), o.amount, o.rep_id
+            o.account_id,
+            o.stage,
+            o.created_date,
+            first.label("first"),
+            o.amount,
+            o.rep_id,
+            o.product,
         ).where(o.account_id.is_not(None), o.stage.not_in(closed))
         if account_ids is not None:
             q = q.where(o.account_id.in_(list(account_ids)))
@@ -165,7 +171,8 @@ class MarketSql:
         for r in self.conn.execute(q.order_by(o.id)):
             w, lo = record.get(r.rep_id, (0, 0)) if r.rep_id is not None else (0, 0)
             opened = r.created_date or (as_utc(r.first).date() if r.first else None)
-            out.append(PipelineDeal(int(r.account_id), r.stage, opened, r.amount, w, lo))
+            deal = PipelineDeal(int(r.account_id), r.stage, opened, r.amount, w, lo, r.product)
+            out.append(deal)
         return out
 
     # --- decisions and overflow ----------------------------------------------------------

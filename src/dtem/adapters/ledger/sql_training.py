@@ -54,7 +54,7 @@ class TrainingSql:
             history.setdefault(row.opportunity_id, []).append((row.stage, as_utc(row.changed_at)))
         rows = self.conn.execute(
             sa.select(o.id, o.account_id, o.rep_id, o.stage, o.amount, o.created_date,
-                      o.close_date).where(o.account_id.is_not(None)).order_by(o.id)
+                      o.close_date, o.product).where(o.account_id.is_not(None)).order_by(o.id)
         )  # fmt: skip
         return [
             OpportunityFact(
@@ -66,6 +66,7 @@ class TrainingSql:
                 r.created_date,
                 r.close_date,
                 tuple(history.get(r.id, ())),
+                r.product,
             )
             for r in rows
         ]

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from dtem.domain.opportunity_model import OpenOpportunity
+from dtem.domain.opportunity_model import OpenOpportunity, product_key
 from dtem.domain.policy import Policy
 from dtem.domain.store_training import OpportunityFact
 from dtem.services.training.dataset import History, IntArray, build_rows, day_end
@@ -108,6 +108,7 @@ def opportunity_rows(
         wins, losses = records.get(o.rep_id, (0, 0)) if o.rep_id is not None else (0, 0)
         facts.append(OpenOpportunity(
             stage_at(o, snapshot, closed), float((snapshot - opened).days), o.amount, wins, losses,
+            product_key(o.product),
         ))  # fmt: skip
         accounts.append(o.account_id)
         ps.append(account_p.get(o.account_id, 0.0))
