@@ -38,7 +38,7 @@ def _account(xid: str, owner: str | None = None, dnc: bool = False) -> Account:
     )
 
 
-def _score(account_id: int, when: datetime, score: float) -> ScoreRecord:
+def score_row(account_id: int, when: datetime, score: float) -> ScoreRecord:
     return ScoreRecord(account_id, when, score, 0.1, 0.2, 100.0, 500.0, 1, "batch")
 
 
@@ -98,12 +98,12 @@ def seed(ledger: Any) -> dict[str, int]:
             _deal("O7", "A7", "qualification", 5000.0, (2027, 3, 10), None, "R2"),
         ], START)  # fmt: skip
         tx.append_scores([
-            _score(ids["A4"], at(1, 31), 65.0),
-            _score(ids["A3"], at(2, 10), 70.0),
-            _score(ids["A3"], at(2, 12), 80.0),
-            _score(ids["A1"], at(3, 19), 61.0),
-            _score(ids["A2"], at(12, 15, year=2026), 75.0),  # before the window
-            _score(ids["A2"], at(2, 15), 50.0),  # below the threshold
+            score_row(ids["A4"], at(1, 31), 65.0),
+            score_row(ids["A3"], at(2, 10), 70.0),
+            score_row(ids["A3"], at(2, 12), 80.0),
+            score_row(ids["A1"], at(3, 19), 61.0),
+            score_row(ids["A2"], at(12, 15, year=2026), 75.0),  # before the window
+            score_row(ids["A2"], at(2, 15), 50.0),  # below the threshold
         ])  # fmt: skip
         tx.insert_signals([
             _hand_raise("h1", ids["A5"], at(1, 10)),

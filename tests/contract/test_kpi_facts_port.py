@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from dtem.domain.kpis import Deal, LeaseSpan, Touch
-from tests.kpi_ledger import END, START, at, seed
+from tests.kpi_ledger import END, START, at, score_row, seed
 
 
 def test_kpi_touches_are_the_activities_of_the_window(ledger: Any) -> None:
@@ -58,3 +58,13 @@ def test_hand_raises_are_matched_hand_raise_signals_of_the_window(ledger: Any) -
     with ledger.transaction() as tx:
         got = tx.hand_raises(START, at(3, 5, 9))
     assert sorted(got) == sorted([(ids["A5"], at(1, 10)), (ids["A2"], at(2, 1))])
+
+
+def test_scores_as_of_are_each_accounts_latest_score_by_then(ledger: Any) -> None:
+    ids = seed(ledger)
+    with ledger.transaction() as tx:
+        tx.append_scores([score_row(ids["A3"], at(2, 12), 81.0)])  # a tie: the later row wins
+        feb = tx.scores_as_of(at(2, 11))
+        end = tx.scores_as_of(END)
+    assert feb == {ids["A4"]: 65.0, ids["A3"]: 70.0, ids["A2"]: 75.0}
+    assert end == {ids["A4"]: 65.0, ids["A3"]: 81.0, ids["A1"]: 61.0, ids["A2"]: 50.0}

@@ -133,6 +133,9 @@ def test_audit_tam_to_an_unwritable_csv_is_a_usage_error(tmp_path: Path) -> None
     out = run_dtem("audit-tam", "--csv", str(tmp_path / "no" / "such" / "dir.csv"), db=db)
     assert out.returncode == 2 and "--csv" in out.stderr and "cannot write" in out.stderr
     _no_traceback(out)
+    bad = run_dtem("audit-tam", "--at", "31/12/2027", db=db)
+    assert bad.returncode == 2 and "--at: '31/12/2027' is not a date" in bad.stderr
+    _no_traceback(bad)
 
 
 def _pilot_ledger(db: str) -> None:
@@ -204,8 +207,10 @@ def test_api_kpis_audit_and_pilot_report(server: Server) -> None:
     assert got.json()["kpis"]["win rate"]["detail"]["static"] == {"won": 2, "closed": 3}
     bad = httpx.get(f"{server.base_url}/kpis", params={"from": "soon"}, headers=auth)
     assert bad.status_code == 422 and "from: 'soon' is not a date" in bad.text
-    audit = httpx.get(f"{server.base_url}/tam-audit", params={"top": 3}, headers=auth)
-    assert audit.status_code == 200 and audit.json()["accounts"] == 7
+    audit = httpx.get(f"{server.base_url}/tam-audit", params={"top": 3, "at": "2027-04-01"},
+                      headers=auth)  # fmt: skip
+    assert audit.status_code == 200, audit.text
+    assert (audit.json()["top"], audit.json()["phantom"]) == (["A3", "A4", "A1"], 2)
     missing = httpx.get(f"{server.base_url}/pilots/nope/report", headers=auth)
     assert missing.status_code == 404
     assert httpx.get(f"{server.base_url}/kpis").status_code == 401

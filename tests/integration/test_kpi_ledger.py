@@ -10,6 +10,7 @@ import pytest
 from dtem.domain.errors import ArgumentInvalid
 from dtem.services.governance import ensure_policy
 from dtem.services.kpis import kpi_report
+from dtem.services.tam_audit import tam_audit
 from tests import kpi_ledger
 from tests.kpi_ledger import END, START
 
@@ -108,3 +109,27 @@ def test_a_window_that_ends_before_it_starts_is_refused(ledger: Any, clock: Any)
     ensure_policy(ledger, clock)
     with pytest.raises(ArgumentInvalid, match="must be after"):
         kpi_report(ledger, END, START)
+
+
+def test_the_tam_audit_as_of_the_window_end(ledger: Any, clock: Any) -> None:
+    kpi_ledger.seed(ledger)
+    ensure_policy(ledger, clock)
+    audit = tam_audit(ledger, END)
+    rows = {a.account: a for a in audit.accounts}
+    # owned: A1–A4 (owners) and A4 (leased to R1); rep touches since 01-01: A1, A4, A5, A7
+    assert {a for a, r in rows.items() if r.phantom} == {"A2", "A3"}
+    # hot by END: A3 (80), A4 (65, leased), A1 (61, touched 03-20): only A3 nobody works
+    assert {a for a, r in rows.items() if r.dead_zone} == {"A3"}
+    assert [a.account for a in audit.accounts[:4]] == ["A3", "A4", "A1", "A2"]
+    assert (rows["A4"].leased_to, rows["A5"].leased_to, rows["A2"].score) == ("R1", None, 50.0)
+    assert (audit.owned, audit.phantom, audit.dead_zones, audit.tiers()) == (
+        4,
+        2,
+        1,
+        {1: 0, 2: 7, 3: 0},
+    )
+    feb11 = {a.account: a for a in tam_audit(ledger, kpi_ledger.at(2, 11)).accounts}
+    assert (feb11["A5"].leased_to, feb11["A4"].leased_to) == ("R2", "R1")  # A5: 01-10 → 02-15
+    assert feb11["A2"].score == 75.0  # its 2026 score: the 02-15 one came later
+    feb20 = {a.account: a for a in tam_audit(ledger, kpi_ledger.at(2, 20)).accounts}
+    assert (feb20["A5"].leased_to, feb20["A2"].score) == (None, 50.0)

@@ -1,11 +1,13 @@
 """The Phase-1 TAM audit: every account's tier and why, phantom equity, dead zones, the top.
 
-Read-only, from the ledger under the active policy, as of `at`:
+Read-only, from the ledger under the active policy, as of `at` (scores, leases and
+touches as they were then; tiers by the active policy):
 
-- **phantom equity**: an owned account (a static owner, or an active lease) with no human
-  touch in the 90 days before `at`;
-- **dead zone**: a contactable account whose latest score is at or above the threshold,
-  with no active lease and no human touch in those 90 days: hot, and nobody works it.
+- **phantom equity**: an owned account (a static owner, or a lease active at `at`) with no
+  human touch in the 90 days before `at`;
+- **dead zone**: a contactable account whose latest score by `at` is at or above the
+  threshold, with no active lease and no human touch in those 90 days: hot, and nobody
+  works it.
 
 >>> # audit = tam_audit(ledger, clock()); audit.phantom, audit.dead_zones
 """
@@ -20,17 +22,15 @@ from dtem.domain.kpis import PHANTOM_DAYS
 from dtem.domain.ports import (
     DirectoryPort,
     KpiFactsPort,
-    LeasesPort,
     LedgerOf,
     PolicyPort,
-    ScoresPort,
 )
 from dtem.domain.tiers import tier_in_force
 from dtem.services.governance import active_policy
 
 
-class TamTx(KpiFactsPort, DirectoryPort, PolicyPort, ScoresPort, LeasesPort, Protocol):
-    """Accounts, reps, scores, active leases and touches, under the active policy."""
+class TamTx(KpiFactsPort, DirectoryPort, PolicyPort, Protocol):
+    """Accounts, scores, lease spans and touches, under the active policy."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,8 @@ def tam_audit(ledger: LedgerOf[TamTx], at: datetime) -> TamAudit:
     with ledger.transaction() as tx:
         active = active_policy(tx)
         accounts = [a for a in tx.all_accounts().values() if a.id is not None]
-        reps = {r.id: r.external_id for r in tx.all_reps()}
-        scores = {i: s.score for i, s in tx.latest_scores().items()}
-        leased = {x.account_id: reps.get(x.rep_id) for x in tx.active_leases()}
+        scores = tx.scores_as_of(at)
+        leased = {x.account_id: x.rep for x in tx.lease_spans() if x.overlaps(at, at)}
         last: dict[int, datetime] = {}
         for t in tx.kpi_touches(since, at):
             if t.human:

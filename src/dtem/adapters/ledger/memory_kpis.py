@@ -64,6 +64,14 @@ class KpisMemory:
                 out[r.account_id] = min(at, out.get(r.account_id, at))
         return out
 
+    def scores_as_of(self, at: datetime) -> dict[int, float]:
+        out: dict[int, tuple[datetime, float]] = {}
+        for r in self.s.extra.get("scores", []):  # appended in order: a later tie wins
+            when = as_utc(r.as_of)
+            if when <= at and (r.account_id not in out or when >= out[r.account_id][0]):
+                out[r.account_id] = (when, r.score)
+        return {a: score for a, (_, score) in out.items()}
+
     def hand_raises(self, since: datetime, until: datetime) -> list[tuple[int, datetime]]:
         return sorted(
             (r.account_id, as_utc(r.occurred_at))

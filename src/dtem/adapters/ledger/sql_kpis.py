@@ -82,6 +82,17 @@ class KpisSql:
         )
         return {r.account_id: as_utc(r.at) for r in self.conn.execute(q)}
 
+    def scores_as_of(self, at: datetime) -> dict[int, float]:
+        s = t.scores.c
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=s.account_id, order_by=(s.as_of.desc(), s.id.desc()))
+            .label("rank")
+        )
+        ranked = sa.select(s.account_id, s.score, rank).where(s.as_of <= at).subquery()
+        q = sa.select(ranked.c.account_id, ranked.c.score).where(ranked.c.rank == 1)
+        return {r.account_id: float(r.score) for r in self.conn.execute(q)}
+
     def hand_raises(self, since: datetime, until: datetime) -> list[tuple[int, datetime]]:
         s = t.signals.c
         q = sa.select(s.account_id, s.occurred_at).where(

@@ -35,6 +35,10 @@ class KpiFactsPort(Protocol):
         """Account -> its first score row at or above `threshold` in [since, until)."""
         ...
 
+    def scores_as_of(self, at: datetime) -> dict[int, float]:
+        """Account -> its latest score at or before `at` (the later row on a tie)."""
+        ...
+
     def hand_raises(self, since: datetime, until: datetime) -> list[tuple[int, datetime]]:
         """(account, time) of matched, current `hand_raise` signals in [since, until)."""
         ...

@@ -23,7 +23,7 @@ from dtem.entrypoints.cli.common import (
 )
 from dtem.services import kpis, pilots, tam_audit
 from dtem.services.governance import ensure_policy
-from dtem.services.kpi_presenters import audit_json, kpi_json, window
+from dtem.services.kpi_presenters import audit_json, kpi_json, parse_when, window
 
 TOP = 20
 pilot_app = typer.Typer(
@@ -102,16 +102,19 @@ def audit_tam(
         Path | None, typer.Option("--csv", help="Write every account to this CSV file.")
     ] = None,
     top: Annotated[int, typer.Option(help="How many top accounts to list.", min=1)] = TOP,
+    at: Annotated[str | None, typer.Option("--at", help="As of this day (default: now).")] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """The Phase-1 TAM audit: tiers and why, phantom equity, dead zones, the top accounts.
 
+    Scores, leases and touches are taken as they were at --at.
     Example:  dtem audit-tam --csv tam.csv
     """
     c = open_ledger(db)
     ensure_policy(c.ledger, c.clock, c.settings.actor)
-    audit = tam_audit.tam_audit(c.ledger, c.clock())
+    when = parse_when(at, "--at") if at else c.clock()
+    audit = tam_audit.tam_audit(c.ledger, when)
     if csv_file is not None:
         write_audit_csv(audit, csv_file)
     if json_out:

@@ -1,7 +1,7 @@
 """KPIs, the TAM audit and pilot reports over HTTP (read-only; manager, viewer or admin).
 
 `GET /kpis?from=2027-01-01&to=2027-04-01`: every KPI, static baseline beside DTEM.
-`GET /tam-audit?top=20`: tiers, phantom equity, dead zones, the top accounts.
+`GET /tam-audit?top=20&at=2027-04-01`: tiers, phantom equity, dead zones, the top accounts.
 `GET /pilots/{name}/report`: the pod against the floor with bootstrap 95% intervals.
 A bad date is 422, an unknown pilot 404.
 """
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from dtem.domain.ports import TokenRecord
 from dtem.entrypoints.api.deps import ContainerDep, require_role
 from dtem.services import kpis, pilots, tam_audit
-from dtem.services.kpi_presenters import audit_json, kpi_json, window
+from dtem.services.kpi_presenters import audit_json, kpi_json, parse_when, window
 
 router = APIRouter(tags=["kpis"])
 
@@ -36,10 +36,14 @@ def get_kpis(
 
 @router.get("/tam-audit")
 def get_tam_audit(
-    c: ContainerDep, _t: ReaderDep, top: Annotated[int, Query(ge=1, le=1000)] = 20
+    c: ContainerDep,
+    _t: ReaderDep,
+    top: Annotated[int, Query(ge=1, le=1000)] = 20,
+    at: Annotated[str | None, Query(examples=["2027-04-01"])] = None,
 ) -> dict[str, Any]:
-    """The Phase-1 TAM audit as of now: every account's tier and why, and the flags."""
-    return audit_json(tam_audit.tam_audit(c.ledger, c.clock()), top)
+    """The Phase-1 TAM audit as of `at` (default now): every account's tier, the flags."""
+    when = parse_when(at, "at") if at else c.clock()
+    return audit_json(tam_audit.tam_audit(c.ledger, when), top)
 
 
 @router.get("/pilots/{name}/report")
