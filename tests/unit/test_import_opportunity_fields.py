@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from tests.conftest import T0
 
 from dtem.adapters.ledger.memory import MemoryLedger
@@ -11,6 +12,7 @@ from dtem.bootstrap import signal_pipeline
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account
 from dtem.services.imports import import_file
+from dtem.services.imports import transforms as tf
 from dtem.services.imports.mapping import parse_mapping
 
 PRODUCTS = parse_mapping(
@@ -87,3 +89,19 @@ def test_rep_manager_team_and_region_are_imported(tmp_path: Path) -> None:
         "EMEA",
     )
     assert (reps["R2"].manager, reps["R2"].team, reps["R2"].region) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "cents"),
+    [("0.005", 0.01), ("12.344", 12.34), ("$9,999,999,999,999.99", 9_999_999_999_999.99)],
+)
+def test_amounts_round_half_up_to_cents(raw: str, cents: float) -> None:
+    assert tf.parse_cents(raw) == cents
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"), [("10,000,000,000,000", "amount too large"), ("-5", "negative amount")]
+)
+def test_amounts_cents_cannot_hold_exactly_are_refused(raw: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        tf.parse_cents(raw)
