@@ -20,7 +20,7 @@ from dtem.adapters.ledger.engine import make_engine, migrate
 from dtem.adapters.ledger.sql import SqlLedger
 from dtem.domain.ports import Ledger
 from dtem.simulator.dtem_run import ABLATIONS, DTEM, DtemRun, Variant
-from dtem.simulator.metrics import METRICS, PolicyResult, measure
+from dtem.simulator.metrics import PolicyResult, measure
 from dtem.simulator.params import MarketParams
 from dtem.simulator.static import run_static
 from dtem.simulator.world import build_world
@@ -155,5 +155,42 @@ def compare(
     )
 
 
-def metrics() -> tuple[str, ...]:
-    return METRICS
+@dataclass(frozen=True)
+class Sensitivity:
+    """DTEM's revenue lift over static with one assumption halved and doubled."""
+
+    name: str
+    base: float  # the default value
+    lifts: dict[float, Difference]  # factor -> paired revenue difference ÷ static's mean
+    static_revenue: dict[float, float]
+
+
+def sensitivity(
+    params: MarketParams,
+    seeds: Sequence[int],
+    names: Sequence[str],
+    *,
+    workers: int = 2,
+    on_done: Callable[[Task], None] | None = None,
+) -> tuple[Comparison, list[Sensitivity]]:
+    """The default comparison, then each assumption in `names` at ×0.5 and ×2."""
+    base = compare(params, seeds, workers=workers, on_done=on_done)
+    rows = []
+    for name in names:
+        lifts: dict[float, Difference] = {}
+        revenue: dict[float, float] = {}
+        for factor in (0.5, 2.0):
+            c = compare(params.scaled(name, factor), seeds, workers=workers, on_done=on_done)
+            lifts[factor] = relative(c)
+            revenue[factor] = c.mean(STATIC, "revenue")
+        rows.append(Sensitivity(name, float(getattr(params, name)), lifts, revenue))
+    return base, rows
+
+
+def relative(c: Comparison, policy: str = DTEM.name) -> Difference:
+    """The paired revenue difference as a share of static's mean revenue."""
+    base = c.mean(STATIC, "revenue")
+    d = c.difference(policy, "revenue")
+    if not base:
+        return Difference(math.nan, math.nan, math.nan, d.seeds)
+    return Difference(d.mean / base, d.low / base, d.high / base, d.seeds)

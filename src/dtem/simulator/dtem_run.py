@@ -25,6 +25,7 @@ from dtem.domain.policy import default_policy
 from dtem.domain.ports import Ledger
 from dtem.domain.signals import AccountRef, SignalDraft
 from dtem.domain.store_comp import LineFilter
+from dtem.domain.store_market import LeaseFilter
 from dtem.services import governance, leases
 from dtem.services.agents import claim_accounts, raise_hand, record_touch
 from dtem.services.rebalance import rebalance
@@ -39,6 +40,8 @@ from dtem.simulator.world import DAY, DELAYS_PER_ACCOUNT, World
 ACTOR = "simulator"
 AGENT = "sim-agent"
 OPEN_STAGE = "qualification"
+NEW_LEASES_READ = 50
+REAL_TIME = frozenset({"hand_raise", "form_fill", "pricing_visit"})  # webhook events
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,9 @@ class Variant:
     revocation: bool = True
     optimiser: bool = True
 
-    def policy_document(self, days: int) -> dict[str, object]:
+    def policy_document(self, days: int, threshold: float) -> dict[str, object]:
         doc = default_policy().to_dict()
+        doc["threshold"] = threshold
         if not self.revocation:  # a lease lasts the whole run: nothing is ever revoked
             doc["sprint_days"] = days + 60
         return doc
@@ -102,13 +106,15 @@ class DtemRun:
         self.rep_ids: dict[int, int] = {}
         self.ledger_ids: dict[int, int] = {}  # world index -> ledger account id
         self.activities: list[Activity] = []
+        self.held_by: dict[int, int] = {}  # account -> its latest lease id
+        self.newest = 0  # the highest lease id seen
         self.review_hour = default_policy().review_hour_utc  # when the daily review runs
 
     # --- set-up --------------------------------------------------------------------------
     def setup(self) -> None:
         w, p = self.world, self.world.params
         governance.ensure_policy(self.ledger, self.clock, ACTOR)
-        doc = self.variant.policy_document(p.days)
+        doc = self.variant.policy_document(p.days, p.threshold)
         version = governance.store_policy(self.ledger, doc, self.clock, ACTOR, self.variant.name)
         governance.activate_policy(self.ledger, version, self.clock, ACTOR)
         accounts = [
@@ -158,7 +164,6 @@ class DtemRun:
             if self.variant.agents and weekly and hour <= 10.0 < hour + p.window_hours:
                 self._events_until(t0 + (10.0 - hour) * 60.0)
                 self._agents(t0 + (10.0 - hour) * 60.0)
-            self._events_until(t1)
             cursor = self._ingest(cursor, t1)
             if (k + 1) * step % DAY == 0:
                 self._flush()
@@ -176,10 +181,13 @@ class DtemRun:
         self._sync_leases()
 
     def _ingest(self, cursor: int, t1: float) -> int:
-        """Store and route the market's signals of the window, as deliveries at its end."""
+        """Deliver the market's signals up to `t1`: the real-time ones (a hand-raise, a form
+        fill, a pricing visit: what a webhook receives) each at its own time, as the webhook
+        does; the rest (page views, e-mail engagement, intent and hiring feeds) as one batch
+        at the end of the window."""
         w = self.world
         n = len(w.signal_minutes)
-        drafts: list[SignalDraft] = []
+        batch: list[SignalDraft] = []
         while cursor < n and w.signal_minutes[cursor] < t1:
             t, a = float(w.signal_minutes[cursor]), int(w.signal_account[cursor])
             kind = SIGNAL_TYPES[int(w.signal_type[cursor])]
@@ -189,25 +197,29 @@ class DtemRun:
                     self.book.hand_raises.append((a, t))
             if a not in self.book.customers:
                 source = "third_party" if kind in THIRD_PARTY else "first_party"
-                drafts.append(
-                    SignalDraft(
-                        f"sig-{cursor}",
-                        AccountRef(account_id=w.account_ids[a]),
-                        kind,
-                        w.at(t),
-                        source=source,
-                    )
-                )
+                ref = AccountRef(account_id=w.account_ids[a])
+                draft = SignalDraft(f"sig-{cursor}", ref, kind, w.at(t), source=source)
+                if kind in REAL_TIME:
+                    self._events_until(t)
+                    if kind in INBOUND:
+                        self._notify_holder(a, t)
+                    self._deliver([draft], t)
+                else:
+                    batch.append(draft)
             cursor += 1
-        if drafts:
-            self.clock.now = w.at(t1)
-            with self.ledger.transaction() as tx:
-                active = self.pipeline.active(tx)
-                ingest(
-                    tx, drafts, active.policy, self.clock.now, self.pipeline.after_ingest(active)
-                )
-            self._sync_leases()
+        self._events_until(t1)
+        self._deliver(batch, t1)
         return cursor
+
+    def _deliver(self, drafts: list[SignalDraft], at: float) -> None:
+        """One delivery through the signal pipeline (ingest, score, route), as received at `at`."""
+        if not drafts:
+            return
+        self.clock.now = self.world.at(at)
+        with self.ledger.transaction() as tx:
+            active = self.pipeline.active(tx)
+            ingest(tx, drafts, active.policy, self.clock.now, self.pipeline.after_ingest(active))
+        self._sync_new_leases()
 
     def _agents(self, at: float) -> None:
         """The agents' morning round through the gateway's services."""
@@ -231,20 +243,47 @@ class DtemRun:
 
     # --- leases and touches ----------------------------------------------------------------
     def _sync_leases(self) -> None:
+        """Who holds what now, read from the ledger's active leases."""
         with self.ledger.transaction() as tx:
             active = {x.id: x for x in tx.active_leases()}
+        self.newest = max(active, default=self.newest)
         for lease_id in [x for x in self.held if x not in active]:
             del self.held[lease_id]
         for lease_id, lease in active.items():
             if lease_id not in self.held:
                 self._landed(lease)
 
+    def _sync_new_leases(self) -> None:
+        """After a delivery: the leases it granted (a delivery grants, it ends none)."""
+        with self.ledger.transaction() as tx:
+            recent = tx.find_leases(LeaseFilter(active_only=True, limit=NEW_LEASES_READ))
+        new = [x for x in recent if x.id > self.newest]
+        if len(new) == NEW_LEASES_READ:
+            self._sync_leases()
+            return
+        for lease in sorted(new, key=lambda x: x.id):
+            self._landed(lease)
+            self.newest = lease.id
+
+    def _notify_holder(self, account: int, t: float) -> None:
+        """An inbound lead on a leased account lands with the lease's rep (as with an owner)."""
+        lease_id = self.held_by.get(account)
+        if lease_id is None or lease_id not in self.held:
+            return
+        delay = self._delay(account)
+        if math.isfinite(delay):
+            self.q.push(t + delay, "touch", lease_id)
+
+    def _delay(self, account: int) -> float:
+        k = self.notices[account] % DELAYS_PER_ACCOUNT
+        self.notices[account] += 1
+        return float(self.world.delays[account, k])
+
     def _landed(self, lease: Lease) -> None:
         a, rep = self.ids[lease.account_id], self.rep_ids[lease.rep_id]
         self.held[lease.id] = _Held(a, rep, lease.id)
-        k = self.notices[a] % DELAYS_PER_ACCOUNT
-        self.notices[a] += 1
-        delay = float(self.world.delays[a, k])
+        self.held_by[a] = lease.id
+        delay = self._delay(a)
         if math.isfinite(delay):
             self.q.push(self.world.minutes(lease.granted_at) + delay, "touch", lease.id)
 

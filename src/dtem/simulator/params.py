@@ -58,8 +58,8 @@ REGIONS: tuple[str, ...] = ("north", "south", "east", "west", "central")
 class MarketParams:
     """Every assumption of the market; `scaled` halves or doubles one (sensitivity)."""
 
-    accounts: int = 3000
-    reps: int = 20
+    accounts: int = 1200
+    reps: int = 12
     days: int = 182
     start: datetime = datetime(2027, 1, 4, tzinfo=UTC)
     # buying states: 95-5 rule (about 5% of accounts in market per quarter)
@@ -82,6 +82,7 @@ class MarketParams:
     respond_24h: float = 0.16
     respond_never: float = 0.23
     capacity: int = 25  # accounts a rep works at once (the policy's default capacity)
+    static_hold_days: float = 90.0  # a static rep keeps an account they picked a quarter
     touch_every_days: float = 7.0  # cadence of touches on an account being worked
     hourly_cost: float = 60.0  # fully loaded rep cost per hour
     effort_hours: float = 10.0  # hours to work one account (the policy's default)
@@ -92,6 +93,8 @@ class MarketParams:
     agent_elicit_research: float = 0.05  # chance an agent touch elicits a hand-raise
     agent_elicit_market: float = 0.2
     agent_conversion: float = 0.3  # an agent's conversion relative to a rep's
+    # DTEM as set up on day one: the shipped default policy, its human threshold
+    threshold: float = 60.0
     # DTEM's unit of work for signals (hours): signals are ingested in windows this long
     window_hours: int = 4
 
@@ -129,6 +132,7 @@ SENSITIVE: tuple[str, ...] = (
     "capacity",
     "agent_elicit_market",
     "agent_touch_cost",
+    "threshold",
 )
 
 

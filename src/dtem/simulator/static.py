@@ -4,7 +4,7 @@ patch, up to capacity, answers their patch's inbound leads, and has no agents.
 A rep's judgement is what a CRM shows: first-party signals (no third-party intent), decayed
 over two weeks, misread by a per-account weekly noise, plus a small pull toward large
 accounts when nothing shows. Worked accounts are touched every `touch_every_days`; one
-with no opportunity after a sprint (30 days) is dropped and not picked again for 90 days.
+with no opportunity after `static_hold_days` is dropped and not picked again for 90 days.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dtem.simulator.events import EventQueue
 from dtem.simulator.params import INBOUND, SIGNAL_TYPES
 from dtem.simulator.world import DAY, DELAYS_PER_ACCOUNT, FloatArray, World
 
-SPRINT_DAYS = 30
 COOLDOWN_DAYS = 90
 SEEN_HALF_LIFE_DAYS = 14.0
 
@@ -122,7 +121,7 @@ class _Static:
         return float(self.w.delays[account, k])
 
     def _drop_stale(self, now: float) -> None:
-        sprint = SPRINT_DAYS * DAY
+        sprint = self.p.static_hold_days * DAY
         stale = [
             a
             for a, h in self.holds.items()

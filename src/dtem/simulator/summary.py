@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from dtem.simulator.compare import STATIC, Comparison
+from dtem.simulator.compare import STATIC, Comparison, Difference, Sensitivity, relative
 from dtem.simulator.metrics import METRICS
 
 LABELS: dict[str, str] = {
@@ -100,3 +100,44 @@ def _decay(c: Comparison, policy: str) -> list[dict[str, Any]]:
 
 def _num(x: float) -> float | None:
     return None if math.isnan(x) else round(x, 6)
+
+
+def _pct(d: Difference) -> str:
+    if math.isnan(d.mean):
+        return "–"
+    band = "" if math.isnan(d.low) else f" [{d.low:+.0%}, {d.high:+.0%}]"
+    return f"{d.mean:+.0%}{band}"
+
+
+def sensitivity_rows(
+    base: Comparison, rows: list[Sensitivity]
+) -> tuple[list[str], list[list[str]]]:
+    """One row per assumption: its default, and the lift at ×0.5, ×1 and ×2."""
+    header = ["assumption", "default", "lift at ×0.5", "lift at ×1", "lift at ×2"]
+    at_one = _pct(relative(base))
+    body = [[r.name, f"{r.base:g}", _pct(r.lifts[0.5]), at_one, _pct(r.lifts[2.0])] for r in rows]
+    return header, body
+
+
+def sensitivity_json(base: Comparison, rows: list[Sensitivity]) -> dict[str, Any]:
+    def d(x: Difference) -> dict[str, float | None]:
+        return {"lift": _num(x.mean), "low": _num(x.low), "high": _num(x.high)}
+
+    return {
+        "seeds": base.seeds,
+        "accounts": base.params.accounts,
+        "reps": base.params.reps,
+        "days": base.params.days,
+        "lift": d(relative(base)),
+        "assumptions": [
+            {
+                "name": r.name,
+                "default": r.base,
+                "half": d(r.lifts[0.5]),
+                "double": d(r.lifts[2.0]),
+                "static_revenue_half": _num(r.static_revenue[0.5]),
+                "static_revenue_double": _num(r.static_revenue[2.0]),
+            }
+            for r in rows
+        ],
+    }
