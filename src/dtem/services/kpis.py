@@ -66,6 +66,7 @@ class _Facts:
     crossings: dict[int, datetime]
     hand_raises: list[tuple[int, datetime]]
     policy: Policy
+    deals_by_side: dict[str, list[Deal]] = field(default_factory=dict)
 
 
 def kpi_report(ledger: LedgerOf[KpiTx], start: datetime, end: datetime) -> KpiReport:
@@ -86,6 +87,11 @@ def kpi_report(ledger: LedgerOf[KpiTx], start: datetime, end: datetime) -> KpiRe
             tx.hand_raises(start, end),
             policy,
         )
+    spans = _spans_by_account(facts.spans)
+    for side in SIDES:
+        facts.deals_by_side[side] = []
+    for d in facts.deals:
+        facts.deals_by_side[deal_side(d, spans, end.date())].append(d)
     return _report(facts, start, end, active.version)
 
 
@@ -141,9 +147,9 @@ def deal_side(deal: Deal, by_account: dict[int, list[LeaseSpan]], at: date) -> s
     return _side(_leased(by_account, deal.account_id, first, last))
 
 
-def deals_of(f: _Facts, side: str, at: date) -> list[Deal]:
-    spans = _spans_by_account(f.spans)
-    return [d for d in f.deals if deal_side(d, spans, at) == side]
+def deals_of(f: _Facts, side: str) -> list[Deal]:
+    """The deals counted for one side (split once per report by `deal_side`)."""
+    return f.deals_by_side[side]
 
 
 # --- the KPIs ---------------------------------------------------------------------------
@@ -187,20 +193,20 @@ def coverage_row(f: _Facts, start: datetime, end: datetime) -> KpiRow:
 
 def win_rate_row(f: _Facts, start: datetime, end: datetime) -> KpiRow:
     a, b = start.date(), end.date()
-    got = {s: kpis.win_rate(deals_of(f, s, b), a, b) for s in SIDES}
+    got = {s: kpis.win_rate(deals_of(f, s), a, b) for s in SIDES}
     return _ratio_row("win rate", got, "won", "closed")
 
 
 def cycle_row(f: _Facts, start: datetime, end: datetime) -> KpiRow:
     a, b = start.date(), end.date()
-    got = {s: kpis.cycle_length(deals_of(f, s, b), a, b) for s in SIDES}
+    got = {s: kpis.cycle_length(deals_of(f, s), a, b) for s in SIDES}
     return KpiRow("cycle length", "days", got["static"], got["dtem"])
 
 
 def rep_velocity(
     f: _Facts, side: str, start: datetime, end: datetime
 ) -> tuple[float | None, dict[str, float]]:
-    deals = deals_of(f, side, end.date())
+    deals = deals_of(f, side)
     return kpis.rep_velocity(deals, start.date(), end.date(), f.policy.shrinkage_strength)
 
 
@@ -214,9 +220,7 @@ def cac_row(f: _Facts, start: datetime, end: datetime, hourly: float) -> KpiRow:
                 worked[_side(_leased(spans, t.account_id, t.at, t.at))].add(t.account_id)
             else:
                 agent_touches += 1
-    won = {
-        s: kpis.new_customers(deals_of(f, s, end.date()), start.date(), end.date()) for s in SIDES
-    }
+    won = {s: kpis.new_customers(deals_of(f, s), start.date(), end.date()) for s in SIDES}
     agents = {"static": 0, "dtem": agent_touches}  # static territories have no agents
     got = {
         s: kpis.cac(

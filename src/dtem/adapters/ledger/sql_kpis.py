@@ -39,7 +39,7 @@ class KpisSql:
         )
         return [
             Touch(r.account_id, as_utc(r.occurred_at), r.actor_kind == "rep", r.actor_id)
-            for r in self.conn.execute(q.order_by(a.id))
+            for r in self.conn.execute(q.order_by(a.id)).all()
         ]
 
     def kpi_deals(self, won: Collection[str], lost: Collection[str]) -> list[Deal]:

@@ -88,6 +88,11 @@ def show_kpis(report: kpis.KpiReport) -> None:
     for s, d in zip(report.lead_decay["static"], report.lead_decay["dtem"], strict=True):
         decay.add_row(s.bucket, f"{s.won}/{s.hand_raises}", f"{d.won}/{d.hand_raises}")
     console.print(decay)
+    for side, label in (("static", "static"), ("dtem", "DTEM")):
+        reps = sorted(report.velocity_by_rep[side].items(), key=lambda kv: -kv[1])[:5]
+        if reps:
+            best = ", ".join(f"{rep} {v:,.2f}" for rep, v in reps)
+            console.print(f"velocity by rep, {label} (top 5, shrunk): {best}", highlight=False)
     console.print(f"λ (price of capacity) {report.price_of_capacity:,.2f}/h", highlight=False)
 
 
