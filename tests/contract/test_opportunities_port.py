@@ -55,7 +55,7 @@ def test_unattached_opportunities_keep_their_key_and_attach_by_update(ledger: An
     _seed(ledger)
     waiting = [
         Opportunity("O1", None, "prospecting", 50.0, account_key="A9", key_kind="id"),
-        Opportunity("O2", None, "proposal", account_key="Acme Corp", key_kind="name"),
+        Opportunity("O2", None, "proposal", account_key="Acme Ñandú", key_kind="name"),
         Opportunity("O3", None, "proposal"),  # named no account at all
     ]
     with ledger.transaction() as tx:
@@ -63,11 +63,11 @@ def test_unattached_opportunities_keep_their_key_and_attach_by_update(ledger: An
     with ledger.transaction() as tx:
         every = [o.external_id for o in tx.unattached_opportunities()]
         first = [o.external_id for o in tx.unattached_opportunities(limit=1)]
-        by_name = tx.unattached_opportunities("name", ["ACME corp"])
+        by_name = tx.unattached_opportunities("name", ["ACME ñANDÚ"])
         by_id = tx.unattached_opportunities("id", ["A9", "A1"])
         assert tx.unattached_opportunities("domain", ["acme.com"]) == []
     assert every == ["O1", "O2", "O3"] and first == ["O1"]
-    assert [(o.external_id, o.account_key) for o in by_name] == [("O2", "Acme Corp")]
+    assert [(o.external_id, o.account_key) for o in by_name] == [("O2", "Acme Ñandú")]
     assert [(o.external_id, o.account_external_id, o.amount) for o in by_id] == [("O1", None, 50.0)]
     with ledger.transaction() as tx:
         tx.update_opportunities([Opportunity("O2", "A1", "proposal")], T0)

@@ -122,6 +122,13 @@ def _ensure_parent(url: sa.URL) -> None:
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+UNICODE_LOWER = "dtem_lower"  # SQLite: lower() for all of Unicode (rows.lower_text)
+
+
+def _unicode_lower(text: Any) -> Any:
+    return text.lower() if isinstance(text, str) else text
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -131,6 +138,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # SQLite's lower() folds ASCII only; names compare any case like PostgreSQL's
+        dbapi_conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

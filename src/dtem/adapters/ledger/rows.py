@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.domain.clock import as_utc
 from dtem.domain.model import Account, Lease, LeaseState, Tier
@@ -48,3 +49,11 @@ def lease_from_row(r: Mapping[Any, Any]) -> Lease:
         reason=r["reason"],
         version=r["version"],
     )
+
+
+def lower_text(conn: Connection, expr: Any) -> Any:
+    """`lower(expr)` folding all of Unicode on both databases (SQLite's own lower() folds
+    ASCII only; the engine registers a Unicode one, `engine.UNICODE_LOWER`)."""
+    if conn.dialect.name == "sqlite":
+        return sa.func.dtem_lower(expr)
+    return sa.func.lower(expr)

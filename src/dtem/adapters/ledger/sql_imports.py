@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
-from dtem.adapters.ledger.rows import ACCOUNT_FIELDS
+from dtem.adapters.ledger.rows import ACCOUNT_FIELDS, lower_text
 from dtem.domain.clock import as_utc
 from dtem.domain.model import Account, Activity, Opportunity, Tier
 from dtem.domain.store_imports import (
@@ -209,7 +209,7 @@ class ImportsSql:
         if keys is None:
             rows = self.conn.execute(q.limit(limit) if limit else q).mappings()
             return [_opportunity(r) for r in rows]
-        column = sa.func.lower(o.c.account_key) if key_kind == "name" else o.c.account_key
+        column = lower_text(self.conn, o.c.account_key) if key_kind == "name" else o.c.account_key
         wanted = sorted({k.lower() for k in keys} if key_kind == "name" else set(keys))
         out: list[Opportunity] = []
         for chunk in _chunks(wanted, _IN_CHUNK):

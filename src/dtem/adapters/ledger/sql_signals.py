@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
+from dtem.adapters.ledger.rows import lower_text
 from dtem.adapters.ledger.sql_driver import Driver
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import NotFound, SourceExists
@@ -77,7 +78,7 @@ class SignalsSql:
 
     def account_ids_by_name(self, names: Collection[str]) -> dict[str, int]:
         a = t.accounts
-        lowered = sa.func.lower(sa.func.trim(a.c.name))
+        lowered = lower_text(self.conn, sa.func.trim(a.c.name))
         out: dict[str, int] = {}
         for chunk in _chunks(sorted({n.strip().lower() for n in names if n.strip()})):
             q = (
