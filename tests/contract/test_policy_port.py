@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -34,3 +35,19 @@ def test_a_version_keeps_its_check_and_others_have_none(ledger: Any) -> None:
     with ledger.transaction() as tx:
         assert tx.policy_check(v1) is None
         assert tx.policy_check(v2) == {"passed": False, "reasons": ["too few wins"]}
+
+
+def test_activations_are_kept_in_order_with_time_and_actor(ledger: Any) -> None:
+    later = T0 + timedelta(hours=1)
+    with ledger.transaction() as tx:
+        v1 = tx.add_policy({"threshold": 60.0}, T0, "admin", "first")
+        v2 = tx.add_policy({"threshold": 65.0}, T0, "admin", "second")
+        assert tx.policy_activations() == []
+        tx.activate_policy(v1, T0, "admin")
+        tx.activate_policy(v2, later, "ops")
+        tx.activate_policy(v1, later, "admin")
+    with ledger.transaction() as tx:
+        history = tx.policy_activations()
+    assert [(a.version, a.activated_at, a.actor) for a in history] == [
+        (v1, T0, "admin"), (v2, later, "ops"), (v1, later, "admin")
+    ]  # fmt: skip

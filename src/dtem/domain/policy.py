@@ -171,9 +171,10 @@ class Policy:
         kwargs: dict[str, Any] = {k: v for k, v in typed.items() if k in known}
         try:
             if "signal_types" in kwargs:
-                kwargs["signal_types"] = {
-                    name: SignalType(**spec) for name, spec in kwargs["signal_types"].items()
-                }
+                kwargs["signal_types"], missing = _signal_types(
+                    kwargs["signal_types"], doc.get("signal_types", {})
+                )
+                problems += missing
             if kwargs.get("opportunity_model") is not None:
                 kwargs["opportunity_model"] = OpportunityModel.from_dict(
                     kwargs["opportunity_model"]
@@ -265,6 +266,32 @@ _TUPLE_KEYS = ("stages", "won_stages", "lost_stages", "free_mail_domains", "tier
 def default_policy() -> Policy:
     """The starting policy of docs/model.md, until `dtem train` fits the customer's own."""
     return Policy()
+
+
+def _signal_types(
+    specs: dict[str, Any], given: dict[str, Any]
+) -> tuple[dict[str, SignalType], list[str]]:
+    """The signal types, and a problem for each required field a spec leaves out (a
+    partial document adding a type must give its weight and half-life). A spec missing a
+    field, or holding one of the wrong type (already reported), is kept as a placeholder
+    so that the references to it are not reported again; the problems refuse the policy.
+
+    >>> _signal_types({"demo": {"weight": 1.0}}, {"demo": {"weight": 1.0}})[1]
+    ["signal type 'demo': half_life_days is required"]
+    """
+    required = [f.name for f in dataclasses.fields(SignalType) if f.default is dataclasses.MISSING]
+    built: dict[str, SignalType] = {}
+    problems: list[str] = []
+    for name, spec in specs.items():
+        missing = [key for key in required if key not in spec]
+        original = given.get(name) if isinstance(given, dict) else None
+        problems += [
+            f"signal type {name!r}: {key} is required"
+            for key in missing
+            if not isinstance(original, dict) or key not in original
+        ]
+        built[name] = SignalType(0.0, 1.0) if missing else SignalType(**spec)
+    return built, problems
 
 
 def _positive_number(value: object, cap: float) -> bool:

@@ -1,4 +1,8 @@
-"""Policy versions: store, show, activate. Every change is audited."""
+"""Policy versions: store (a full document or a merge patch), diff, activate, roll back.
+
+Every change is audited. Versions are never edited: a rollback activates a new version
+holding the earlier document, so the history reads in order.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any, Protocol
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ActivationRefused, NotFound
 from dtem.domain.policy import Policy, default_policy
+from dtem.domain.policy_docs import Change, diff_documents, merge_patch
 from dtem.domain.ports import AuditPort, LedgerOf, PolicyPort
 
 
@@ -69,10 +74,83 @@ def store_policy(
     clock: Clock,
     actor: str,
     note: str = "",
+    merge: bool = False,
+    base: int | None = None,
 ) -> int:
-    """Validate and store a new version (not activated). Raises `PolicyInvalid`."""
+    """Validate and store a new version (not activated). Raises `PolicyInvalid`.
+
+    With `merge`, `document` is a JSON Merge Patch on version `base` (the active one by
+    default): what it leaves out stays as it is there. Without it, `document` is the whole
+    policy and what it leaves out takes the default.
+    """
     with ledger.transaction() as tx:
+        if merge:
+            version = base if base is not None else tx.active_policy_version()
+            start = tx.policy_document(version) if version is not None else {}
+            document = merge_patch(start, document)
         return _store(tx, document, clock, actor, note)
+
+
+@dataclass(frozen=True)
+class PolicyDiff:
+    """What changes from version `a` to version `b`, field by field."""
+
+    a: int
+    b: int
+    changes: list[Change]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "changes": [c.to_dict() for c in self.changes]}
+
+
+def diff_policies(ledger: LedgerOf[PolicyPort], a: int, b: int | None = None) -> PolicyDiff:
+    """Field-by-field differences between two stored versions (`b`: the active one).
+
+    Both documents are read through `Policy` so that a field one version leaves to its
+    default compares equal to the same default written out. Raises `NotFound`."""
+    with ledger.transaction() as tx:
+        b = b if b is not None else tx.active_policy_version()
+        if b is None:
+            raise NotFound("no active policy: run `dtem init`")
+        docs = [Policy.from_dict(tx.policy_document(v)).to_dict() for v in (a, b)]
+    return PolicyDiff(a, b, diff_documents(docs[0], docs[1]))
+
+
+def rollback_policy(
+    ledger: LedgerOf[_AuditedPolicies],
+    clock: Clock,
+    actor: str,
+    reason: str = "",
+    to: int | None = None,
+) -> ActivePolicy:
+    """Activate again the version in force before the current one (or version `to`, which
+    must have been active before), as a new version: history is never rewritten.
+
+    Audited as `policy.rollback` with the versions and the reason. Raises `NotFound` when
+    no earlier version was ever active (or `to` never was)."""
+    with ledger.transaction() as tx:
+        history = [a.version for a in tx.policy_activations()]
+        current = history[-1] if history else None
+        earlier = [v for v in history if v != current]
+        if to is None:
+            if not earlier:
+                raise NotFound("nothing to roll back to: no other version was ever active")
+            to = earlier[-1]
+        elif to not in earlier:
+            raise NotFound(
+                f"policy v{to} was never active before v{current}; "
+                f"versions active before: {sorted(set(earlier)) or 'none'}"
+            )
+        note = f"rollback of v{current} to v{to}" + (f": {reason}" if reason else "")
+        version = _store(tx, tx.policy_document(to), clock, actor, note)
+        tx.activate_policy(version, clock(), actor)
+        tx.append_audit(
+            actor,
+            "policy.rollback",
+            {"from": current, "to": to, "version": version, "reason": reason},
+            clock(),
+        )
+        return active_policy(tx)
 
 
 def _store(

@@ -25,7 +25,7 @@ from dtem.domain.audit import GENESIS, AuditEntry, ChainHead, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import AuditChainBroken, LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, Lease, LeaseState, Rep
-from dtem.domain.ports import PolicyVersion, TokenRecord
+from dtem.domain.ports import PolicyActivation, PolicyVersion, TokenRecord
 
 
 @dataclass
@@ -34,6 +34,7 @@ class _State:
     audit_head: ChainHead | None = None  # apart from `audit`, like the SQL audit_head row
     policies: dict[int, tuple[dict[str, Any], datetime, str, str]] = field(default_factory=dict)
     activations: list[int] = field(default_factory=list)
+    activation_log: list[PolicyActivation] = field(default_factory=list)
     policy_checks: dict[int, dict[str, Any]] = field(default_factory=dict)
     tokens: list[TokenRecord] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)
@@ -108,9 +109,13 @@ class MemoryTx(
     def activate_policy(self, version: int, at: datetime, actor: str) -> None:
         self.policy_document(version)
         self.s.activations.append(version)
+        self.s.activation_log.append(PolicyActivation(version, at, actor))
 
     def active_policy_version(self) -> int | None:
         return self.s.activations[-1] if self.s.activations else None
+
+    def policy_activations(self) -> list[PolicyActivation]:
+        return list(self.s.activation_log)
 
     def add_policy_check(self, version: int, check: dict[str, Any], at: datetime) -> None:
         self.policy_document(version)

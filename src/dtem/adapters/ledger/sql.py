@@ -31,7 +31,7 @@ from dtem.domain.errors import (
     WriteConflict,
 )
 from dtem.domain.model import Account, Lease, LeaseState, Rep
-from dtem.domain.ports import PolicyVersion, TokenRecord
+from dtem.domain.ports import PolicyActivation, PolicyVersion, TokenRecord
 
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
 _RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
@@ -124,6 +124,13 @@ class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql, Age
         q = sa.select(t.policy_activations.c.version).order_by(t.policy_activations.c.id.desc())
         v = self.conn.execute(q.limit(1)).scalar()
         return None if v is None else int(v)
+
+    def policy_activations(self) -> list[PolicyActivation]:
+        pa = t.policy_activations
+        rows = self.conn.execute(
+            sa.select(pa.c.version, pa.c.activated_at, pa.c.actor).order_by(pa.c.id)
+        )
+        return [PolicyActivation(int(v), as_utc(at), actor) for v, at, actor in rows]
 
     def add_policy_check(self, version: int, check: dict[str, Any], at: datetime) -> None:
         self.conn.execute(

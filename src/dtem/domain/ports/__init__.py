@@ -25,7 +25,13 @@ from dtem.domain.ports.bidding import BiddingPort
 from dtem.domain.ports.comp import CompPort
 from dtem.domain.ports.crm_sync import CrmSyncPort
 from dtem.domain.ports.directory import DirectoryPort
-from dtem.domain.ports.governance import PolicyPort, PolicyVersion, TokenPort, TokenRecord
+from dtem.domain.ports.governance import (
+    PolicyActivation,
+    PolicyPort,
+    PolicyVersion,
+    TokenPort,
+    TokenRecord,
+)
 from dtem.domain.ports.imports import ImportsPort, OpportunitiesPort
 from dtem.domain.ports.kpis import KpiFactsPort, PilotsPort
 from dtem.domain.ports.leases import LeasesPort
@@ -51,6 +57,7 @@ __all__ = [
     "LedgerTx",
     "OpportunitiesPort",
     "PilotsPort",
+    "PolicyActivation",
     "PolicyPort",
     "PolicyVersion",
     "RoutingFactsPort",

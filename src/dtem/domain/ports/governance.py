@@ -17,6 +17,13 @@ class PolicyVersion:
 
 
 @dataclass(frozen=True)
+class PolicyActivation:
+    version: int
+    activated_at: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
 class TokenRecord:
     token_hash: str
     role: str
@@ -36,6 +43,10 @@ class PolicyPort(Protocol):
     def policy_versions(self) -> list[PolicyVersion]: ...
     def activate_policy(self, version: int, at: datetime, actor: str) -> None: ...
     def active_policy_version(self) -> int | None: ...
+    def policy_activations(self) -> list[PolicyActivation]:
+        """Every activation, oldest first (the last one is in force)."""
+        ...
+
     def add_policy_check(self, version: int, check: dict[str, Any], at: datetime) -> None:
         """Keep the holdout verdict on a trained version (the activation gate reads it)."""
         ...

@@ -1,4 +1,4 @@
-"""Administration commands: init, policy, audit, token, serve."""
+"""Administration commands: init, audit, token, serve."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import typer
 from rich.table import Table
 
 from dtem.domain.audit import ChainHead
-from dtem.domain.errors import ArgumentInvalid, PolicyInvalid
-from dtem.domain.policy import NOT_USED_YET
+from dtem.domain.errors import ArgumentInvalid
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -20,11 +19,9 @@ from dtem.entrypoints.cli.common import (
     handle_errors,
     open_ledger,
     print_json,
-    read_mapping,
 )
 from dtem.services import access, audit, governance
 
-policy_app = typer.Typer(help="Show, store and activate policy versions.", no_args_is_help=True)
 audit_app = typer.Typer(help="Inspect and verify the append-only audit log.", no_args_is_help=True)
 token_app = typer.Typer(help="Create and revoke API bearer tokens.", no_args_is_help=True)
 
@@ -32,7 +29,6 @@ token_app = typer.Typer(help="Create and revoke API bearer tokens.", no_args_is_
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("serve")(serve)
-    app.add_typer(policy_app, name="policy")
     app.add_typer(audit_app, name="audit")
     app.add_typer(token_app, name="token")
 
@@ -80,112 +76,6 @@ def serve(
         workers=workers,
         log_level="info",
     )
-
-
-# --- policy ------------------------------------------------------------------------------
-@policy_app.command("show")
-@handle_errors
-def policy_show(
-    version: Annotated[int | None, typer.Argument(help="Version (default: active).")] = None,
-    db: DbOption = None,
-    json_out: JsonOption = False,
-) -> None:
-    """Print a policy version (the active one by default); fields no rule reads yet are
-    marked "not used yet" (`unused_fields` in JSON).
-
-    Example:  dtem policy show --json | jq .policy.threshold
-    """
-    c = open_ledger(db)
-    active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
-    with c.ledger.transaction() as tx:
-        v = version or active.version
-        doc = tx.policy_document(v)
-    unused = [key for key in NOT_USED_YET if key in doc]
-    if json_out:
-        print_json(
-            {"version": v, "active": v == active.version, "policy": doc, "unused_fields": unused}
-        )
-        return
-    title = f"policy v{v}" + (" (active)" if v == active.version else "")
-    table = Table("field", "value", "note", title=title)
-    for key, value in doc.items():
-        table.add_row(key, json.dumps(value), "not used yet" if key in unused else "")
-    console.print(table)
-
-
-@policy_app.command("list")
-@handle_errors
-def policy_list(db: DbOption = None, json_out: JsonOption = False) -> None:
-    """List stored policy versions.  Example:  dtem policy list"""
-    c = open_ledger(db)
-    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
-    with c.ledger.transaction() as tx:
-        versions = tx.policy_versions()
-    if json_out:
-        print_json(versions)
-        return
-    table = Table("version", "active", "created", "by", "note")
-    for v in versions:
-        table.add_row(
-            str(v.version),
-            "*" if v.active else "",
-            f"{v.created_at:%Y-%m-%d %H:%M}",
-            v.created_by,
-            v.note,
-        )
-    console.print(table)
-
-
-@policy_app.command("store")
-@handle_errors
-def policy_store(
-    file: Annotated[Path, typer.Argument(help="JSON or YAML policy document.", exists=True)],
-    note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
-    db: DbOption = None,
-    json_out: JsonOption = False,
-) -> None:
-    """Validate and store a new policy version (not activated).
-
-    Example:  dtem policy store policy.yaml --note "threshold 65"
-    """
-    doc = read_mapping(file, "a policy document", lambda problem: PolicyInvalid([problem]))
-    c = open_ledger(db)
-    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
-    version = governance.store_policy(c.ledger, doc, c.clock, c.settings.actor, note)
-    if json_out:
-        print_json({"version": version})
-    else:
-        console.print(f"stored policy v{version}; activate it with: dtem policy activate {version}")
-
-
-@policy_app.command("activate")
-@handle_errors
-def policy_activate(
-    version: Annotated[int, typer.Argument(help="Stored version to make active.")],
-    force: Annotated[
-        bool, typer.Option("--force", help="Activate a trained version the gate refused.")
-    ] = False,
-    reason: Annotated[str, typer.Option(help="Why --force (audited).")] = "",
-    db: DbOption = None,
-    json_out: JsonOption = False,
-) -> None:
-    """Make a stored version the active policy (audited).
-
-    A version `dtem train` stored must pass its holdout gate (it beats the best
-    baseline, no leakage warning, a positive calibration slope, enough rows to judge);
-    otherwise this exits 6 with the reasons, unless --force --reason TEXT.
-
-    Example:  dtem policy activate 2
-    """
-    c = open_ledger(db)
-    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
-    active = governance.activate_policy(
-        c.ledger, version, c.clock, c.settings.actor, force=force, reason=reason
-    )
-    if json_out:
-        print_json({"active_version": active.version})
-    else:
-        console.print(f"policy v{active.version} is now active")
 
 
 # --- audit -------------------------------------------------------------------------------

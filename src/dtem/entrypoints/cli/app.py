@@ -14,6 +14,7 @@ from dtem.entrypoints.cli import (
     market,
     opportunities,
     optim,
+    policy,
     scoring,
     signals,
     simulate,
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 
 admin.register(app)
+policy.register(app)
 imports.register(app)
 demo.register(app)
 market.register(app)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
 from dtem.services import audit, governance
+from dtem.services.policy_schema import policy_schema
 
 router = APIRouter(tags=["governance"])
 
@@ -44,6 +45,91 @@ def activate(body: ActivateIn, c: ContainerDep, token: AdminDep) -> PolicyOut:
     actor = f"token:{token.id}"
     active = governance.activate_policy(
         c.ledger, body.version, c.clock, actor, force=body.force, reason=body.reason
+    )
+    return PolicyOut(version=active.version, active=True, policy=active.policy.to_dict())
+
+
+class StoreIn(BaseModel):
+    """A policy document: by default a merge patch (RFC 7396) on the active version, or
+    on `base`; with `replace`, the whole policy (what it leaves out takes the default)."""
+
+    document: dict[str, Any]
+    note: str = ""
+    replace: bool = False
+    base: int | None = None
+
+
+class StoredOut(BaseModel):
+    version: int
+    policy: dict[str, Any]
+
+
+class VersionOut(BaseModel):
+    version: int
+    created_at: str
+    created_by: str
+    note: str
+    active: bool
+
+
+class ChangeOut(BaseModel):
+    path: str
+    before: Any
+    after: Any
+
+
+class DiffOut(BaseModel):
+    a: int
+    b: int
+    changes: list[ChangeOut]
+
+
+class RollbackIn(BaseModel):
+    reason: str = ""
+    to: int | None = None  # an earlier active version; default: the one before the current
+
+
+@router.get("/policies", response_model=list[VersionOut])
+def list_policies(c: ContainerDep, _t: TokenDep) -> list[VersionOut]:
+    """Every stored version, oldest first."""
+    with c.ledger.transaction() as tx:
+        versions = tx.policy_versions()
+    return [
+        VersionOut(version=v.version, created_at=v.created_at.isoformat(),
+                   created_by=v.created_by, note=v.note, active=v.active)
+        for v in versions
+    ]  # fmt: skip
+
+
+@router.get("/policies/schema")
+def get_policy_schema(_t: TokenDep) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a policy document."""
+    return policy_schema()
+
+
+@router.post("/policies", response_model=StoredOut, status_code=201)
+def store(body: StoreIn, c: ContainerDep, token: AdminDep) -> StoredOut:
+    """Validate and store a new version (not activated); every problem listed at once."""
+    version = governance.store_policy(
+        c.ledger, body.document, c.clock, f"token:{token.id}", body.note,
+        merge=not body.replace, base=body.base,
+    )  # fmt: skip
+    with c.ledger.transaction() as tx:
+        return StoredOut(version=version, policy=tx.policy_document(version))
+
+
+@router.get("/policies/{a}/diff", response_model=DiffOut)
+def diff(a: int, c: ContainerDep, _t: TokenDep, to: int | None = None) -> DiffOut:
+    """Every field that differs from version `a` to version `to` (default: active)."""
+    d = governance.diff_policies(c.ledger, a, to)
+    return DiffOut(a=d.a, b=d.b, changes=[ChangeOut(**ch.to_dict()) for ch in d.changes])
+
+
+@router.post("/policies/rollback", response_model=PolicyOut)
+def rollback(body: RollbackIn, c: ContainerDep, token: AdminDep) -> PolicyOut:
+    """Activate the previous version (or `to`) again as a new version (audited)."""
+    active = governance.rollback_policy(
+        c.ledger, c.clock, f"token:{token.id}", body.reason, body.to
     )
     return PolicyOut(version=active.version, active=True, policy=active.policy.to_dict())
 

@@ -1,0 +1,222 @@
+"""`dtem policy`: show, list, schema, store, diff, activate and roll back policy versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dtem.domain.errors import PolicyInvalid
+from dtem.domain.policy import NOT_USED_YET
+from dtem.entrypoints.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    handle_errors,
+    open_ledger,
+    print_json,
+    read_mapping,
+)
+from dtem.services import governance
+from dtem.services.policy_schema import policy_schema
+
+policy_app = typer.Typer(
+    help=(
+        "Policy versions: show, schema, store (full or partial), diff, activate, roll back.\n\n"
+        "Example:  dtem policy store lower-threshold.yaml && dtem policy diff 1 2"
+    ),
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("show")
+@handle_errors
+def policy_show(
+    version: Annotated[int | None, typer.Argument(help="Version (default: active).")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Print a policy version (the active one by default); fields no rule reads yet are
+    marked "not used yet" (`unused_fields` in JSON).
+
+    Example:  dtem policy show --json | jq .policy.threshold
+    """
+    c = open_ledger(db)
+    active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    with c.ledger.transaction() as tx:
+        v = version or active.version
+        doc = tx.policy_document(v)
+    unused = [key for key in NOT_USED_YET if key in doc]
+    if json_out:
+        print_json(
+            {"version": v, "active": v == active.version, "policy": doc, "unused_fields": unused}
+        )
+        return
+    title = f"policy v{v}" + (" (active)" if v == active.version else "")
+    table = Table("field", "value", "note", title=title)
+    for key, value in doc.items():
+        table.add_row(key, json.dumps(value), "not used yet" if key in unused else "")
+    console.print(table)
+
+
+@policy_app.command("list")
+@handle_errors
+def policy_list(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """List stored policy versions.  Example:  dtem policy list"""
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    with c.ledger.transaction() as tx:
+        versions = tx.policy_versions()
+    if json_out:
+        print_json(versions)
+        return
+    table = Table("version", "active", "created", "by", "note")
+    for v in versions:
+        table.add_row(
+            str(v.version),
+            "*" if v.active else "",
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+            v.created_by,
+            v.note,
+        )
+    console.print(table)
+
+
+@policy_app.command("store")
+@handle_errors
+def policy_store(
+    file: Annotated[Path, typer.Argument(help="JSON or YAML policy document.", exists=True)],
+    note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="The file is the whole policy: what it leaves out takes the default."
+        ),
+    ] = False,
+    base: Annotated[
+        int | None, typer.Option(help="Merge onto this version instead of the active one.")
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Validate and store a new policy version (not activated).
+
+    The file is a partial document merged onto the active policy (or --base N) field by
+    field, at every depth: `signal_types: {hand_raise: {weight: 8}}` changes one weight
+    and keeps the rest; `null` resets a field to its default or removes a mapping entry
+    (JSON Merge Patch, RFC 7396). Every problem is listed at once (exit 6).
+
+    Example:  dtem policy store policy.yaml --note "threshold 65"
+    """
+    doc = read_mapping(file, "a policy document", lambda problem: PolicyInvalid([problem]))
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    version = governance.store_policy(
+        c.ledger, doc, c.clock, c.settings.actor, note, merge=not replace, base=base
+    )
+    if json_out:
+        print_json({"version": version})
+    else:
+        console.print(f"stored policy v{version}; activate it with: dtem policy activate {version}")
+
+
+@policy_app.command("activate")
+@handle_errors
+def policy_activate(
+    version: Annotated[int, typer.Argument(help="Stored version to make active.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Activate a trained version the gate refused.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why --force (audited).")] = "",
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Make a stored version the active policy (audited).
+
+    A version `dtem train` stored must pass its holdout gate (it beats the best
+    baseline, no leakage warning, a positive calibration slope, enough rows to judge);
+    otherwise this exits 6 with the reasons, unless --force --reason TEXT.
+
+    Example:  dtem policy activate 2
+    """
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    active = governance.activate_policy(
+        c.ledger, version, c.clock, c.settings.actor, force=force, reason=reason
+    )
+    if json_out:
+        print_json({"active_version": active.version})
+    else:
+        console.print(f"policy v{active.version} is now active")
+
+
+@policy_app.command("schema")
+@handle_errors
+def policy_schema_cmd() -> None:
+    """Print the JSON Schema (draft 2020-12) of a policy document.
+
+    Example:  dtem policy schema > policy.schema.json
+    """
+    print_json(policy_schema())
+
+
+@policy_app.command("diff")
+@handle_errors
+def policy_diff(
+    a: Annotated[int, typer.Argument(help="From this version.")],
+    b: Annotated[int | None, typer.Argument(help="To this version (default: active).")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Every field that differs between two versions, nested fields by dotted path.
+
+    Example:  dtem policy diff 3 4
+    """
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    diff = governance.diff_policies(c.ledger, a, b)
+    if json_out:
+        print_json(diff.to_dict())
+        return
+    if not diff.changes:
+        console.print(f"policy v{diff.a} and v{diff.b} are the same")
+        return
+    table = Table("field", f"v{diff.a}", f"v{diff.b}", title=f"policy v{diff.a} → v{diff.b}")
+    for change in diff.changes:
+        table.add_row(change.path, _cell(change.before), _cell(change.after))
+    console.print(table)
+
+
+@policy_app.command("rollback")
+@handle_errors
+def policy_rollback(
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    to: Annotated[
+        int | None, typer.Option(help="Roll back to this earlier active version.")
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Activate again the version in force before the current one (or --to N), as a new
+    version: history is never rewritten. Audited with the reason.
+
+    Example:  dtem policy rollback --reason "threshold 55 flooded the reps"
+    """
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    active = governance.rollback_policy(c.ledger, c.clock, c.settings.actor, reason, to)
+    if json_out:
+        print_json({"active_version": active.version})
+    else:
+        console.print(f"rolled back: policy v{active.version} is now active")
+
+
+def _cell(value: object) -> str:
+    return "(absent)" if value is None else json.dumps(value)

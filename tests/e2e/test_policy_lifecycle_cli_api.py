@@ -1,0 +1,87 @@
+"""The admin's policy round trip, as typed at the CLI and sent over HTTP: store a partial
+document, diff it, activate it, roll it back — each step audited, the chain intact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import jsonschema
+
+from dtem.domain.policy import default_policy
+from tests.e2e.conftest import Server, run_dtem
+
+
+def test_cli_store_partial_diff_activate_rollback(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/l.db"
+    run_dtem("init", db=db, check=True)
+    doc = tmp_path / "lower.yaml"
+    doc.write_text("threshold: 55\nsignal_types:\n  hand_raise:\n    weight: 8\n")
+    stored = json.loads(run_dtem("policy", "store", str(doc), "--json", db=db, check=True).stdout)
+    diff = json.loads(run_dtem("policy", "diff", "1", "2", "--json", db=db, check=True).stdout)
+    assert stored["version"] == 2
+    assert [(c["path"], c["before"], c["after"]) for c in diff["changes"]] == [
+        ("signal_types.hand_raise.weight", 6.0, 8),
+        ("threshold", 60.0, 55),
+    ]
+    table = run_dtem("policy", "diff", "1", "2", db=db, check=True).stdout
+    assert "signal_types.hand_raise.weight" in table and "55" in table
+    run_dtem("policy", "activate", "2", db=db, check=True)
+    out = run_dtem("policy", "rollback", "--reason", "too hot", db=db, check=True).stdout
+    assert "v3 is now active" in out
+    shown = json.loads(run_dtem("policy", "show", "--json", db=db, check=True).stdout)
+    assert shown["version"] == 3 and shown["policy"]["threshold"] == 60.0
+    actions = [e["action"] for e in json.loads(run_dtem("audit", "list", "--json", db=db).stdout)]
+    assert actions[-4:] == ["policy.store", "policy.activate", "policy.store", "policy.rollback"]
+    assert run_dtem("audit", "verify", db=db).returncode == 0
+
+
+def test_cli_refuses_a_rollback_with_nothing_before_and_a_bad_partial(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/l.db"
+    run_dtem("init", db=db, check=True)
+    proc = run_dtem("policy", "rollback", db=db)
+    assert proc.returncode == 4 and "nothing to roll back" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("signal_types:\n  demo:\n    weight: 1\n")
+    proc = run_dtem("policy", "store", str(bad), db=db)
+    assert proc.returncode == 6 and "signal type 'demo': half_life_days is required" in proc.stderr
+
+
+def test_the_published_schema_accepts_stored_documents_and_rejects_unknown_keys() -> None:
+    proc = run_dtem("policy", "schema", check=True)
+    schema = json.loads(proc.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(default_policy().to_dict())) == []
+    assert schema["properties"]["threshold"]["description"].startswith("score at or above")
+    errors = list(validator.iter_errors({"threshold": "high", "colour": "red"}))
+    assert len(errors) == 2
+
+
+def test_api_store_diff_activate_rollback(any_server: Server) -> None:
+    out = run_dtem("token", "create", "--role", "admin", "--json", db=any_server.db, check=True)
+    headers = {"Authorization": f"Bearer {json.loads(out.stdout)['token']}"}
+    base = any_server.base_url
+    patch = {"document": {"signal_types": {"hand_raise": {"weight": 8}}}, "note": "hotter"}
+    stored = httpx.post(f"{base}/policies", json=patch, headers=headers)
+    assert stored.status_code == 201
+    version = stored.json()["version"]
+    assert stored.json()["policy"]["signal_types"]["web_visit"]["weight"] == 0.4  # kept
+    diff = httpx.get(f"{base}/policies/1/diff", params={"to": version}, headers=headers).json()
+    assert [c["path"] for c in diff["changes"]] == ["signal_types.hand_raise.weight"]
+    act = httpx.post(f"{base}/policy/activate", json={"version": version}, headers=headers)
+    assert act.status_code == 200
+    rolled = httpx.post(f"{base}/policies/rollback", json={"reason": "r"}, headers=headers)
+    assert rolled.status_code == 200 and rolled.json()["version"] == version + 1
+    assert rolled.json()["policy"]["signal_types"]["hand_raise"]["weight"] == 6.0
+    listed = httpx.get(f"{base}/policies", headers=headers).json()
+    assert [v["active"] for v in listed] == [False, False, True]
+    schema = httpx.get(f"{base}/policies/schema", headers=headers)
+    assert schema.status_code == 200 and schema.json()["title"] == "DTEM policy"
+    bad = httpx.post(f"{base}/policies", json={"document": {"threshold": 140}}, headers=headers)
+    assert bad.status_code == 422 and "threshold" in json.dumps(bad.json())
+    viewer = run_dtem("token", "create", "--role", "viewer", "--json", db=any_server.db).stdout
+    vh = {"Authorization": f"Bearer {json.loads(viewer)['token']}"}
+    assert httpx.post(f"{base}/policies/rollback", json={}, headers=vh).status_code == 403
