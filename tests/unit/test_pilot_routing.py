@@ -33,6 +33,10 @@ def test_routing_leases_only_to_the_pod_and_says_why_the_floor_is_out(
     got = [route(ledger, clock, f"A{i}", "crossed_up") for i in range(3)]
     assert [r.rep for r in got] == ["R2", "R2", "R2"]
     assert got[0].exclusions == {"R1": "outside_pilot_pod", "R3": "outside_pilot_pod"}
+    report = pilots.pilot_report(ledger, clock, "tank")
+    assert (report.pod_leases, report.floor_leases) == (3, 0)  # fed by routing, pod only
+    assert [m.pod_deals for m in report.comparisons] == [0, 0, 0]  # nothing closed yet
+    assert all(m.difference is None and m.low is None for m in report.comparisons)
     pilots.end_pilot(ledger, clock, "tank", "ann")
     after = route(ledger, clock, "A3", "crossed_up")
     assert after.outcome == "leased" and after.rep in {"R1", "R3"}  # R2 has the most load
