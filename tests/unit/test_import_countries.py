@@ -81,3 +81,13 @@ def test_the_import_reports_each_unknown_country_by_row_and_field(tmp_path: Path
         None,
         "Narnia",
     }
+
+
+def test_every_country_code_routing_knows_keeps_its_language_once_imported() -> None:
+    from dtem.domain.eligibility import COUNTRY_LANGUAGE, account_language
+    from dtem.domain.model import Account
+
+    codes = {k: lang for k, lang in COUNTRY_LANGUAGE.items() if len(k) == 2}
+    stored = {k: tf.parse_country(k.upper()) for k in codes}
+    got = {k: account_language(Account("A", "A", country=name)) for k, name in stored.items()}
+    assert got == codes

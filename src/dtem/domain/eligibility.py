@@ -51,6 +51,10 @@ COUNTRY_LANGUAGE: dict[str, str] = {
     "australia": "en", "canada": "en", "germany": "de", "austria": "de", "france": "fr",
     "spain": "es", "mexico": "es", "italy": "it", "portugal": "pt", "brazil": "pt",
     "netherlands": "nl", "sweden": "sv", "japan": "ja", "china": "zh",
+    # the names imports store for the codes above (ISO 3166 common names, pycountry)
+    "new zealand": "en", "belgium": "fr", "argentina": "es", "colombia": "es",
+    "chile": "es", "norway": "no", "denmark": "da", "finland": "fi", "poland": "pl",
+    "south korea": "ko",
 }  # fmt: skip
 LANGUAGE_NAMES: dict[str, str] = {
     "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
