@@ -85,6 +85,7 @@ def test_an_update_without_the_optional_column_keeps_the_stored_value(tmp_path: 
     with ledger.transaction() as tx:
         acme = tx.accounts_by_external_id(["A1"])["A1"]
     assert got.counts["updated"] == 1
+    assert got.absent_columns == ["Industry", "Do Not Contact", "Lead Source"]
     assert (acme.industry, acme.do_not_contact, acme.domain) == ("retail", True, "acme.com")
 
 

@@ -109,6 +109,11 @@ def _report(result: ImportResult, json_out: bool) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if result.absent_columns:
+        console.print(
+            "optional column(s) not in the file, not imported: " + ", ".join(result.absent_columns),
+            soft_wrap=True,
+        )
     if n.get("unattached"):
         console.print(
             f"{n['unattached']} opportunit{'y has' if n['unattached'] == 1 else 'ies have'} "

@@ -68,6 +68,7 @@ class ImportResult:
     rejects_file: str | None = None
     notices: list[RowError] = field(default_factory=list)  # kept as given, but reported
     attached: list[str] = field(default_factory=list)  # waiting opportunities now attached
+    absent_columns: list[str] = field(default_factory=list)  # optional, not in the file
 
 
 def import_file(
@@ -92,14 +93,15 @@ def import_file(
     """
     policy = policy or default_policy()
     notices: list[RowError] = []
+    absent: list[str] = []
     records, errors, total = read_records(
-        kind, path, mapping, policy, progress, clock(), encoding=encoding, notices=notices
+        kind, path, mapping, policy, progress, clock(), encoding, notices, absent
     )
     with ledger.transaction() as tx:
         plan = make_plan(tx, kind, records, path.name, clock(), policy)
         errors = sorted(errors + plan.errors, key=lambda e: (e.row, e.field))
         result = _result(kind, path, dry_run, total, plan, errors)
-        result.notices = notices
+        result.notices, result.absent_columns = notices, absent
         if errors and on_error == "fail" and not dry_run:
             raise InputInvalid(errors, source=str(path))
         if not dry_run and plan.changed:
@@ -141,11 +143,13 @@ def read_records(
     now: datetime | None = None,
     encoding: str | None = None,
     notices: list[RowError] | None = None,
+    absent: list[str] | None = None,
 ) -> tuple[list[Record], list[RowError], int]:
     """Read and validate a file: (clean records, row errors, rows read).
 
     `now` is the import time, which no date of a fact may pass. `notices` (when given)
-    receives the values kept as given but reported, such as an unknown country.
+    receives the values kept as given but reported, such as an unknown country; `absent`
+    the mapping's optional columns the file lacks (their fields are not imported).
 
     Problems with the header (a mapped column the file lacks) raise `InputInvalid` at once.
     """
@@ -154,6 +158,8 @@ def read_records(
     validator = Validator(
         section or identity_mapping(kind, columns), path.name, columns, policy, now
     )
+    if absent is not None:
+        absent += validator.absent
     header = validator.header_errors(header_row=1 if path.suffix.lower() in (".csv", ".tsv") else 0)
     if header:
         raise InputInvalid(header, source=str(path))
