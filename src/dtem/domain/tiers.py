@@ -22,9 +22,38 @@ neither a human nor an agent is ever given it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from dtem.domain.eligibility import segment_matches
 from dtem.domain.model import Account, Tier, segment_of
 from dtem.domain.policy import Policy
+
+
+@dataclass(frozen=True)
+class TierOverride:
+    """A tier a person set by name (`dtem accounts tier A --set 1`); it beats the rules."""
+
+    tier: Tier
+    by: str
+    at: datetime
+    note: str = ""
+
+    def reason(self) -> str:
+        why = f": {self.note}" if self.note else ""
+        return f"set to tier {int(self.tier)} by {self.by} at {self.at:%Y-%m-%d %H:%M}{why}"
+
+
+@dataclass(frozen=True)
+class AccountTier:
+    """An account's stored tier: what the policy (or an override) gave it, and why."""
+
+    account_id: int
+    tier: Tier
+    reason: str
+    policy_version: int | None
+    computed_at: datetime
+    override: TierOverride | None = None
 
 
 def account_tier(account: Account, policy: Policy, named: bool) -> tuple[Tier, str]:
@@ -44,12 +73,17 @@ def account_tier(account: Account, policy: Policy, named: bool) -> tuple[Tier, s
     return Tier.HYBRID, "hybrid: agents below the threshold, humans above it"
 
 
-def tier_in_force(account: Account, policy: Policy) -> tuple[Tier, str]:
-    """The tier routing and the agent gateway use: the stored tier is the named input.
+def tier_in_force(
+    account: Account, policy: Policy, override: TierOverride | None = None
+) -> tuple[Tier, str]:
+    """The tier routing and the agent gateway use: an override first, then the rules
+    with the imported tier as the named input.
 
     A stored tier 1 is a named strategic account; a stored tier 3 (imported) stays 3
     unless the policy's rules make the account tier 1; otherwise the policy decides.
     """
+    if override is not None:
+        return override.tier, override.reason()
     tier, why = account_tier(account, policy, named=account.tier == Tier.HUMAN_ONLY)
     if tier == Tier.HYBRID and account.tier == Tier.AI_ONLY:
         return Tier.AI_ONLY, "set to tier 3 (import or `dtem accounts tier`)"

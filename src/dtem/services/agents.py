@@ -97,10 +97,12 @@ def _claimable(
     ids = [a.id for a in accounts if a.id is not None]
     scores = tx.latest_scores(ids) if ids else {}
     touches = tx.agent_touch_counts(ids, now - WEEK) if ids else {}
+    overrides = {i: x.override for i, x in tx.account_tiers(ids).items()} if ids else {}
     out: list[tuple[Account, float | None, float]] = []
     for stored in accounts:
         assert stored.id is not None
-        account = replace(stored, tier=tier_in_force(stored, policy)[0])
+        tier = tier_in_force(stored, policy, overrides.get(stored.id))[0]
+        account = replace(stored, tier=tier)
         row = scores.get(stored.id)
         score = row.score if row else None
         if nurture_refusal(account, score, touches.get(stored.id, 0), policy) is None:

@@ -14,10 +14,15 @@ from dtem.domain.errors import ActivationRefused, NotFound
 from dtem.domain.policy import Policy, default_policy
 from dtem.domain.policy_docs import Change, diff_documents, merge_patch
 from dtem.domain.ports import AuditPort, LedgerOf, PolicyPort
+from dtem.services.tiering import TierTx, refresh_tiers
 
 
 class _AuditedPolicies(PolicyPort, AuditPort, Protocol):
     """Policy versions, every change audited in the same transaction."""
+
+
+class _Activation(_AuditedPolicies, TierTx, Protocol):
+    """An activation also recomputes every account's stored tier."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class ActivePolicy:
 
 
 def ensure_policy(
-    ledger: LedgerOf[_AuditedPolicies], clock: Clock, actor: str = "system"
+    ledger: LedgerOf[_Activation], clock: Clock, actor: str = "system"
 ) -> ActivePolicy:
     """Make sure a policy is active; the first run stores and activates the defaults."""
     with ledger.transaction() as tx:
@@ -35,6 +40,7 @@ def ensure_policy(
             version = _store(tx, default_policy().to_dict(), clock, actor, "default policy")
             tx.activate_policy(version, clock(), actor)
             tx.append_audit(actor, "policy.activate", {"version": version}, clock())
+            refresh_tiers(tx, active_policy(tx).policy, version, clock())
         return active_policy(tx)
 
 
@@ -174,7 +180,7 @@ def record_verdict(
 
 
 def activate_policy(
-    ledger: LedgerOf[_AuditedPolicies],
+    ledger: LedgerOf[_Activation],
     version: int,
     clock: Clock,
     actor: str,
@@ -198,8 +204,10 @@ def activate_policy(
         detail: dict[str, Any] = {"version": version, "previous": previous}
         if force:
             detail |= {"forced": True, "reason": reason, "refused": refused}
+        active = active_policy(tx)
+        detail["tiers_changed"] = refresh_tiers(tx, active.policy, version, clock())
         tx.append_audit(actor, "policy.activate", detail, clock())
-        return active_policy(tx)
+        return active
 
 
 def _refusals(check: dict[str, Any] | None) -> list[str]:

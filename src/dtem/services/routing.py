@@ -20,6 +20,7 @@ from dtem.domain.errors import ArgumentInvalid, LeaseConflict, NotFound
 from dtem.domain.expected_value import deal_value
 from dtem.domain.model import Account, Lease, segment_of
 from dtem.domain.ports import (
+    AccountTiersPort,
     AuditPort,
     DecisionLogPort,
     DirectoryPort,
@@ -37,10 +38,15 @@ from dtem.domain.win_rate import win_rate_multiplier
 from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
 from dtem.services.pipeline_worth import pipeline_worth
+from dtem.services.tiering import tier_override
+
+
+class RoutingFactsTx(RoutingFactsPort, AccountTiersPort, Protocol):
+    """What routing asks about an account: its score, rep records, a tier override."""
 
 
 class RoutingTx(
-    RoutingFactsPort, DecisionLogPort, LeasesPort, DirectoryPort, AuditPort, PilotsPort, Protocol
+    RoutingFactsTx, DecisionLogPort, LeasesPort, DirectoryPort, AuditPort, PilotsPort, Protocol
 ):
     """What a routing decision reads and writes in the caller's unit of work: routing
     facts, the decision log, the lease it grants (audited), accounts and reps, and the
@@ -115,7 +121,7 @@ def route_in_tx(
 
 
 def routing_request(
-    tx: RoutingFactsPort,
+    tx: RoutingFactsTx,
     account: Account,
     trigger: str,
     active: ActivePolicy,
@@ -130,7 +136,8 @@ def routing_request(
     model in the policy, its open opportunities set P and value (`pipeline_worth`)."""
     assert account.id is not None
     score = latest if latest is not None else tx.routing_score(account.id)
-    account = replace(account, tier=tier_in_force(account, active.policy)[0])
+    override = tier_override(tx, account.id)
+    account = replace(account, tier=tier_in_force(account, active.policy, override)[0])
     return RoutingRequest(
         account,
         trigger,

@@ -20,6 +20,7 @@ from dtem.adapters.ledger.memory_imports import ImportsMemory
 from dtem.adapters.ledger.memory_kpis import KpisMemory
 from dtem.adapters.ledger.memory_market import MarketMemory
 from dtem.adapters.ledger.memory_radar import RadarMemory
+from dtem.adapters.ledger.memory_tiers import TiersMemory
 from dtem.adapters.ledger.memory_training import TrainingMemory
 from dtem.domain.audit import GENESIS, AuditEntry, ChainHead, new_entry
 from dtem.domain.clock import as_utc
@@ -59,7 +60,14 @@ class MemoryLedger:
 
 
 class MemoryTx(
-    ImportsMemory, RadarMemory, MarketMemory, TrainingMemory, CompMemory, AgentsMemory, KpisMemory
+    ImportsMemory,
+    RadarMemory,
+    MarketMemory,
+    TrainingMemory,
+    CompMemory,
+    AgentsMemory,
+    KpisMemory,
+    TiersMemory,
 ):
     s: _State
 

@@ -22,6 +22,7 @@ from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_kpis import KpisSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
+from dtem.adapters.ledger.sql_tiers import TiersSql
 from dtem.adapters.ledger.sql_training import TrainingSql
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import (
@@ -75,7 +76,9 @@ class SqlLedger:
             raise
 
 
-class SqlTx(AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql, AgentsSql, KpisSql):
+class SqlTx(
+    AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql, AgentsSql, KpisSql, TiersSql
+):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 
     def __init__(self, conn: Connection) -> None:

@@ -50,6 +50,20 @@ accounts = sa.Table(
     sa.Column("updated_at", TS, nullable=False),
 )
 
+account_tiers = sa.Table(  # the tier each account was last given, and why (a projection)
+    "account_tiers",
+    metadata,
+    sa.Column("account_id", sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("tier", sa.SmallInteger, nullable=False),
+    sa.Column("reason", sa.String(512), nullable=False),
+    sa.Column("policy_version", sa.Integer),
+    sa.Column("computed_at", TS, nullable=False),
+    sa.Column("override_tier", sa.SmallInteger),  # set by name; beats the policy's rules
+    sa.Column("override_by", sa.String(128)),
+    sa.Column("override_at", TS),
+    sa.Column("override_note", sa.String(512)),
+)
+
 reps = sa.Table(
     "reps",
     metadata,

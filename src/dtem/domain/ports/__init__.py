@@ -38,9 +38,11 @@ from dtem.domain.ports.leases import LeasesPort
 from dtem.domain.ports.routing import DecisionLogPort, RoutingFactsPort
 from dtem.domain.ports.scores import EconomicsPort, ScoresPort
 from dtem.domain.ports.signals import SignalSourcesPort, SignalsPort
+from dtem.domain.ports.tiers import AccountTiersPort
 from dtem.domain.ports.training import TrainingPort
 
 __all__ = [
+    "AccountTiersPort",
     "AgentClaimsPort",
     "AuditPort",
     "BiddingPort",
@@ -93,6 +95,7 @@ class LedgerTx(
     AgentClaimsPort,
     KpiFactsPort,
     PilotsPort,
+    AccountTiersPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

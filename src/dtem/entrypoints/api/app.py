@@ -10,6 +10,7 @@ from dtem.config import Settings
 from dtem.entrypoints.api import errors
 from dtem.entrypoints.api.cors import TrackingCors
 from dtem.entrypoints.api.routers import (
+    accounts,
     agents,
     comp,
     governance,
@@ -40,6 +41,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(scores.router)
     app.include_router(comp.router)
     app.include_router(kpis.router)
+    app.include_router(accounts.router)
     if container.settings.cors_origins:
         app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
     return app

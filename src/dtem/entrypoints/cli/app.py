@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dtem.entrypoints.cli import (
+    accounts,
     admin,
     agent,
     comp,
@@ -49,6 +50,7 @@ comp.register(app)
 kpis.register(app)
 simulate.register(app)
 opportunities.register(app)
+accounts.register(app)
 
 
 def main() -> None:

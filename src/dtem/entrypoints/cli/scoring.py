@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dtem.domain.errors import ArgumentInvalid
+from dtem.entrypoints.cli.accounts import account_lines
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -21,7 +22,7 @@ from dtem.entrypoints.cli.common import (
     print_json,
     styled,
 )
-from dtem.services import governance
+from dtem.services import accounts, governance
 from dtem.services.score_batch import BatchSummary, run_batch
 from dtem.services.scoring import Explanation, explain
 
@@ -135,10 +136,13 @@ def explain_account(
     now = parse_time(as_of) or c.clock()
     with c.ledger.transaction() as tx:
         result = explain(tx, account, governance.active_policy(tx), now)
+    status = accounts.show_account(c.ledger, c.clock, account)
     if json_out:
-        print_json(result.as_dict())
+        print_json(result.as_dict() | {"account_status": accounts.account_json(status)})
         return
     _print_explanation(result)
+    for line in account_lines(status)[1:]:
+        console.print(line, highlight=False)
 
 
 def _print_explanation(e: Explanation) -> None:

@@ -29,7 +29,13 @@ from typing import Literal, Protocol
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ArgumentInvalid, InputInvalid, RowError
 from dtem.domain.policy import Policy, default_policy
-from dtem.domain.ports import CompPort, ImportsPort, LedgerOf, OpportunitiesPort
+from dtem.domain.ports import (
+    AccountTiersPort,
+    CompPort,
+    ImportsPort,
+    LedgerOf,
+    OpportunitiesPort,
+)
 from dtem.services import leases
 from dtem.services.comp import commissions
 from dtem.services.governance import active_policy
@@ -42,14 +48,15 @@ from dtem.services.imports.unattached import attach_waiting
 from dtem.services.imports.validate import ATTR, Record, Validator, duplicate_errors
 from dtem.services.signals.ingest import IngestTx, attach_for_accounts
 from dtem.services.signals.pipeline import SignalPipeline
+from dtem.services.tiering import refresh_tiers
 
 OnError = Literal["fail", "skip"]
 Progress = Callable[[int], None]  # called with the number of rows read so far
 
 
-class ImportTx(IngestTx, ImportsPort, OpportunitiesPort, CompPort, Protocol):
+class ImportTx(IngestTx, ImportsPort, OpportunitiesPort, CompPort, AccountTiersPort, Protocol):
     """An import: records and their history, the stage changes it settles (leases,
-    commissions) and the unmatched signals its new accounts attach."""
+    commissions), the unmatched signals its new accounts attach, their stored tiers."""
 
 
 @dataclass
@@ -106,6 +113,8 @@ def import_file(
             raise InputInvalid(errors, source=str(path))
         if not dry_run and plan.changed:
             result.batch_id = write_plan(tx, plan, path, result, clock(), actor)
+            if plan.entity == "accounts":
+                _refresh_tiers(tx, plan, clock())
             if plan.entity == "accounts" and tx.unmatched_signals(limit=1):
                 # signals waiting for these accounts attach now (none waiting: skip the lookups)
                 accounts = plan.inserts + plan.updates
@@ -123,6 +132,16 @@ def import_file(
     if errors and on_error == "skip" and not dry_run:
         result.rejects_file = str(write_rejects(path, errors, encoding))
     return result
+
+
+def _refresh_tiers(tx: ImportTx, plan: Plan, at: datetime) -> None:
+    """The accounts this import wrote get their tier (and reason) under the active policy."""
+    if tx.active_policy_version() is None:
+        return  # tiers are computed when the first policy is activated
+    keys = [a.external_id for a in (*plan.inserts, *plan.updates)]
+    ids = [a.id for a in tx.accounts_by_external_id(keys).values() if a.id is not None]
+    active = active_policy(tx)
+    refresh_tiers(tx, active.policy, active.version, at, ids)
 
 
 def _advance_leases(tx: ImportTx, changes: list[StageChange], at: datetime, actor: str) -> None:

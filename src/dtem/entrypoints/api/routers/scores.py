@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep
-from dtem.services import governance
+from dtem.services import accounts, governance
 from dtem.services.scoring import Explanation, explain
 
 router = APIRouter(tags=["scores"])
@@ -59,5 +59,8 @@ def account_explain(
     _t: TokenDep,
     as_of: datetime | None = Query(None, description="Explain at this time (default: now)."),
 ) -> dict[str, Any]:
-    """S, E, P, V, C, every logit term, the five strongest signals and the policy version."""
-    return _explain(c, external_id, as_of).as_dict()
+    """S, E, P, V, C, every logit term, the five strongest signals and the policy version;
+    `account`: the tier and why, do-not-contact, the lease and what routed it."""
+    explained = _explain(c, external_id, as_of).as_dict()
+    view = accounts.show_account(c.ledger, c.clock, external_id)
+    return explained | {"account_status": accounts.account_json(view)}

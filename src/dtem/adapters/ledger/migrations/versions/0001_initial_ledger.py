@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 20:32:02.811374
+Create Date: 2026-12-01 21:06:02.307005
 """
 
 from collections.abc import Sequence
@@ -183,6 +183,19 @@ def upgrade() -> None:
     sa.Column('as_of', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_account_state_account_id_accounts')),
     sa.PrimaryKeyConstraint('account_id', 'type', name=op.f('pk_account_state'))
+    )
+    op.create_table('account_tiers',
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('tier', sa.SmallInteger(), nullable=False),
+    sa.Column('reason', sa.String(length=512), nullable=False),
+    sa.Column('policy_version', sa.Integer(), nullable=True),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('override_tier', sa.SmallInteger(), nullable=True),
+    sa.Column('override_by', sa.String(length=128), nullable=True),
+    sa.Column('override_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('override_note', sa.String(length=512), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_account_tiers_account_id_accounts')),
+    sa.PrimaryKeyConstraint('account_id', name=op.f('pk_account_tiers'))
     )
     op.create_table('activities',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -551,6 +564,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_activities_account_id'))
 
     op.drop_table('activities')
+    op.drop_table('account_tiers')
     op.drop_table('account_state')
     op.drop_table('account_attributes')
     op.drop_table('sync_watermarks')
