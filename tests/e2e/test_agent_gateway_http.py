@@ -58,6 +58,9 @@ def test_agent_claims_touches_and_hands_a_raised_hand_to_a_rep(any_server: Serve
     listed = run_dtem("lease", "list", "--json", db=server.db, check=True)
     (lease,) = json.loads(listed.stdout)
     assert lease["id"] == raised["lease_id"] and lease["account"] == "NURTURE-1"
+    explained = run_dtem("explain", "NURTURE-1", db=server.db, check=True).stdout
+    assert f"lease #{raised['lease_id']} to R1" in explained
+    assert "routed by a hand-raise at " in explained and "threshold 60" in explained
     with ledger.transaction() as tx:
         acts = tx.agent_touch_counts(list(tx.all_account_ids().values()), NOW - timedelta(days=1))
         assert sorted(acts.values()) == [3]
