@@ -179,7 +179,7 @@ def start(db: str) -> tuple[subprocess.Popen[bytes], str]:
 
 def fresh_pg(url: str) -> str:
     """Drop and create the bench database named in `url` (on the same server)."""
-    name = url.rsplit("/", 1)[1].split("?")[0]
+    name = url.rsplit("/", 1)[1].split("?", maxsplit=1)[0]
     admin = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
