@@ -15,7 +15,7 @@ from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, Rep, Tier
 from dtem.domain.policy import default_policy
 from dtem.services import accounts, agents, routing
-from dtem.services.governance import activate_policy, store_policy
+from dtem.services.governance import activate_policy, rollback_policy, store_policy
 from dtem.services.imports.service import import_file
 
 PIPE = signal_pipeline()
@@ -109,3 +109,12 @@ def test_show_says_a_hand_raise_not_the_score_routed_the_account() -> None:
         "routed by a hand-raise at 2027-01-04 09:00 UTC (score 20.0 below threshold 60)"
     )
     assert accounts.account_json(view)["routing"]["trigger"] == "hand_raise"
+
+
+def test_a_policy_rollback_recomputes_the_tiers() -> None:
+    ledger, clock, acc = _market()
+    _activate_cuts(ledger, clock)
+    rollback_policy(ledger, clock, "ana", "cuts too early")
+    with ledger.transaction() as tx:
+        big = tx.account_tiers([acc["BIG"]])[acc["BIG"]]
+    assert (big.tier, big.policy_version) == (Tier.HYBRID, 3)

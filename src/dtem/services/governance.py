@@ -123,7 +123,7 @@ def diff_policies(ledger: LedgerOf[PolicyPort], a: int, b: int | None = None) ->
 
 
 def rollback_policy(
-    ledger: LedgerOf[_AuditedPolicies],
+    ledger: LedgerOf[_Activation],
     clock: Clock,
     actor: str,
     reason: str = "",
@@ -150,13 +150,21 @@ def rollback_policy(
         note = f"rollback of v{current} to v{to}" + (f": {reason}" if reason else "")
         version = _store(tx, tx.policy_document(to), clock, actor, note)
         tx.activate_policy(version, clock(), actor)
+        active = active_policy(tx)
+        refresh_tiers(tx, active.policy, version, clock())
         tx.append_audit(
             actor,
             "policy.rollback",
-            {"from": current, "to": to, "version": version, "reason": reason},
+            {
+                "from": current,
+                "to": to,
+                "version": version,
+                "reason": reason,
+                "tiers_changed": tiers,
+            },
             clock(),
         )
-        return active_policy(tx)
+        return active
 
 
 def _store(
