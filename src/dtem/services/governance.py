@@ -155,13 +155,7 @@ def rollback_policy(
         tx.append_audit(
             actor,
             "policy.rollback",
-            {
-                "from": current,
-                "to": to,
-                "version": version,
-                "reason": reason,
-                "tiers_changed": tiers,
-            },
+            {"from": current, "to": to, "version": version, "reason": reason},
             clock(),
         )
         return active
