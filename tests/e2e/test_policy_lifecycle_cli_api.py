@@ -35,6 +35,9 @@ def test_cli_store_partial_diff_activate_rollback(tmp_path: Path) -> None:
     actions = [e["action"] for e in json.loads(run_dtem("audit", "list", "--json", db=db).stdout)]
     assert actions[-4:] == ["policy.store", "policy.activate", "policy.store", "policy.rollback"]
     assert run_dtem("audit", "verify", db=db).returncode == 0
+    preview = json.loads(run_dtem("policy", "preview", "2", "--json", db=db, check=True).stdout)
+    assert preview["version"] == 2 and preview["active_version"] == 3
+    assert "would cross up" in run_dtem("policy", "preview", "2", db=db, check=True).stdout
 
 
 def test_cli_refuses_a_rollback_with_nothing_before_and_a_bad_partial(tmp_path: Path) -> None:
@@ -71,6 +74,11 @@ def test_api_store_diff_activate_rollback(any_server: Server) -> None:
     assert stored.json()["policy"]["signal_types"]["web_visit"]["weight"] == 0.4  # kept
     diff = httpx.get(f"{base}/policies/1/diff", params={"to": version}, headers=headers).json()
     assert [c["path"] for c in diff["changes"]] == ["signal_types.hand_raise.weight"]
+    pre = httpx.post(f"{base}/policies/{version}/preview", headers=headers, timeout=120)
+    assert pre.status_code == 200 and pre.json()["version"] == version
+    assert pre.json()["active_version"] == 1 and pre.json()["accounts"] == 0
+    missing = httpx.post(f"{base}/policies/99/preview", headers=headers, timeout=120)
+    assert missing.status_code == 404
     act = httpx.post(f"{base}/policy/activate", json={"version": version}, headers=headers)
     assert act.status_code == 200
     rolled = httpx.post(f"{base}/policies/rollback", json={"reason": "r"}, headers=headers)

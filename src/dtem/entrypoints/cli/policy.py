@@ -22,6 +22,7 @@ from dtem.entrypoints.cli.common import (
 )
 from dtem.services import governance
 from dtem.services.policy_schema import policy_schema
+from dtem.services.preview import Preview, preview_policy
 
 policy_app = typer.Typer(
     help=(
@@ -216,6 +217,73 @@ def policy_rollback(
         print_json({"active_version": active.version})
     else:
         console.print(f"rolled back: policy v{active.version} is now active")
+
+
+@policy_app.command("preview")
+@handle_errors
+def policy_preview(
+    version: Annotated[int, typer.Argument(help="Stored version to compare with the active one.")],
+    examples: Annotated[int, typer.Option(help="Accounts shown per crossing direction.")] = 10,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """What activating a version would change now, writing nothing: threshold crossings up
+    and down, tier changes, each rep's load before and after, the expected commission on
+    the hot pool, and the price of capacity λ.
+
+    Example:  dtem policy store lower.yaml && dtem policy preview 2
+    """
+    from dtem.bootstrap import batch_scorer  # loads the batch engine: not at start-up
+
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    with console.status("scoring every account under both policies"):
+        p = preview_policy(c.ledger, version, batch_scorer("duckdb"), c.clock, examples)
+    if json_out:
+        print_json(p.to_dict())
+        return
+    _print_preview(p)
+
+
+def _print_preview(p: Preview) -> None:
+    console.print(
+        f"policy v{p.version} against active v{p.active_version}: {p.accounts:,} accounts "
+        f"scored as of {p.as_of:%Y-%m-%d %H:%M} UTC in {p.seconds:.1f} s (nothing written)"
+    )
+    console.print(
+        f"hot accounts {p.hot_before:,} → {p.hot_after:,}: {p.crossed_up:,} would cross up, "
+        f"{p.crossed_down:,} down"
+    )
+    for title, rows in (("would cross up", p.examples_up), ("would cross down", p.examples_down)):
+        if rows:
+            table = Table("account", "score now", "score then", title=title)
+            for x in rows:
+                table.add_row(x.account, f"{x.before:.1f}", f"{x.after:.1f}")
+            console.print(table)
+    changes = ", ".join(f"{k}: {v:,}" for k, v in p.tier_changes.items()) or "none"
+    console.print(f"tier changes: {changes}")
+    table = Table("rep", "capacity", "load now", "load then", title="rep load (projected)")
+    for r in p.reps:
+        cap = (
+            str(r.capacity_after)
+            if r.capacity_after == r.capacity_before
+            else (f"{r.capacity_before} → {r.capacity_after}")
+        )
+        table.add_row(r.rep, cap, str(r.load_before), str(r.load_after))
+    if p.reps:
+        console.print(table)
+    console.print(
+        f"overflow (no rep with room): {p.overflow:,}; utilisation "
+        f"{p.utilisation_before:.0%} → {p.utilisation_after:.0%}"
+    )
+    console.print(
+        f"expected commission on the hot pool: {p.commission_before:,.2f} → "
+        f"{p.commission_after:,.2f} ({p.commission_after - p.commission_before:+,.2f})"
+    )
+    console.print(
+        f"price of capacity λ: {p.lambda_before:g} → {p.lambda_after:g}; the λ controller's "
+        f"step at the projected utilisation: {p.lambda_controller_step:.2f}"
+    )
 
 
 def _cell(value: object) -> str:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
 from dtem.services import audit, governance
 from dtem.services.policy_schema import policy_schema
+from dtem.services.preview import preview_policy
 
 router = APIRouter(tags=["governance"])
 
@@ -123,6 +124,15 @@ def diff(a: int, c: ContainerDep, _t: TokenDep, to: int | None = None) -> DiffOu
     """Every field that differs from version `a` to version `to` (default: active)."""
     d = governance.diff_policies(c.ledger, a, to)
     return DiffOut(a=d.a, b=d.b, changes=[ChangeOut(**ch.to_dict()) for ch in d.changes])
+
+
+@router.post("/policies/{version}/preview")
+def preview(version: int, c: ContainerDep, _t: AdminDep, examples: int = 10) -> dict[str, Any]:
+    """What activating `version` would change now (threshold crossings, tiers, rep loads,
+    commission, λ); writes nothing."""
+    from dtem.bootstrap import batch_scorer  # the batch engine loads on first use
+
+    return preview_policy(c.ledger, version, batch_scorer("duckdb"), c.clock, examples).to_dict()
 
 
 @router.post("/policies/rollback", response_model=PolicyOut)
