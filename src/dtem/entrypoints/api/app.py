@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import dtem
 from dtem.bootstrap import Container, connect
 from dtem.config import Settings
-from dtem.entrypoints.api import errors
+from dtem.entrypoints.api import docs_pages, errors
 from dtem.entrypoints.api.cors import TrackingCors
 from dtem.entrypoints.api.routers import (
     accounts,
@@ -29,7 +29,10 @@ def create_app(container: Container) -> FastAPI:
         title="DTEM",
         version=dtem.__version__,
         description="Dynamic Territory Equity Model: ledger, scores, leases and policies.",
+        docs_url=None,  # served by docs_pages from packaged assets, not a CDN
+        redoc_url=None,
     )
+    docs_pages.install(app)
     app.state.container = container
     errors.install(app)
     app.include_router(health.router)
