@@ -331,7 +331,7 @@ class DtemRun:
             OPEN_STAGE,
             o.amount,
             self.clock.now.date(),
-            None,
+            w.at(o.close_minutes).date(),  # the CRM's close date: when it will close
             rep,
         )
         with self.ledger.transaction() as tx:

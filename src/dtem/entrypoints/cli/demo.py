@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -107,6 +108,11 @@ def _simulate(accounts: int, reps: int, days: int, seeds: int, quiet: bool) -> d
         if ledger != SIM_DB:
             where += f" (serve it: DTEM_DATABASE_URL=sqlite:///{ledger} dtem serve)"
         console.print(where, soft_wrap=True)
+        end = params.start + timedelta(days=params.days)
+        console.print(
+            f"its KPIs from the ledger: dtem kpi --from {(end - timedelta(days=90)).date()} "
+            f"--to {end.date()}" + ("" if ledger == SIM_DB else f" --db sqlite:///{ledger}")
+        )
         console.print()
     return to_json(result) | {"report": str(REPORT), "ledger": str(ledger)}
 
