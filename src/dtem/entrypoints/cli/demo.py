@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +103,8 @@ def _simulate(accounts: int, reps: int, days: int, seeds: int, quiet: bool) -> d
         result = compare(params, list(range(seeds)), (DTEM,), keep_ledger=ledger, on_done=tick)
     seconds = time.monotonic() - started
     write_report(result, REPORT, seconds)
+    summary = to_json(result) | {"seconds": round(seconds, 1)}
+    (REPORT.parent / "result.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     if not quiet:
         print_comparison(result, seconds)
         where = f"report: {REPORT}   DTEM ledger (first seed): {ledger}"
