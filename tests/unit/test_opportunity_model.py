@@ -30,6 +30,18 @@ def test_a_policy_keeps_its_opportunity_model_and_refuses_a_malformed_one():
         Policy.from_dict({"opportunity_model": {"b0": "high"}})
 
 
+def test_the_published_policy_schema_accepts_a_trained_opportunity_model():
+    import jsonschema
+
+    from dtem.services.policy_schema import policy_schema
+
+    doc = Policy(opportunity_model=OpportunityModel(-1.0, {"proposal": 0.5})).to_dict()
+    validator = jsonschema.Draft202012Validator(policy_schema())
+    assert list(validator.iter_errors(doc)) == []
+    doc["opportunity_model"]["w_typo"] = 1.0
+    assert list(validator.iter_errors(doc))  # unknown keys are refused inside it too
+
+
 @given(deals=st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(1.0, 1e6)), min_size=1,
                       max_size=6))  # fmt: skip
 def test_the_worth_of_open_deals_is_the_sum_of_p_times_amount(deals):

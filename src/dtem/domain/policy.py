@@ -138,8 +138,7 @@ class Policy:
     bid_exponent: float = 1.0
     review_hour_utc: int = 6
     lambda_controller: LambdaController = field(default_factory=LambdaController)
-    # P(win) of an open opportunity (`dtem train --model opportunity`); None = not trained
-    opportunity_model: OpportunityModel | None = None
+    opportunity_model: OpportunityModel | None = None  # P(win) of open deals; None: not trained
     free_mail_domains: tuple[str, ...] = (
         "gmail.com",
         "yahoo.com",

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from dtem.domain.opportunity_model import OpportunityModel
 from dtem.domain.policy import LambdaController, Policy, SignalType
 
 _COMMENT = re.compile(r"^\s+(\w+):[^#\n]*#\s*(.+)$", re.M)
@@ -35,7 +36,7 @@ def policy_schema() -> dict[str, Any]:
     schema["title"] = "DTEM policy"
     schema["description"] = DESCRIPTION
     _describe(schema, Policy)
-    for cls in (SignalType, LambdaController):
+    for cls in (SignalType, LambdaController, OpportunityModel):
         _describe(schema["$defs"][cls.__name__], cls)
     for node in [schema, *schema["$defs"].values()]:
         node["additionalProperties"] = False
