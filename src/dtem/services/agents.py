@@ -81,6 +81,10 @@ def claim_accounts(ledger: LedgerOf[_AgentTx], clock: Clock, agent: str, limit: 
                 break
             assert account.id is not None
             claim = tx.add_claim(account.id, agent, now, expires)
+            if claim is not None and tx.active_lease(account.id) is not None:
+                # a hand-raise leased it (and closed its claim) after we read the leases
+                tx.release_claim(claim.id, now, "leased to a human meanwhile")
+                claim = None
             if claim is not None:  # None: another agent got it first
                 tier = int(account.tier)
                 out.append(ClaimView(claim.id, account.external_id, tier, score, value, expires))

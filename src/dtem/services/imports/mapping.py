@@ -5,6 +5,8 @@ column name, or a rule with `column` (or a constant `value`), `transform` (clean
 order: trim, lower, upper, title, collapse_spaces), `map` (source value -> value, e.g.
 CRM stage names), `formats` (strptime date formats), `null_values`, `default` and
 `optional: true` (a file without the column is read as if the field were not mapped).
+A yes/no field may read `any_of: [column, …]`: yes when any of them says yes (two
+opt-out columns feeding `do_not_contact`); with `optional` the absent ones are skipped.
 Account sections may add `attributes`: fields kept as named text on the account.
 
 >>> m = parse_mapping({"accounts": {"fields": {"external_id": "Id",
@@ -31,6 +33,7 @@ from dtem.services.imports.transforms import CLEANERS
 
 _RULE_KEYS = {
     "column",
+    "any_of",
     "value",
     "transform",
     "map",
@@ -55,6 +58,11 @@ class FieldRule:
     default: Any = None
     kind: str | None = None  # attributes only: parse as this kind, store as text
     optional: bool = False  # a file without the column: the field is simply not mapped
+    also: tuple[str, ...] = ()  # `any_of`: more yes/no columns, yes when any says yes
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return (self.column, *self.also) if self.column is not None else ()
 
 
 @dataclass(frozen=True)
@@ -70,31 +78,32 @@ class EntityMapping:
     def columns(self) -> list[str]:
         """Every source column this mapping reads."""
         rules = [*self.fields.values(), *self.attributes.values()]
-        return list(dict.fromkeys(r.column for r in rules if r.column is not None))
+        return list(dict.fromkeys(c for r in rules for c in r.all_columns))
 
     def for_columns(self, columns: Collection[str]) -> EntityMapping:
         """This mapping for a file with these columns: optional rules whose column the file
         lacks are left out (a missing column that is not optional stays, to be reported)."""
         have = set(columns)
 
-        def present(rule: FieldRule) -> bool:
-            return not rule.optional or rule.column is None or rule.column in have
+        def kept(rules: dict[str, FieldRule]) -> dict[str, FieldRule]:
+            out = {}
+            for k, r in rules.items():
+                found = [c for c in r.all_columns if c in have]
+                if not r.optional or r.column is None:
+                    out[k] = r
+                elif found:  # an optional any_of reads the columns the file has
+                    out[k] = replace(r, column=found[0], also=tuple(found[1:]))
+            return out
 
-        return replace(
-            self,
-            fields={k: r for k, r in self.fields.items() if present(r)},
-            attributes={k: r for k, r in self.attributes.items() if present(r)},
-        )
+        return replace(self, fields=kept(self.fields), attributes=kept(self.attributes))
 
     def absent(self, columns: Collection[str]) -> list[str]:
-        """The optional columns this file lacks (their fields are not imported)."""
+        """The optional columns this file lacks (their fields are not imported); an
+        `any_of` rule is named only when the file has none of its columns."""
         have = set(columns)
         rules = [*self.fields.values(), *self.attributes.values()]
-        return list(
-            dict.fromkeys(
-                r.column for r in rules if r.optional and r.column and r.column not in have
-            )
-        )
+        lacking = [r for r in rules if r.optional and not have & set(r.all_columns)]
+        return list(dict.fromkeys(c for r in lacking for c in r.all_columns))
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,13 @@ def _rule(where: str, body: Any, problems: list[str]) -> FieldRule:
     problems += [f"{where}: unknown key {k!r}" for k in body if k not in _RULE_KEYS]
     transform = tuple(body.get("transform", ()))
     problems += [f"{where}: unknown transform {t!r}" for t in transform if t not in CLEANERS]
+    any_of = body.get("any_of")
+    if any_of is not None:
+        if "column" in body or not isinstance(any_of, list) or not any_of:
+            problems.append(f"{where}: 'any_of' is a list of columns, instead of 'column'")
+            any_of = None
+        else:
+            body = {**body, "column": str(any_of[0])}
     if "column" not in body and "value" not in body:
         problems.append(f"{where}: needs 'column' or 'value'")
     optional = body.get("optional", False)
@@ -213,4 +229,5 @@ def _rule(where: str, body: Any, problems: list[str]) -> FieldRule:
         default=body.get("default"),
         kind=body.get("kind"),
         optional=optional is True,
+        also=tuple(str(c) for c in any_of[1:]) if any_of else (),
     )

@@ -131,6 +131,27 @@ class _Converter:
                 fail(i, raw, str(exc))
 
 
+def any_yes(columns: list[list[Any]]) -> list[Any]:
+    """Per row: True when any column's value reads as yes, else the first given value
+    (a no, or a value the field's parser then rejects with its row), else None.
+
+    >>> any_yes([["no", "", "maybe"], ["yes", "", "no"]])
+    [True, None, 'maybe']
+    """
+    out: list[Any] = []
+    for values in zip(*columns, strict=True):
+        given = [v for v in values if not tf.is_null(v)]
+        out.append(True if any(_yes(v) for v in given) else (given[0] if given else None))
+    return out
+
+
+def _yes(value: Any) -> bool:
+    try:
+        return tf.parse_bool(value)
+    except ValueError:
+        return False
+
+
 class Validator:
     """Applies one entity mapping to the batches of one file."""
 
@@ -169,11 +190,12 @@ class Validator:
                 self.file,
                 header_row,
                 c.target,
-                c.rule.column,
-                f"unknown column {c.rule.column!r} in the mapping; the file has: {have}",
+                column,
+                f"unknown column {column!r} in the mapping; the file has: {have}",
             )
             for c in self.converters
-            if c.rule.column is not None and c.rule.column not in self.columns
+            for column in c.rule.all_columns
+            if column not in self.columns
         ]
         errors += [
             RowError(
@@ -212,6 +234,8 @@ class Validator:
         for conv in self.converters:
             raw = batch.data[conv.rule.column] if conv.rule.column else [conv.rule.value] * n
             arrow = batch.arrow.get(conv.rule.column) if conv.rule.column else None
+            if conv.rule.also:  # any_of: yes when any column says yes
+                raw, arrow = any_yes([raw, *(batch.data[c] for c in conv.rule.also)]), None
             fail = fail_on(conv.target)
             columns[conv.target] = out = conv.run(raw, fail, arrow)
             if conv.kind in TEXT_KINDS and not plain_text(arrow, conv.max_length):
