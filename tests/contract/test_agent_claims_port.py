@@ -60,3 +60,20 @@ def test_agent_touch_counts_count_agent_activities_since(ledger: Any) -> None:
     with ledger.transaction() as tx:
         assert tx.agent_touch_counts([acc["A1"], acc["A2"]], T0 - 7 * 24 * HOUR) == {acc["A1"]: 2}
         assert tx.agent_touch_counts([acc["A2"]], T0) == {}
+
+
+def test_agent_touches_lists_agent_activities_in_a_half_open_period(ledger: Any) -> None:
+    _accounts(ledger)
+    acts = [
+        Activity("t1", "A1", "email_sent", T0, "agent", "bot-a"),
+        Activity("t2", "A2", "call", T0 + HOUR, "agent", "bot-b"),
+        Activity("t3", "A1", "call", T0 + HOUR, "rep", "R1"),
+        Activity("t4", "A2", "reply", T0 + 2 * HOUR, "agent", "bot-a"),
+    ]
+    with ledger.transaction() as tx:
+        tx.insert_activities(acts)
+    with ledger.transaction() as tx:
+        got = tx.agent_touches(T0, T0 + 2 * HOUR)
+    assert [(x.external_id, x.account_external_id, x.kind, x.occurred_at, x.actor_id)
+            for x in got] == [("t1", "A1", "email_sent", T0, "bot-a"),
+                              ("t2", "A2", "call", T0 + HOUR, "bot-b")]  # fmt: skip

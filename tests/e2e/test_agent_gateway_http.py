@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from dtem.adapters.ledger.sql import SqlLedger
 from dtem.client import AgentClient, GatewayError
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, Rep, Tier
+from dtem.domain.policy import default_policy
 from dtem.services.access import create_token
 from tests.e2e.conftest import Server, run_dtem
 from tests.market_seed import put_score, seed
@@ -58,6 +60,15 @@ def test_agent_claims_touches_and_hands_a_raised_hand_to_a_rep(any_server: Serve
     listed = run_dtem("lease", "list", "--json", db=server.db, check=True)
     (lease,) = json.loads(listed.stdout)
     assert lease["id"] == raised["lease_id"] and lease["account"] == "NURTURE-1"
+    window = (
+        "--from",
+        (NOW - timedelta(days=1)).isoformat(),
+        "--to",
+        (NOW + timedelta(days=1)).isoformat(),
+    )
+    cost = json.loads(run_dtem("agent", "cost", *window, "--json", db=server.db, check=True).stdout)
+    price = Decimal(str(default_policy().agent_touch_cost))
+    assert cost["touches"] == 3 and Decimal(cost["total"]) == (3 * price).quantize(Decimal("0.01"))
     explained = run_dtem("explain", "NURTURE-1", db=server.db, check=True).stdout
     assert f"lease #{raised['lease_id']} to R1" in explained
     assert "routed by a hand-raise at " in explained and "threshold 60" in explained

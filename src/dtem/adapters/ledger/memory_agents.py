@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from dtem.domain.clock import as_utc
+from dtem.domain.model import Activity
 from dtem.domain.nurture import AgentClaim
 
 
@@ -59,3 +60,11 @@ class AgentsMemory:
             if act.actor_kind == "agent" and account_id in wanted and act.occurred_at >= since:
                 out[account_id] = out.get(account_id, 0) + 1
         return out
+
+    def agent_touches(self, since: datetime, until: datetime) -> list[Activity]:
+        acts = [
+            replace(act, occurred_at=as_utc(act.occurred_at))
+            for act in self.s.extra.get("activities", [])
+            if act.actor_kind == "agent" and since <= act.occurred_at < until
+        ]
+        return sorted(acts, key=lambda x: x.occurred_at)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from dtem.adapters.ledger import tables as t
 from dtem.domain.clock import as_utc
+from dtem.domain.model import Activity
 from dtem.domain.nurture import AgentClaim
 
 _C = t.agent_claims.c
@@ -80,6 +81,35 @@ class AgentsSql:
         )
         wanted = set(account_ids)
         return {int(k): int(n) for k, n in self.conn.execute(q) if k in wanted}
+
+    def agent_touches(self, since: datetime, until: datetime) -> list[Activity]:
+        a, acc = t.activities.c, t.accounts.c
+        q = (
+            sa.select(
+                a.external_id,
+                acc.external_id.label("account"),
+                a.kind,
+                a.occurred_at,
+                a.actor_kind,
+                a.actor_id,
+                a.id,
+            )
+            .join(t.accounts, acc.id == a.account_id)
+            .where(a.actor_kind == "agent", a.occurred_at >= since, a.occurred_at < until)
+            .order_by(a.occurred_at, a.id)
+        )
+        return [
+            Activity(
+                r.external_id,
+                r.account,
+                r.kind,
+                as_utc(r.occurred_at),
+                r.actor_kind,
+                r.actor_id,
+                r.id,
+            )
+            for r in self.conn.execute(q)
+        ]
 
 
 def _claim(r: Any) -> AgentClaim:

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
+from dtem.domain.model import Activity
 from dtem.domain.nurture import AgentClaim
 
 
@@ -39,4 +40,8 @@ class AgentClaimsPort(Protocol):
 
     def agent_touch_counts(self, account_ids: Collection[int], since: datetime) -> dict[int, int]:
         """Agent activities per account at or after `since` (absent = none)."""
+        ...
+
+    def agent_touches(self, since: datetime, until: datetime) -> list[Activity]:
+        """Agent activities with `since <= occurred_at < until`, oldest first."""
         ...

@@ -11,9 +11,20 @@ import random
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from dtem.client import AgentClient, GatewayError
-from dtem.entrypoints.cli.common import console, err_console, print_json
+from dtem.entrypoints.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    handle_errors,
+    open_ledger,
+    print_json,
+)
+from dtem.entrypoints.cli.scoring import parse_time
+from dtem.services.agent_cost import agent_cost, agent_cost_json
 
 agent_app = typer.Typer(help="The reference agent of the agent gateway.", no_args_is_help=True)
 
@@ -69,3 +80,33 @@ def run_agent(
     console.print(", ".join(f"{k} {v}" for k, v in tally.items()))
     for h in handed:
         console.print(f"  {h['account']} → rep {h['rep']} (lease {h['lease']})")
+
+
+@agent_app.command("cost")
+@handle_errors
+def agent_cost_command(
+    from_: Annotated[str, typer.Option("--from", help="Start (ISO date or time, UTC).")],
+    to: Annotated[str, typer.Option("--to", help="End, excluded (ISO date or time, UTC).")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """What agent touches cost in a period, each at the policy's agent_touch_cost of its day.
+
+    Example:  dtem agent cost --from 2027-01-01 --to 2027-02-01
+    """
+    start, end = parse_time(from_), parse_time(to)
+    assert start is not None and end is not None
+    c = open_ledger(db)
+    cost = agent_cost(c.ledger, start, end)
+    if json_out:
+        print_json(agent_cost_json(cost))
+        return
+    console.print(
+        f"{cost.touches} agent touches from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC "
+        f"cost {cost.total}",
+        highlight=False,
+    )
+    table = Table("agent", "touches", "cost")
+    for name, spend in cost.by_agent.items():
+        table.add_row(name, str(spend.touches), str(spend.cost))
+    console.print(table)
