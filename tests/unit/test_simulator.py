@@ -102,3 +102,27 @@ def test_the_decay_curve_reproduces_the_published_ratios() -> None:
     assert decay(5) / decay(30) == pytest.approx(21, rel=1e-3)  # MIT/InsideSales 2007
     assert decay(30) / decay(90) == pytest.approx(7, rel=1e-3)  # HBR 2011, 1 h vs 1 h later
     assert decay(30) / decay(30 * 60) == pytest.approx(60, rel=1e-3)  # HBR 2011, vs 24 h+
+
+
+def test_with_ablations_the_terminal_gets_means_then_differences() -> None:
+    from dtem.simulator.compare import Comparison
+    from dtem.simulator.metrics import METRICS, PolicyResult
+    from dtem.simulator.summary import split_rows
+
+    def result(policy: str, seed: int, revenue: float) -> PolicyResult:
+        values = dict.fromkeys(METRICS, 0.5) | {"revenue": revenue}
+        return PolicyResult(policy, seed, values, [], [], [])
+
+    runs = {"static": [100.0, 200.0], "dtem": [150.0, 210.0], "no agents": [90.0, 190.0]}
+    c = Comparison(
+        SMALL,
+        [0, 1],
+        {p: [result(p, s, r) for s, r in enumerate(rs)] for p, rs in runs.items()},
+        [],
+    )
+    (means_header, means), (diff_header, diffs) = split_rows(c)
+    assert means_header == ["metric", "static", "dtem", "no agents"]
+    assert means[0] == ["revenue", "150", "180", "140"]
+    assert diff_header[1:] == ["dtem − static (95% CI)", "no agents − static (95% CI)"]
+    assert diffs[0][1].startswith("+30 [") and diffs[0][2].startswith("-10 [")
+    assert c.lift() == pytest.approx(30 / 150)

@@ -63,6 +63,17 @@ def table_rows(c: Comparison) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def split_rows(c: Comparison) -> list[tuple[list[str], list[list[str]]]]:
+    """With ablations the table is too wide for a terminal: means, then differences."""
+    header, rows = table_rows(c)
+    n = len(c.policies)
+    if n <= 2:
+        return [(header, rows)]
+    means = ([header[0], *header[1 : n + 1]], [[r[0], *r[1 : n + 1]] for r in rows])
+    diffs = ([header[0], *header[n + 1 :]], [[r[0], *r[n + 1 :]] for r in rows])
+    return [means, diffs]
+
+
 def to_json(c: Comparison) -> dict[str, Any]:
     out: dict[str, Any] = {
         "params": {

@@ -112,7 +112,7 @@ def task_progress(total: int, quiet: bool) -> Iterator[Callable[[Task], None] | 
 
 
 def print_comparison(c: Comparison, seconds: float) -> None:
-    from dtem.simulator.summary import table_rows
+    from dtem.simulator.summary import split_rows
 
     p = c.params
     console.print(
@@ -123,11 +123,11 @@ def print_comparison(c: Comparison, seconds: float) -> None:
         ),
         soft_wrap=True,
     )
-    header, rows = table_rows(c)
-    table = Table(*header)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    for header, rows in split_rows(c):
+        table = Table(*header)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
     lift = c.lift()
     console.print(
         f"revenue lift of DTEM over static: {lift:+.1%} (mean paired difference ÷ "
