@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from dtem.adapters.ledger.memory_privacy import PrivacyMemory
 from dtem.adapters.ledger.memory_scores import ScoresMemory
 from dtem.adapters.ledger.memory_signals import SignalsMemory
 
 
-class RadarMemory(SignalsMemory, ScoresMemory):  # ingestion: memory_signals; scoring: memory_scores
+# ingestion: memory_signals; scoring: memory_scores; erasure: memory_privacy
+class RadarMemory(SignalsMemory, ScoresMemory, PrivacyMemory):
     """Mixed into `MemoryTx`; `self.s.extra` holds this feature's rows by table name."""
 
     s: Any

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from dtem.adapters.ledger.sql_privacy import PrivacySql
 from dtem.adapters.ledger.sql_scores import ScoresSql
 from dtem.adapters.ledger.sql_signals import SignalsSql
 
 
-class RadarSql(SignalsSql, ScoresSql):  # ingestion: sql_signals.py; scoring: sql_scores.py
+# ingestion: sql_signals.py; scoring: sql_scores.py; erasure: sql_privacy.py
+class RadarSql(SignalsSql, ScoresSql, PrivacySql):
     """Mixed into `SqlTx`; `self.conn` is the transaction's connection."""
 
     conn: Connection

@@ -35,6 +35,7 @@ from dtem.domain.ports.governance import (
 from dtem.domain.ports.imports import ImportsPort, OpportunitiesPort
 from dtem.domain.ports.kpis import KpiFactsPort, PilotsPort
 from dtem.domain.ports.leases import LeasesPort
+from dtem.domain.ports.privacy import PrivacyPort
 from dtem.domain.ports.routing import DecisionLogPort, RoutingFactsPort
 from dtem.domain.ports.scores import EconomicsPort, ScoresPort
 from dtem.domain.ports.signals import SignalSourcesPort, SignalsPort
@@ -62,6 +63,7 @@ __all__ = [
     "PolicyActivation",
     "PolicyPort",
     "PolicyVersion",
+    "PrivacyPort",
     "RoutingFactsPort",
     "ScoresPort",
     "SignalSourcesPort",
@@ -96,6 +98,7 @@ class LedgerTx(
     KpiFactsPort,
     PilotsPort,
     AccountTiersPort,
+    PrivacyPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

@@ -18,6 +18,7 @@ from dtem.entrypoints.api.routers import (
     kpis,
     market,
     optim,
+    privacy,
     scores,
     segment,
 )
@@ -45,6 +46,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(comp.router)
     app.include_router(kpis.router)
     app.include_router(accounts.router)
+    app.include_router(privacy.router)
     if container.settings.cors_origins:
         app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
     return app

@@ -16,6 +16,7 @@ from dtem.entrypoints.cli import (
     opportunities,
     optim,
     policy,
+    privacy,
     scoring,
     signals,
     simulate,
@@ -51,6 +52,7 @@ kpis.register(app)
 simulate.register(app)
 opportunities.register(app)
 accounts.register(app)
+privacy.register(app)
 
 
 def main() -> None:
