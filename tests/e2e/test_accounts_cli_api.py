@@ -27,7 +27,8 @@ def _seed(db: str) -> None:
 
 
 def _bearer(server: Server, role: str) -> dict[str, str]:
-    out = run_dtem("token", "create", "--role", role, "--subject", "ana", "--json", db=server.db)
+    subject = "R1" if role == "rep" else "ana"
+    out = run_dtem("token", "create", "--role", role, "--subject", subject, "--json", db=server.db)
     return {"Authorization": f"Bearer {json.loads(out.stdout)['token']}"}
 
 

@@ -97,7 +97,7 @@ def test_non_agent_tokens_get_403_and_expired_ones_401(server: Server) -> None:
     assert httpx.post(url, json={}).status_code == 401
     ledger = SqlLedger(make_engine(server.db))
     past = FixedClock(NOW - timedelta(days=3))
-    _, old = create_token(ledger, past, "agent", "old", ttl_days=1)
+    _, old = create_token(ledger, past, "agent", "old", ttl_days=1, subject="old")
     assert httpx.post(url, json={}, headers={"Authorization": f"Bearer {old}"}).status_code == 401
 
 

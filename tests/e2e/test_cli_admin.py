@@ -56,7 +56,7 @@ def test_audit_verify_names_the_first_altered_entry(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/l.db"
     run_dtem("init", db=db, check=True)
     for role in ("admin", "viewer", "agent"):
-        run_dtem("token", "create", "--role", role, db=db, check=True)
+        run_dtem("token", "create", "--role", role, "--subject", "bot", db=db, check=True)
     ok = json.loads(run_dtem("audit", "verify", "--json", db=db, check=True).stdout)
     assert ok == {"ok": True, "entries": 5}
     engine = sa.create_engine(db)
@@ -70,7 +70,7 @@ def _ledger_with_five_entries(tmp_path: Path) -> tuple[str, sa.Engine]:
     db = f"sqlite:///{tmp_path}/l.db"
     run_dtem("init", db=db, check=True)
     for role in ("admin", "viewer", "agent"):
-        run_dtem("token", "create", "--role", role, db=db, check=True)
+        run_dtem("token", "create", "--role", role, "--subject", "bot", db=db, check=True)
     return db, sa.create_engine(db)
 
 

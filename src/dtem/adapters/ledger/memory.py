@@ -152,6 +152,11 @@ class MemoryTx(
     def tokens(self) -> list[TokenRecord]:
         return list(self.s.tokens)
 
+    def mark_token_used(self, token_id: int, at: datetime, not_since: datetime) -> None:
+        for i, tk in enumerate(self.s.tokens):
+            if tk.id == token_id and (tk.last_used_at is None or tk.last_used_at < not_since):
+                self.s.tokens[i] = replace(tk, last_used_at=at)
+
     # --- accounts and reps --------------------------------------------------------------
     def accounts_by_external_id(self, external_ids: Collection[str]) -> dict[str, Account]:
         return {k: self.s.accounts[k] for k in external_ids if k in self.s.accounts}

@@ -167,6 +167,12 @@ class SqlTx(
         rows = self.conn.execute(sa.select(t.api_tokens).order_by("id")).mappings()
         return [_token(r) for r in rows]
 
+    def mark_token_used(self, token_id: int, at: datetime, not_since: datetime) -> None:
+        col = t.api_tokens.c.last_used_at
+        stale = sa.or_(col.is_(None), col < not_since)
+        q = sa.update(t.api_tokens).where(t.api_tokens.c.id == token_id, stale)
+        self.conn.execute(q.values(last_used_at=at))
+
     # --- accounts and reps --------------------------------------------------------------
     def accounts_by_external_id(self, external_ids: Collection[str]) -> dict[str, Account]:
         out: dict[str, Account] = {}
@@ -337,6 +343,7 @@ def _token(r: RowMapping) -> TokenRecord:
         revoked_at=as_utc(r["revoked_at"]) if r["revoked_at"] else None,
         subject=r["subject"],
         id=r["id"],
+        last_used_at=as_utc(r["last_used_at"]) if r["last_used_at"] else None,
     )
 
 

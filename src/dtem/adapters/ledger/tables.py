@@ -425,6 +425,7 @@ api_tokens = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("expires_at", TS),
     sa.Column("revoked_at", TS),
+    sa.Column("last_used_at", TS),  # refreshed at most once a minute by the API
 )
 
 import_batches = sa.Table(

@@ -33,6 +33,7 @@ class TokenRecord:
     revoked_at: datetime | None = None
     subject: str | None = None
     id: int | None = None
+    last_used_at: datetime | None = None
 
 
 class PolicyPort(Protocol):
@@ -63,3 +64,6 @@ class TokenPort(Protocol):
     def token_by_hash(self, token_hash: str) -> TokenRecord | None: ...
     def revoke_token(self, token_id: int, at: datetime) -> None: ...
     def tokens(self) -> list[TokenRecord]: ...
+    def mark_token_used(self, token_id: int, at: datetime, not_since: datetime) -> None:
+        """Set the token's last use to `at` unless it was already used at or after `not_since`."""
+        ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -155,14 +156,19 @@ def audit_list(
 def token_create(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(access.ROLES)}.")],
     name: Annotated[str, typer.Option(help="A label for the token.")] = "",
-    ttl_days: Annotated[float | None, typer.Option(help="Expire after this many days.")] = None,
-    subject: Annotated[str | None, typer.Option(help="Rep id (role rep) or agent name.")] = None,
+    ttl_days: Annotated[
+        float | None, typer.Option(help="Expire after this many days (> 0; default: never).")
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(help="Rep external id (role rep, must exist) or agent name (role agent)."),
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Create a bearer token; it is printed once and only its hash is stored.
 
-    Example:  dtem token create --role admin --name ops-laptop --ttl-days 90
+    Example:  dtem token create --role rep --subject R-001 --ttl-days 90
     """
     c = open_ledger(db)
     token_id, plaintext = access.create_token(
@@ -202,19 +208,22 @@ def token_list(db: DbOption = None, json_out: JsonOption = False) -> None:
                 "created_at": t.created_at,
                 "expires_at": t.expires_at,
                 "revoked_at": t.revoked_at,
+                "last_used_at": t.last_used_at,
             }
             for t in tx.tokens()
         ]
     if json_out:
         print_json(rows)
         return
-    table = Table("id", "role", "name", "expires", "revoked")
+    table = Table("id", "role", "subject", "name", "created", "expires", "revoked", "last used")
     for r in rows:
         table.add_row(
-            str(r["id"]),
-            str(r["role"]),
-            str(r["name"]),
-            str(r["expires_at"] or ""),
-            str(r["revoked_at"] or ""),
-        )
+            str(r["id"]), str(r["role"]), str(r["subject"] or ""), str(r["name"]),
+            *(_minute(r[k]) for k in ("created_at", "expires_at", "revoked_at", "last_used_at")),
+        )  # fmt: skip
     console.print(table)
+
+
+def _minute(at: object) -> str:
+    """A timestamp to the minute for the table; blank when unset."""
+    return at.isoformat()[:16].replace("T", " ") if isinstance(at, datetime) else ""
