@@ -109,7 +109,7 @@ def test_api_routes_advances_and_guards_leases(server: Server) -> None:
     lease_id = body["lease_id"]
     intruder = _token(server, "rep", "R2")
     resp = httpx.post(f"{base}/leases/{lease_id}/release", json={}, headers=intruder)
-    assert resp.status_code == 403
+    assert resp.status_code == 404  # another rep's lease: as if it did not exist
     resp = httpx.post(
         f"{base}/leases/{lease_id}/reassign", json={"to_rep": "R2", "reason": "x"}, headers=intruder
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from tests.conftest import T0
 
 from dtem.adapters.ledger.memory import MemoryLedger
 from dtem.domain.clock import FixedClock
-from dtem.domain.model import Rep
 from dtem.domain.errors import ArgumentInvalid, NotFound
+from dtem.domain.model import Rep
 from dtem.services import access, audit
-from tests.conftest import T0
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from tests.market_seed import put_score, put_score_event, seed
 
 from dtem.adapters.ledger.memory import MemoryLedger
 from dtem.domain.clock import FixedClock
-from dtem.domain.errors import Forbidden, LeaseTransitionInvalid
+from dtem.domain.errors import LeaseTransitionInvalid, NotFound
 from dtem.domain.model import Account, LeaseState, Opportunity, Rep
 from dtem.services import leases, review, routing
 from dtem.services.governance import active_policy
@@ -148,7 +148,7 @@ def test_rep_may_release_only_their_own_lease(market: Any) -> None:
     res = routing.route(ledger, clock, "A1")
     assert res.lease is not None and res.rep is not None
     other = "R2" if res.rep == "R1" else "R1"
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match=f"lease {res.lease.id} does not exist"):
         leases.release_lease(ledger, clock, res.lease.id, f"rep:{other}", "", as_rep=other)
     done = leases.release_lease(ledger, clock, res.lease.id, "rep", "busy", as_rep=res.rep)
     assert done.state is LeaseState.RELEASED

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from dtem.domain import leases as lm
 from dtem.domain.clock import Clock
-from dtem.domain.errors import Forbidden, LeaseTransitionInvalid, NotFound
+from dtem.domain.errors import LeaseTransitionInvalid, NotFound
 from dtem.domain.model import Lease
 from dtem.domain.ports import (
     AuditPort,
@@ -242,11 +242,13 @@ def reassign_lease(
 
 
 def _check_owner(tx: DirectoryPort, lease: Lease, as_rep: str | None) -> None:
+    """A rep sees only its own leases: another's answers as an unknown lease would
+    (`NotFound`, the same words), so a rep cannot learn which lease ids exist."""
     if as_rep is None:
         return
     rep = tx.reps_by_external_id([as_rep]).get(as_rep)
     if rep is None or rep.id != lease.rep_id:
-        raise Forbidden(f"lease {lease.id} is not held by rep {as_rep!r}")
+        raise NotFound(f"lease {lease.id} does not exist")
 
 
 @dataclass(frozen=True)

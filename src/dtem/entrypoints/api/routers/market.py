@@ -24,6 +24,7 @@ router = APIRouter(tags=["market"])
 
 ManagerDep = Annotated[TokenRecord, Depends(require_role("manager"))]
 RouterDep = Annotated[TokenRecord, Depends(require_role("manager", "agent"))]
+ReleaserDep = Annotated[TokenRecord, Depends(require_role("manager", "rep"))]
 
 
 class RouteIn(BaseModel):
@@ -109,6 +110,13 @@ def _lease_out(v: leases.LeaseView) -> LeaseOut:
     )
 
 
+def _own_rep(token: TokenRecord) -> str:
+    """The rep a rep token acts as (tokens made before subjects were required may lack one)."""
+    if not token.subject:
+        raise Forbidden(f"rep token {token.id} names no rep; create one with --subject")
+    return token.subject
+
+
 @router.post("/routing/{account}", response_model=RouteOut)
 def route_account(account: str, body: RouteIn, c: ContainerDep, token: RouterDep) -> RouteOut:
     """Route one account now; the decision (and why) is stored either way."""
@@ -137,16 +145,14 @@ def list_leases(
 ) -> list[LeaseOut]:
     """Leases, newest first. A rep token sees only its own."""
     if token.role == "rep":
-        rep = token.subject or ""
+        rep = _own_rep(token)
     return [_lease_out(v) for v in leases.list_leases(c.ledger, rep, not include_ended, limit)]
 
 
 @router.post("/leases/{lease_id}/release", response_model=LeaseOut)
-def release(lease_id: int, body: ReleaseIn, c: ContainerDep, token: TokenDep) -> LeaseOut:
-    """Give a lease back early: managers any, a rep only their own."""
-    if token.role not in ("admin", "manager", "rep"):
-        raise Forbidden(f"role {token.role!r} may not release leases")
-    as_rep = (token.subject or "") if token.role == "rep" else None
+def release(lease_id: int, body: ReleaseIn, c: ContainerDep, token: ReleaserDep) -> LeaseOut:
+    """Give a lease back early: managers any, a rep only their own (another's is a 404)."""
+    as_rep = _own_rep(token) if token.role == "rep" else None
     leases.release_lease(c.ledger, c.clock, lease_id, _actor(token), body.reason, as_rep)
     return _lease_out(leases.show_lease(c.ledger, lease_id))
 

@@ -1,0 +1,249 @@
+"""Who may call what: every (role, endpoint) pair of the API, with the exact answer.
+
+`ACCESS` names, for every operation the app serves, the roles let through. The operations
+are read from `create_app(...).routes`, so a new endpoint without a line here fails
+`test_every_endpoint_has_a_line_in_the_table`. For each operation and each caller:
+
+- no token → 401;
+- a role not in its line → 403 (admin is always let through);
+- a role in its line → neither 401 nor 403 (nor a 5xx): the guard let it pass (the body sent
+  is `[]`, so a write is refused as 422 after the guard, and nothing is written).
+
+`PUBLIC` operations answer every caller; `WRITE_KEY` ones (the Segment webhook) take a
+source's write key, never a bearer token, so every bearer caller gets 401.
+Runs in-process on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from dtem.adapters.ledger.engine import make_engine
+from dtem.bootstrap import build
+from dtem.config import Settings
+from dtem.domain.clock import FixedClock
+from dtem.domain.model import Account, Rep
+from dtem.entrypoints.api.app import create_app
+from dtem.services import access, leases
+from dtem.services.governance import active_policy, ensure_policy
+from tests.conftest import PG_URL, T0
+
+ROLES = access.ROLES
+PUBLIC = "public"
+WRITE_KEY = "write key"
+
+ANY = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+MANAGER = ADMIN | {"manager"}
+READER = MANAGER | {"viewer"}  # KPIs and reports: read-only people, not reps or agents
+AGENT = ADMIN | {"agent"}
+ROUTER = MANAGER | {"agent"}  # may route an account and move an opportunity's stage
+REP_OR_MANAGER = MANAGER | {"rep"}  # a rep acts only on its own (checked in the handler)
+
+ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/health"): PUBLIC,
+    # policies and the audit chain
+    ("GET", "/policy"): ANY,
+    ("GET", "/policy/{version}"): ANY,
+    ("POST", "/policy/activate"): ADMIN,
+    ("GET", "/policies"): ANY,
+    ("GET", "/policies/schema"): ANY,
+    ("POST", "/policies"): ADMIN,
+    ("GET", "/policies/{a}/diff"): ANY,
+    ("POST", "/policies/{version}/preview"): ADMIN,
+    ("POST", "/policies/rollback"): ADMIN,
+    ("GET", "/audit/verify"): ADMIN,
+    # the Segment-compatible webhook
+    **{
+        ("POST", f"/v1/{p}"): WRITE_KEY
+        for p in ["track", "page", "screen", "identify", "group", "alias", "batch"]
+    },
+    **{("POST", f"/v1/{p}"): WRITE_KEY for p in ["t", "p", "i", "g", "a", "b"]},
+    # routing, leases, opportunities, reps
+    ("POST", "/routing/{account}"): ROUTER,
+    ("GET", "/leases"): ANY,
+    ("POST", "/leases/{lease_id}/release"): REP_OR_MANAGER,
+    ("POST", "/leases/{lease_id}/reassign"): MANAGER,
+    ("POST", "/opportunities/{external_id}/stage"): ROUTER,
+    ("GET", "/opportunities/unattached"): ANY,
+    ("POST", "/opportunities/{external_id}/attach"): MANAGER,
+    ("GET", "/reps"): ANY,
+    ("GET", "/overflow"): ANY,
+    # optimiser, bids, CRM export
+    ("POST", "/rebalance"): MANAGER,
+    ("POST", "/bids"): REP_OR_MANAGER,
+    ("GET", "/bids"): ANY,
+    ("POST", "/bids/award"): MANAGER,
+    ("GET", "/exports/assignments"): MANAGER,
+    # the agent gateway
+    ("POST", "/agent/v1/claims"): AGENT,
+    ("POST", "/agent/v1/touches"): AGENT,
+    ("POST", "/agent/v1/hand-raises"): AGENT,
+    # accounts and scores
+    ("GET", "/accounts/{external_id}"): ANY,
+    ("GET", "/accounts/{external_id}/score"): ANY,
+    ("GET", "/accounts/{external_id}/explain"): ANY,
+    ("PUT", "/accounts/{external_id}/tier"): MANAGER,
+    ("PUT", "/accounts/{external_id}/do-not-contact"): MANAGER,
+    # compensation (a rep its own statement: the path below names the rep token's rep)
+    ("GET", "/comp/statements/{rep}/{period}"): REP_OR_MANAGER,
+    ("GET", "/comp/plans"): ANY,
+    ("POST", "/comp/plans"): ADMIN,
+    # KPIs and reports
+    ("GET", "/kpis"): READER,
+    ("GET", "/tam-audit"): READER,
+    ("GET", "/pilots/{name}/report"): READER,
+}
+
+# a value of the right type for every path parameter; the rep is the rep token's own
+PATH_VALUES = {
+    "version": "1",
+    "a": "1",
+    "account": "A1",
+    "lease_id": "1",
+    "external_id": "A1",
+    "rep": "R1",
+    "period": "2027-01",
+    "name": "tank",
+}
+
+
+@dataclass
+class Api:
+    client: TestClient
+    tokens: dict[str, str]  # role -> bearer secret
+    lease_id: int  # R1's lease on A1
+
+    def call(self, method: str, path: str, role: str | None, **kw: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return self.client.request(method, path, headers=headers, **kw)  # type: ignore[arg-type]
+
+
+def _serve(url: str) -> Iterator[Api]:
+    """Reps R1 and R2, account A1 leased to R1, a token per role; the app in-process."""
+    c = build(Settings(), url)
+    c.clock = FixedClock(T0)
+    ensure_policy(c.ledger, c.clock)
+    with c.ledger.transaction() as tx:
+        tx.insert_reps([Rep("R1", "Rita"), Rep("R2", "Raj"), Rep("R3", "Rosa")], T0)
+        tx.insert_accounts([Account("A1", "Acme"), Account("A2", "Globex")], T0)
+        acc = tx.all_account_ids()
+        rep = {r.external_id: r.id for r in tx.all_reps()}
+        policy = active_policy(tx)
+        lease = leases.grant(tx, acc["A1"], rep["R1"], T0, 80.0, policy, "test", "test")
+        leases.grant(tx, acc["A2"], rep["R2"], T0, 80.0, policy, "test", "test")
+    subjects = {"rep": "R1", "agent": "bot"}
+    tokens = {
+        role: access.create_token(c.ledger, c.clock, role, role, subject=subjects.get(role))[1]
+        for role in ROLES
+    }
+    assert lease.id is not None
+    with TestClient(create_app(c), raise_server_exceptions=False) as client:
+        yield Api(client, tokens, lease.id)
+    c.engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    if request.param == "sqlite":
+        yield from _serve(f"sqlite:///{tmp_path_factory.mktemp('matrix')}/ledger.db")
+        return
+    if not PG_URL:
+        pytest.skip("DTEM_TEST_POSTGRES_URL not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield from _serve(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _served(api: Api) -> set[tuple[str, str]]:
+    app = api.client.app
+    return {
+        (method, str(r.path_format))
+        for r in iter_route_contexts(app.routes)  # type: ignore[attr-defined]
+        for method in (r.methods or set()) - {"HEAD"}
+    }
+
+
+def test_every_endpoint_has_a_line_in_the_table(api: Api) -> None:
+    served = _served(api)
+    assert sorted(served - ACCESS.keys()) == [], "endpoints without a line in ACCESS"
+    assert sorted(ACCESS.keys() - served) == [], "lines in ACCESS for endpoints not served"
+
+
+def _expected(allowed: frozenset[str] | str, role: str | None) -> str:
+    if allowed == PUBLIC:
+        return "answers"
+    if allowed == WRITE_KEY or role is None:
+        return "401"
+    assert isinstance(allowed, frozenset)
+    return "passes" if role in allowed or role == "admin" else "403"
+
+
+def _outcome(status: int) -> str:
+    if status >= 500:
+        return f"{status} (a bug)"
+    if status in (401, 403):
+        return str(status)
+    return "passes"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), sorted(ACCESS), ids=[" ".join(k) for k in sorted(ACCESS)]
+)
+def test_each_role_gets_exactly_its_access(api: Api, method: str, path: str) -> None:
+    url = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
+    content = b"[]" if method in ("POST", "PUT") else None
+    got, want = {}, {}
+    for role in (None, *ROLES):
+        headers = {"Content-Type": "application/json"}
+        if role:
+            headers["Authorization"] = f"Bearer {api.tokens[role]}"
+        status = api.client.request(method, url, headers=headers, content=content).status_code
+        expected = _expected(ACCESS[(method, path)], role)
+        if expected == "answers":
+            got[role] = "answers" if status == 200 else str(status)
+        else:
+            got[role] = _outcome(status)
+        want[role] = expected
+    assert got == want
+
+
+def test_a_rep_cannot_tell_another_reps_lease_from_a_missing_one(api: Api) -> None:
+    others = api.call("GET", "/leases?all=true", "admin").json()
+    other = next(x["id"] for x in others if x["rep"] == "R2")
+    theirs = api.call("POST", f"/leases/{other}/release", "rep", json={"reason": "x"})
+    missing = api.call("POST", "/leases/987654/release", "rep", json={"reason": "x"})
+    assert (theirs.status_code, missing.status_code) == (404, 404)
+    assert theirs.json()["detail"].replace(str(other), "N") == missing.json()["detail"].replace(
+        "987654", "N"
+    )
+    mine = api.call("GET", "/leases?all=true", "rep").json()
+    assert {x["rep"] for x in mine} == {"R1"}
+    every = api.call("GET", "/leases?all=true", "manager").json()
+    assert {x["rep"] for x in every} == {"R1", "R2"}
+
+
+def test_a_rep_may_release_its_own_lease(api: Api) -> None:
+    own = api.call("POST", f"/leases/{api.lease_id}/release", "rep", json={"reason": "pto"})
+    assert own.status_code == 200 and own.json()["state"] == "released"
