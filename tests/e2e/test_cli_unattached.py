@@ -115,19 +115,19 @@ def test_api_lists_and_attaches_waiting_opportunities_and_lists_reps(any_server:
     run_dtem("import", "accounts", str(EXAMPLE / "accounts.csv"), "-m", "salesforce", db=db,
              check=True)  # fmt: skip
     run_dtem("import", *OPPS, db=db, check=True)
-    base, manager, rep = (
+    base, manager, viewer = (
         any_server.base_url,
         _token(any_server, "manager"),
-        _token(any_server, "rep"),
+        _token(any_server, "viewer"),
     )
-    waiting = httpx.get(f"{base}/opportunities/unattached", headers=rep).json()
+    waiting = httpx.get(f"{base}/opportunities/unattached", headers=viewer).json()
     assert [w["opportunity"][-6:-3] for w in waiting] == ["Op4", "Op5", "Op6"]
     url = f"{base}/opportunities/0065g00000Op4AAA/attach"
-    assert httpx.post(url, json={"account": "globex.io"}, headers=rep).status_code == 403
+    assert httpx.post(url, json={"account": "globex.io"}, headers=viewer).status_code == 403
     unknown = httpx.post(url, json={"account": "nobody.example"}, headers=manager)
     assert unknown.status_code == 404
     done = httpx.post(url, json={"account": "globex.io"}, headers=manager)
     assert done.status_code == 200 and done.json()["account"] == "0015g00000GlbxAAA"
-    left = httpx.get(f"{base}/opportunities/unattached", headers=rep).json()
+    left = httpx.get(f"{base}/opportunities/unattached", headers=viewer).json()
     assert [w["opportunity"][-6:-3] for w in left] == ["Op5", "Op6"]
-    assert httpx.get(f"{base}/reps", headers=rep).json() == []
+    assert httpx.get(f"{base}/reps", headers=viewer).json() == []
