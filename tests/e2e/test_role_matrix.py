@@ -106,6 +106,8 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/kpis"): READER,
     ("GET", "/tam-audit"): READER,
     ("GET", "/pilots/{name}/report"): READER,
+    # privacy
+    ("POST", "/privacy/erasures"): ADMIN,
 }
 
 # a value of the right type for every path parameter; the rep is the rep token's own
