@@ -126,3 +126,20 @@ def test_with_ablations_the_terminal_gets_means_then_differences() -> None:
     assert diff_header[1:] == ["dtem − static (95% CI)", "no agents − static (95% CI)"]
     assert diffs[0][1].startswith("+30 [") and diffs[0][2].startswith("-10 [")
     assert c.lift() == pytest.approx(30 / 150)
+
+
+def test_a_policy_error_survives_the_trip_back_from_a_worker_process() -> None:
+    import pickle
+
+    from dtem.domain.errors import PolicyInvalid
+
+    back = pickle.loads(pickle.dumps(PolicyInvalid(["threshold must be in (0, 100)"])))
+    assert back.problems == ["threshold must be in (0, 100)"]
+    assert str(back) == "invalid policy: threshold must be in (0, 100)"
+
+
+def test_the_threshold_is_only_raised_by_half_in_the_sensitivity_table() -> None:
+    from dtem.simulator.compare import FACTORS
+    from dtem.simulator.params import SENSITIVE
+
+    assert "threshold" in SENSITIVE and max(FACTORS["threshold"]) * SMALL.threshold < 100

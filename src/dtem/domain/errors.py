@@ -60,6 +60,9 @@ class PolicyInvalid(DomainError):
         self.problems = problems
         super().__init__("invalid policy: " + "; ".join(problems))
 
+    def __reduce__(self) -> tuple[type[PolicyInvalid], tuple[list[str]]]:
+        return PolicyInvalid, (self.problems,)  # survives a worker process (pickle)
+
 
 class ArgumentInvalid(DomainError, ValueError):
     """A command option or request field that DTEM cannot use as given.

@@ -164,6 +164,14 @@ class Sensitivity:
     lifts: dict[float, Difference]  # factor -> paired revenue difference ÷ static's mean
     static_revenue: dict[float, float]
 
+    @property
+    def factors(self) -> tuple[float, float]:
+        low, high = sorted(self.lifts)
+        return low, high
+
+
+FACTORS: dict[str, tuple[float, float]] = {"threshold": (0.5, 1.5)}  # a score is ≤ 100
+
 
 def sensitivity(
     params: MarketParams,
@@ -172,18 +180,22 @@ def sensitivity(
     *,
     workers: int = 2,
     on_done: Callable[[Task], None] | None = None,
+    on_row: Callable[[Comparison, list[Sensitivity]], object] | None = None,
 ) -> tuple[Comparison, list[Sensitivity]]:
-    """The default comparison, then each assumption in `names` at ×0.5 and ×2."""
+    """The default comparison, then each assumption in `names` at ×0.5 and ×2 (the
+    threshold at ×1.5: a score is at most 100). `on_row` sees the rows so far."""
     base = compare(params, seeds, workers=workers, on_done=on_done)
-    rows = []
+    rows: list[Sensitivity] = []
     for name in names:
         lifts: dict[float, Difference] = {}
         revenue: dict[float, float] = {}
-        for factor in (0.5, 2.0):
+        for factor in FACTORS.get(name, (0.5, 2.0)):
             c = compare(params.scaled(name, factor), seeds, workers=workers, on_done=on_done)
             lifts[factor] = relative(c)
             revenue[factor] = c.mean(STATIC, "revenue")
         rows.append(Sensitivity(name, float(getattr(params, name)), lifts, revenue))
+        if on_row:
+            on_row(base, rows)
     return base, rows
 
 

@@ -124,9 +124,13 @@ def sensitivity_rows(
     base: Comparison, rows: list[Sensitivity]
 ) -> tuple[list[str], list[list[str]]]:
     """One row per assumption: its default, and the lift at ×0.5, ×1 and ×2."""
-    header = ["assumption", "default", "lift at ×0.5", "lift at ×1", "lift at ×2"]
+    header = ["assumption", "default", "lift halved", "lift at default", "lift doubled"]
     at_one = _pct(relative(base))
-    body = [[r.name, f"{r.base:g}", _pct(r.lifts[0.5]), at_one, _pct(r.lifts[2.0])] for r in rows]
+    body = []
+    for r in rows:
+        low, high = r.factors
+        up = _pct(r.lifts[high]) + ("" if high == 2.0 else f" (×{high:g})")
+        body.append([r.name, f"{r.base:g}", _pct(r.lifts[low]), at_one, up])
     return header, body
 
 
@@ -144,10 +148,11 @@ def sensitivity_json(base: Comparison, rows: list[Sensitivity]) -> dict[str, Any
             {
                 "name": r.name,
                 "default": r.base,
-                "half": d(r.lifts[0.5]),
-                "double": d(r.lifts[2.0]),
-                "static_revenue_half": _num(r.static_revenue[0.5]),
-                "static_revenue_double": _num(r.static_revenue[2.0]),
+                "factors": list(r.factors),
+                "half": d(r.lifts[r.factors[0]]),
+                "double": d(r.lifts[r.factors[1]]),
+                "static_revenue_half": _num(r.static_revenue[r.factors[0]]),
+                "static_revenue_double": _num(r.static_revenue[r.factors[1]]),
             }
             for r in rows
         ],

@@ -22,7 +22,7 @@ from dtem.entrypoints.cli.common import (
 )
 
 if TYPE_CHECKING:  # the simulator (SQLAlchemy, solvers, Plotly) loads inside the command
-    from dtem.simulator.compare import Comparison, Task
+    from dtem.simulator.compare import Comparison, Sensitivity, Task
     from dtem.simulator.params import MarketParams
 
 
@@ -144,14 +144,20 @@ def _sensitivity(
 
     started = time.monotonic()
     total = (1 + 2 * len(SENSITIVE)) * 2 * seeds
+
+    def save(base: Comparison, rows: list[Sensitivity]) -> dict[str, object]:
+        doc = sensitivity_json(base, rows) | {"seconds": round(time.monotonic() - started, 1)}
+        if out is not None:  # written after every row: a long run keeps what it has done
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "sensitivity.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        return doc
+
     with task_progress(total, quiet=json_out) as tick:
-        base, rows = sensitivity(params, list(range(seeds)), SENSITIVE, workers=workers,
-                                 on_done=tick)  # fmt: skip
+        base, rows = sensitivity(
+            params, list(range(seeds)), SENSITIVE, workers=workers, on_done=tick, on_row=save
+        )
     seconds = time.monotonic() - started
-    doc = sensitivity_json(base, rows) | {"seconds": round(seconds, 1)}
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "sensitivity.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    doc = save(base, rows)
     if json_out:
         print_json(doc)
         return
