@@ -28,7 +28,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from dtem.adapters.ledger.engine import make_engine
-from dtem.bootstrap import build
+from dtem.bootstrap import Container, build
 from dtem.config import Settings
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, Rep
@@ -128,6 +128,7 @@ class Api:
     client: TestClient
     tokens: dict[str, str]  # role -> bearer secret
     lease_id: int  # R1's lease on A1
+    c: Container
 
     def call(self, method: str, path: str, role: str | None, **kw: object) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -154,7 +155,7 @@ def _serve(url: str) -> Iterator[Api]:
     }
     assert lease.id is not None
     with TestClient(create_app(c), raise_server_exceptions=False) as client:
-        yield Api(client, tokens, lease.id)
+        yield Api(client, tokens, lease.id, c)
     c.engine.dispose()
 
 
@@ -249,3 +250,10 @@ def test_a_rep_cannot_tell_another_reps_lease_from_a_missing_one(api: Api) -> No
 def test_a_rep_may_release_its_own_lease(api: Api) -> None:
     own = api.call("POST", f"/leases/{api.lease_id}/release", "rep", json={"reason": "pto"})
     assert own.status_code == 200 and own.json()["state"] == "released"
+
+
+def test_the_api_records_when_a_token_was_last_used(api: Api) -> None:
+    assert api.call("GET", "/policy", "viewer").status_code == 200
+    with api.c.ledger.transaction() as tx:
+        used = {t.role: t.last_used_at for t in tx.tokens()}
+    assert used["viewer"] == T0  # the app's clock

@@ -70,3 +70,18 @@ def test_last_use_is_written_at_most_once_a_minute(ledger: MemoryLedger, clock: 
     access.authenticate(ledger, clock, secret)
     with ledger.transaction() as tx:
         assert [t.last_used_at for t in tx.tokens()] == [clock()]
+
+
+def test_revoking_twice_keeps_the_first_time_and_one_audit_entry(
+    ledger: MemoryLedger, clock: FixedClock
+) -> None:
+    token_id, _ = access.create_token(ledger, clock, "viewer")
+    assert access.revoke_token(ledger, clock, token_id) == T0
+    clock.advance(hours=1)
+    assert access.revoke_token(ledger, clock, token_id) == T0
+    with ledger.transaction() as tx:
+        assert [t.revoked_at for t in tx.tokens()] == [T0]
+    actions = [e.action for e in audit.recent_entries(ledger, 10)]
+    assert actions.count("token.revoke") == 1
+    with pytest.raises(NotFound, match="token 99 does not exist"):
+        access.revoke_token(ledger, clock, 99)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from dtem.domain.clock import Clock
@@ -91,7 +91,19 @@ def authenticate(ledger: LedgerOf[TokenPort], clock: Clock, plaintext: str) -> T
 
 def revoke_token(
     ledger: LedgerOf[_AuditedTokens], clock: Clock, token_id: int, actor: str = "cli"
-) -> None:
+) -> datetime:
+    """Revoke a token now; return when it was revoked.
+
+    A token already revoked keeps its first revocation time (history is not rewritten)
+    and nothing is audited again. Example: `revoke_token(ledger, clock, 3, "ops")`.
+    """
     with ledger.transaction() as tx:
-        tx.revoke_token(token_id, clock())
-        tx.append_audit(actor, "token.revoke", {"token_id": token_id}, clock())
+        found = next((t for t in tx.tokens() if t.id == token_id), None)
+        if found is None:
+            raise NotFound(f"token {token_id} does not exist")
+        if found.revoked_at is not None:
+            return found.revoked_at
+        now = clock()
+        tx.revoke_token(token_id, now)
+        tx.append_audit(actor, "token.revoke", {"token_id": token_id}, now)
+        return now

@@ -189,8 +189,8 @@ def token_revoke(
 ) -> None:
     """Revoke a token at once.  Example:  dtem token revoke 3"""
     c = open_ledger(db)
-    access.revoke_token(c.ledger, c.clock, token_id, c.settings.actor)
-    console.print(f"token #{token_id} revoked")
+    at = access.revoke_token(c.ledger, c.clock, token_id, c.settings.actor)
+    console.print(f"token #{token_id} revoked (at {_minute(at)} UTC)")
 
 
 @token_app.command("list")
