@@ -97,7 +97,10 @@ def _claimable(
 ) -> list[tuple[Account, float | None, float]]:
     """Accounts an agent may claim now with score and nurture value, best first."""
     held = tx.claimed_account_ids(now) | {x.account_id for x in tx.active_leases()}
-    accounts = [a for a in tx.all_accounts().values() if a.id is not None and a.id not in held]
+    accounts = [  # do-not-contact is refused whatever else: no need to read its scores
+        a for a in tx.all_accounts().values()
+        if a.id is not None and a.id not in held and not a.do_not_contact
+    ]  # fmt: skip
     ids = [a.id for a in accounts if a.id is not None]
     scores = tx.latest_scores(ids) if ids else {}
     touches = tx.agent_touch_counts(ids, now - WEEK) if ids else {}
@@ -106,7 +109,7 @@ def _claimable(
     for stored in accounts:
         assert stored.id is not None
         tier = tier_in_force(stored, policy, overrides.get(stored.id))[0]
-        account = replace(stored, tier=tier)
+        account = stored if tier == stored.tier else replace(stored, tier=tier)
         row = scores.get(stored.id)
         score = row.score if row else None
         if nurture_refusal(account, score, touches.get(stored.id, 0), policy) is None:
