@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -57,6 +58,26 @@ _STEP_LEASE = (  # values bound per call: {"state": ..., "ended_at": ...}
 )
 
 
+_SQLITE_WRITERS: dict[str, threading.RLock] = {}
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> AbstractContextManager[object]:
+    """SQLite: one lock per database file for every thread of this process.
+
+    A SQLite transaction here begins IMMEDIATE (the file's single write lock). Threads
+    that find it taken wait in SQLite's busy handler, which sleeps and polls (up to 100 ms
+    a round), so under a few concurrent requests the unlucky ones wait seconds. Queuing
+    on a Python lock first wakes the next thread as soon as the lock is free; other
+    processes still meet the busy handler. Re-entrant, so a nested transaction behaves as
+    before (it waits on the database, then times out). PostgreSQL: no lock."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = str(engine.url)
+    with _SQLITE_WRITERS_GUARD:
+        return _SQLITE_WRITERS.setdefault(key, threading.RLock())
+
+
 class SqlLedger:
     """A ledger on a SQLAlchemy engine. `transaction()` is one unit of work."""
 
@@ -67,7 +88,7 @@ class SqlLedger:
     def transaction(self) -> Iterator[SqlTx]:
         """One unit of work; PostgreSQL's deadlock or serialization failure → `WriteConflict`."""
         try:
-            with self.engine.begin() as conn:
+            with _writer_lock(self.engine), self.engine.begin() as conn:
                 yield SqlTx(conn)
         except Exception as exc:
             state = _sqlstate(exc)
