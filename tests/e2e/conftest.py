@@ -19,14 +19,19 @@ DTEM = [sys.executable, "-m", "dtem.entrypoints.cli.app"]
 
 
 def run_dtem(
-    *args: str, db: str | None = None, check: bool = False
+    *args: str, db: str | None = None, check: bool = False, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a subprocess; `db` is passed with --db where given."""
+    """Run the CLI in a subprocess; `db` is passed with --db where given; `cwd` is where
+    files a command writes beside its ledger go (the demo's data/ and out/)."""
     cmd = [*DTEM, *args, *(["--db", db] if db else [])]
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=300, check=False, cwd=cwd
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}\n{proc.stdout[-2000:]}"
+        )
     return proc
 
 

@@ -17,10 +17,12 @@ LEADS = OLIST / "olist_marketing_qualified_leads_dataset.csv"
 @pytest.fixture(scope="module")
 def olist_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The Olist sample imported, origins declared as signal types, leads as signals."""
-    db = f"sqlite:///{tmp_path_factory.mktemp('train')}/olist.db"
-    # the smallest simulation the demo allows: only its Olist import matters here
+    where = tmp_path_factory.mktemp("train")
+    db = f"sqlite:///{where}/olist.db"
+    # the smallest simulation the demo allows: only its Olist import matters here; run in
+    # a folder of its own, so its data/ and out/ never meet another test's
     run_dtem("demo", "--sample", str(OLIST), "--accounts", "50", "--reps", "1", "--days", "7",
-             "--seeds", "1", "--json", db=db, check=True)  # fmt: skip
+             "--seeds", "1", "--json", db=db, check=True, cwd=where)  # fmt: skip
     stored = run_dtem("policy", "store", str(OLIST / "olist-policy.yaml"), "--json", db=db,
                       check=True)  # fmt: skip
     version = json.loads(stored.stdout)["version"]
