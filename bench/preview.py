@@ -69,9 +69,9 @@ def seed(url: str, accounts: int) -> SqlLedger:
             for r in range(REPS)
         ])  # fmt: skip
         conn.execute(sa.insert(t.leases), [
-            {"account_id": i + 1, "rep_id": i % REPS + 1, "state": "granted",
+            {"account_id": i + 1, "rep_id": i // 5 % REPS + 1, "state": "granted",
              "granted_at": NOW - timedelta(days=10), "expires_at": NOW + timedelta(days=20),
-             "score_at_grant": 70.0, "policy_version": 1, "reason": "seed"}
+             "score_at_grant": 70.0, "policy_version": 1, "reason": "seed"}  # 40 a rep
             for i in range(0, accounts, 5)
         ])  # fmt: skip
         for start in range(0, accounts * 10, 200_000):
