@@ -100,7 +100,12 @@ def test_amounts_round_half_up_to_cents(raw: str, cents: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "reason"), [("10,000,000,000,000", "amount too large"), ("-5", "negative amount")]
+    ("raw", "reason"),
+    [
+        ("10,000,000,000,000", "amount too large"),
+        ("1E30", "amount too large"),
+        ("-5", "negative amount"),
+    ],
 )
 def test_amounts_cents_cannot_hold_exactly_are_refused(raw: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):

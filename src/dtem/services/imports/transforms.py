@@ -184,8 +184,13 @@ _CENTS_LIMIT = Decimal("1e13")
 def parse_cents(value: Any) -> float:
     """A non-negative amount of money rounded half-up to cents, as the ledger keeps it
     (`"1,234.565"` → 1234.57), so re-importing it compares equal."""
-    amount = Decimal(repr(parse_money(value))).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    if amount >= _CENTS_LIMIT:  # beyond it a float no longer holds every cent exactly
+    exact = Decimal(repr(parse_money(value)))
+    # checked before rounding: beyond it a float no longer holds every cent exactly, and
+    # rounding 1e30 to cents exceeds Decimal's precision (InvalidOperation)
+    if exact >= _CENTS_LIMIT:
+        raise ValueError("amount too large (at most 9,999,999,999,999.99)")
+    amount = exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if amount >= _CENTS_LIMIT:
         raise ValueError("amount too large (at most 9,999,999,999,999.99)")
     return float(amount)
 
