@@ -140,6 +140,24 @@ def test_leases_due_and_found_by_rep(ledger: Any) -> None:
         assert [x.id for x in tx.find_leases(LeaseFilter(account_id=acc["A2"]))] == [3]
 
 
+def test_leases_page_by_id_and_ended_only(ledger: Any) -> None:
+    acc, rep = _market(ledger)
+    with ledger.transaction() as tx:
+        ids = [
+            tx.grant_lease(acc[a], rep["R1"], T0, T0 + 30 * DAY, 70.0, 1, "x").id
+            for a in ("A0", "A1", "A2")
+        ]
+        first = tx.lease(ids[0])
+        tx.end_lease(first.id, first.version, LeaseState.LOST, T0 + DAY, "stage lost")
+    with ledger.transaction() as tx:
+        newest = tx.find_leases(LeaseFilter(rep_id=rep["R1"], limit=2))
+        after = tx.find_leases(LeaseFilter(rep_id=rep["R1"], limit=2, before_id=newest[-1].id))
+        ended = tx.find_leases(LeaseFilter(rep_id=rep["R1"], ended_only=True))
+    assert [x.id for x in newest] == [ids[2], ids[1]]
+    assert [x.id for x in after] == [ids[0]]
+    assert [x.id for x in ended] == [ids[0]]
+
+
 def test_lease_events_round_trip(ledger: Any) -> None:
     acc, rep = _market(ledger)
     with ledger.transaction() as tx:

@@ -124,3 +124,5 @@ class LeaseFilter:
     account_id: int | None = None
     active_only: bool = False
     limit: int = 100
+    ended_only: bool = False  # leases that have ended (won, lost, revoked, …)
+    before_id: int | None = None  # keyset paging: only leases with a smaller id

@@ -12,7 +12,7 @@ entry per event. Won and lost stages close a lease through `record_advances`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -266,12 +266,20 @@ def list_leases(
     rep: str | None = None,
     active_only: bool = True,
     limit: int = 100,
+    *,
+    ended_only: bool = False,
+    before_id: int | None = None,
+    with_events: bool = False,
 ) -> list[LeaseView]:
-    """Leases newest first, optionally one rep's. Example: `list_leases(ledger, "R1")`."""
+    """Leases newest first, optionally one rep's; `before_id` pages on (keyset).
+
+    Example: `list_leases(ledger, "R1")`, then `list_leases(ledger, "R1", before_id=41)`.
+    """
+    where = LeaseFilter(None, None, active_only, limit, ended_only, before_id)
     with ledger.transaction() as tx:
         rep_id = _rep_id(tx, rep) if rep else None
-        found = tx.find_leases(LeaseFilter(rep_id=rep_id, active_only=active_only, limit=limit))
-        return _views(tx, found, with_events=False)
+        found = tx.find_leases(replace(where, rep_id=rep_id))
+        return _views(tx, found, with_events=with_events)
 
 
 def show_lease(ledger: LedgerOf[_LeaseViews], lease_id: int) -> LeaseView:

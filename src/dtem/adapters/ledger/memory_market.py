@@ -217,6 +217,8 @@ class MarketMemory:
             if (where.rep_id is None or x.rep_id == where.rep_id)
             and (where.account_id is None or x.account_id == where.account_id)
             and (not where.active_only or x.ended_at is None)
+            and (not where.ended_only or x.ended_at is not None)
+            and (where.before_id is None or x.id < where.before_id)
         ]
         return found[: where.limit]
 

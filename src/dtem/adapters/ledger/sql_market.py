@@ -253,6 +253,10 @@ class MarketSql:
             q = q.where(c.account_id == where.account_id)
         if where.active_only:
             q = q.where(c.ended_at.is_(None))
+        if where.ended_only:
+            q = q.where(c.ended_at.is_not(None))
+        if where.before_id is not None:
+            q = q.where(c.id < where.before_id)
         return [lease_from_row(r) for r in self.conn.execute(q).mappings()]
 
     # --- availability --------------------------------------------------------------------
