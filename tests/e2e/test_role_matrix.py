@@ -108,6 +108,8 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/pilots/{name}/report"): READER,
     # privacy
     ("POST", "/privacy/erasures"): ADMIN,
+    ("GET", "/privacy/retention"): ADMIN,
+    ("PUT", "/privacy/retention/{source}"): ADMIN,
 }
 
 # a value of the right type for every path parameter; the rep is the rep token's own
@@ -120,6 +122,7 @@ PATH_VALUES = {
     "rep": "R1",
     "period": "2027-01",
     "name": "tank",
+    "source": "website",
 }
 
 

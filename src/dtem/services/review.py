@@ -4,6 +4,8 @@ Everything the review does is stamped with the review time of its date (the poli
 `review_hour_utc`), and each step consumes what it handles, so running the review twice
 for the same date leaves the ledger as the first run left it:
 
+- raw signals past their source's retention are deleted, and the accounts that lost one
+  re-scored from what remains (`dtem.services.retention`), before anything reads a score;
 - leases past their sprint end (`expires_at <= review time`) are revoked, or returned to
   the pool when the score fell below the threshold, then re-routed to a faster rep; a
   lease that moved meanwhile (an advance committed during the review) is read and
@@ -31,17 +33,27 @@ from dtem.domain.clock import Clock
 from dtem.domain.errors import LeaseVersionConflict
 from dtem.domain.model import LeaseState, segment_of
 from dtem.domain.policy import Policy
-from dtem.domain.ports import LedgerOf, PolicyPort, ScoresPort
+from dtem.domain.ports import (
+    EconomicsPort,
+    LedgerOf,
+    PolicyPort,
+    PrivacyPort,
+    RetentionPort,
+    ScoresPort,
+)
 from dtem.domain.routing import TRIGGERS
 from dtem.services import leases
 from dtem.services.governance import active_policy
+from dtem.services.retention import RetentionSweep, sweep_signals
 from dtem.services.routing import RoutingTx, rep_velocity, route_in_tx
 
 Progress = Callable[[str, int, int], None]  # step, done, total
 REVIEW_ATTEMPTS = 3  # reads of one lease before a stale write is reported, not retried
 
 
-class _Review(RoutingTx, PolicyPort, ScoresPort, Protocol):
+class _Review(
+    RoutingTx, PolicyPort, ScoresPort, EconomicsPort, RetentionPort, PrivacyPort, Protocol
+):
     """The daily review: leases due, records, overflow and triggers, routed again."""
 
 
@@ -57,11 +69,12 @@ class ReviewReport:
     triggers_consumed: int = 0
     conflicts_retried: int = 0  # leases read again because they moved during the review
     outcomes: dict[str, int] = field(default_factory=dict)  # routing outcome -> count
+    retention: RetentionSweep = field(default_factory=RetentionSweep)
 
     @property
     def changed(self) -> bool:
         return bool(self.revoked or self.expired_to_pool or self.overflow_retried) or bool(
-            self.triggers_consumed
+            self.triggers_consumed or self.retention.signals
         )
 
 
@@ -96,6 +109,7 @@ def run_review(
     report = ReviewReport(day, review_time(day, active.policy), active.version)
     report.lambda_hourly = price_of_capacity(active.policy, blended_hourly_cost(reps))
     refresh_rep_records(ledger, report.at)
+    report.retention = sweep_signals(ledger, report.at, clock, actor)
     _expire_leases(ledger, report, actor, progress)
     _retry_overflow(ledger, report, actor, progress)
     _consume_triggers(ledger, report, actor, progress)
@@ -226,4 +240,5 @@ def _summary(r: ReviewReport) -> dict[str, object]:
         "triggers_consumed": r.triggers_consumed,
         "conflicts_retried": r.conflicts_retried,
         "outcomes": dict(r.outcomes),
+        "retention": r.retention.as_dict(),
     }

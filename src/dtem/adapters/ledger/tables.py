@@ -178,6 +178,15 @@ signal_sources = sa.Table(
     sa.Column("revoked_at", TS),
 )
 
+signal_retention = sa.Table(  # days each source's raw signals are kept (no row = forever)
+    "signal_retention",
+    metadata,
+    sa.Column("source", sa.String(128), primary_key=True),  # a webhook source or a label
+    sa.Column("retention_days", sa.Integer, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.CheckConstraint("retention_days >= 1", name="retention_days_positive"),
+)
+
 account_state = sa.Table(  # incremental decayed intensities, one row per (account, type)
     "account_state",
     metadata,

@@ -35,7 +35,7 @@ from dtem.domain.ports.governance import (
 from dtem.domain.ports.imports import ImportsPort, OpportunitiesPort
 from dtem.domain.ports.kpis import KpiFactsPort, PilotsPort
 from dtem.domain.ports.leases import LeasesPort
-from dtem.domain.ports.privacy import PrivacyPort
+from dtem.domain.ports.privacy import PrivacyPort, RetentionPort
 from dtem.domain.ports.routing import DecisionLogPort, RoutingFactsPort
 from dtem.domain.ports.scores import EconomicsPort, ScoresPort
 from dtem.domain.ports.signals import SignalSourcesPort, SignalsPort
@@ -64,6 +64,7 @@ __all__ = [
     "PolicyPort",
     "PolicyVersion",
     "PrivacyPort",
+    "RetentionPort",
     "RoutingFactsPort",
     "ScoresPort",
     "SignalSourcesPort",
@@ -99,6 +100,7 @@ class LedgerTx(
     PilotsPort,
     AccountTiersPort,
     PrivacyPort,
+    RetentionPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

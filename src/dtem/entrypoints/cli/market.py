@@ -22,6 +22,7 @@ from dtem.entrypoints.cli.common import (
 )
 from dtem.services import availability, directory, leases, review, routing
 from dtem.services.governance import ensure_policy
+from dtem.services.retention import RetentionSweep
 
 lease_app = typer.Typer(help="List, show, release and reassign leases.", no_args_is_help=True)
 overflow_app = typer.Typer(help="Accounts no rep could take (retried daily).", no_args_is_help=True)
@@ -124,13 +125,25 @@ def run_review(
             f"; {report.conflicts_retried} leases read again (moved during the review)"
             if report.conflicts_retried
             else ""
-        ),
+        )
+        + _retention_line(report.retention),
         highlight=False,
     )
     if rebalance:
         from dtem.entrypoints.cli.optim import show_rebalance
 
         show_rebalance(out["rebalance"], json_out=False)
+
+
+def _retention_line(swept: RetentionSweep) -> str:
+    """`; retention: 412 signals deleted (bombora 400, website 12), 57 accounts rescored`"""
+    if not swept.signals:
+        return ""
+    per = ", ".join(f"{source} {n}" for source, n in sorted(swept.deleted.items()))
+    return (
+        f"; retention: {swept.signals} signals deleted ({per}), "
+        f"{swept.accounts_rescored} accounts rescored"
+    )
 
 
 def _review_with_progress(c: Any, day: date | None) -> review.ReviewReport:

@@ -22,15 +22,19 @@ from dtem.entrypoints.cli.common import (
     row_progress,
 )
 from dtem.entrypoints.cli.imports import import_app
+from dtem.entrypoints.cli.retention import retention_app
 from dtem.services import governance
 from dtem.services.imports import load_mapping
 from dtem.services.signals import files, reports, sources
 
-source_app = typer.Typer(help="Webhook sources and their write keys.", no_args_is_help=True)
+source_app = typer.Typer(
+    help="Webhook sources, their write keys, and retention per source.", no_args_is_help=True
+)
 signals_app = typer.Typer(help="Inspect the signals the Radar holds.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
+    source_app.add_typer(retention_app, name="retention")
     app.add_typer(source_app, name="source")
     app.add_typer(signals_app, name="signals")
     import_app.command("signals")(import_signals)

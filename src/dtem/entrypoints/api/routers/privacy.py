@@ -1,13 +1,14 @@
-"""Erasure on request (GDPR Art. 17) over HTTP: admin only."""
+"""Privacy over HTTP, admin only: erasure on request (GDPR Art. 17), retention per source."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dtem.domain.privacy import Person
+from dtem.domain.retention import SourceRetention
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep
-from dtem.services import privacy
+from dtem.services import privacy, retention
 
 router = APIRouter(tags=["privacy"])
 
@@ -35,3 +36,38 @@ def create_erasure(body: ErasureIn, c: ContainerDep, token: AdminDep) -> Erasure
     person = Person.of(email=body.email, user_id=body.user_id)
     report = privacy.erase_person(c.ledger, person, c.clock, f"token:{token.id}")
     return ErasureOut(**report.as_dict())
+
+
+class RetentionOut(BaseModel):
+    """A signal source, how it delivers (`webhook`, `pipeline`) and its retention in days
+    (null: kept forever)."""
+
+    source: str
+    kinds: list[str]
+    retention_days: int | None
+
+
+class RetentionIn(BaseModel):
+    """`retention_days`: a whole number of days ≥ 1, or null to keep forever."""
+
+    model_config = ConfigDict(extra="forbid")
+    retention_days: int | None = Field(description="days ≥ 1; null keeps forever")
+
+
+@router.get("/privacy/retention", response_model=list[RetentionOut])
+def list_retention(c: ContainerDep, _t: AdminDep) -> list[RetentionOut]:
+    """Every signal source and how long the daily review keeps its raw signals."""
+    return [_out(r) for r in retention.list_retention(c.ledger)]
+
+
+@router.put("/privacy/retention/{source}", response_model=RetentionOut)
+def set_retention(source: str, body: RetentionIn, c: ContainerDep, token: AdminDep) -> RetentionOut:
+    """Set a source's retention (audited); the next daily review applies it."""
+    row = retention.set_retention(
+        c.ledger, c.clock, source, body.retention_days, f"token:{token.id}"
+    )
+    return _out(row)
+
+
+def _out(r: SourceRetention) -> RetentionOut:
+    return RetentionOut(source=r.source, kinds=list(r.kinds), retention_days=r.retention_days)

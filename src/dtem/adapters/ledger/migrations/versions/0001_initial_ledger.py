@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 21:33:37.596213
+Create Date: 2026-12-01 23:29:16.749481
 """
 
 from collections.abc import Sequence
@@ -154,6 +154,13 @@ def upgrade() -> None:
     sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_segment_economics')),
     sa.UniqueConstraint('version', 'segment', name=op.f('uq_segment_economics_version_segment'))
+    )
+    op.create_table('signal_retention',
+    sa.Column('source', sa.String(length=128), nullable=False),
+    sa.Column('retention_days', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('retention_days >= 1', name=op.f('ck_signal_retention_retention_days_positive')),
+    sa.PrimaryKeyConstraint('source', name=op.f('pk_signal_retention'))
     )
     op.create_table('signal_sources',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -570,6 +577,7 @@ def downgrade() -> None:
     op.drop_table('account_attributes')
     op.drop_table('sync_watermarks')
     op.drop_table('signal_sources')
+    op.drop_table('signal_retention')
     op.drop_table('segment_economics')
     op.drop_table('reps')
     op.drop_table('policies')
