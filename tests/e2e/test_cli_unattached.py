@@ -120,7 +120,7 @@ def test_api_lists_and_attaches_waiting_opportunities_and_lists_reps(any_server:
         _token(any_server, "manager"),
         _token(any_server, "viewer"),
     )
-    waiting = httpx.get(f"{base}/opportunities/unattached", headers=viewer).json()
+    waiting = httpx.get(f"{base}/opportunities/unattached", headers=viewer).json()["items"]
     assert [w["opportunity"][-6:-3] for w in waiting] == ["Op4", "Op5", "Op6"]
     url = f"{base}/opportunities/0065g00000Op4AAA/attach"
     assert httpx.post(url, json={"account": "globex.io"}, headers=viewer).status_code == 403
@@ -128,6 +128,6 @@ def test_api_lists_and_attaches_waiting_opportunities_and_lists_reps(any_server:
     assert unknown.status_code == 404
     done = httpx.post(url, json={"account": "globex.io"}, headers=manager)
     assert done.status_code == 200 and done.json()["account"] == "0015g00000GlbxAAA"
-    left = httpx.get(f"{base}/opportunities/unattached", headers=viewer).json()
+    left = httpx.get(f"{base}/opportunities/unattached", headers=viewer).json()["items"]
     assert [w["opportunity"][-6:-3] for w in left] == ["Op5", "Op6"]
-    assert httpx.get(f"{base}/reps", headers=viewer).json() == []
+    assert httpx.get(f"{base}/reps", headers=viewer).json() == {"items": [], "next_cursor": None}

@@ -115,7 +115,9 @@ def test_api_routes_advances_and_guards_leases(server: Server) -> None:
     )
     assert resp.status_code == 403
     owner = _token(server, "rep", "R1")
-    assert [x["id"] for x in httpx.get(f"{base}/leases", headers=owner).json()] == [lease_id]
+    assert [x["id"] for x in httpx.get(f"{base}/leases", headers=owner).json()["items"]] == [
+        lease_id
+    ]
     resp = httpx.post(f"{base}/leases/{lease_id}/release", json={"reason": "pto"}, headers=owner)
     assert resp.status_code == 200 and resp.json()["state"] == "released"
     assert resp.json()["version"] == 3  # granted 1, advanced 2, released 3

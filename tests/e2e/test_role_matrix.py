@@ -75,12 +75,19 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     # routing, leases, opportunities, reps
     ("POST", "/routing/{account}"): ROUTER,
     ("GET", "/leases"): ANY,
+    ("GET", "/leases/{lease_id}"): ANY,  # a rep only its own (another's is a 404)
     ("POST", "/leases/{lease_id}/release"): REP_OR_MANAGER,
     ("POST", "/leases/{lease_id}/reassign"): MANAGER,
     ("POST", "/opportunities/{external_id}/stage"): ROUTER,
+    ("GET", "/opportunities"): ANY,
     ("GET", "/opportunities/unattached"): ANY,
+    ("GET", "/opportunities/{external_id}"): ANY,
     ("POST", "/opportunities/{external_id}/attach"): MANAGER,
     ("GET", "/reps"): ANY,
+    ("GET", "/reps/{external_id}"): ANY,
+    ("POST", "/reps/{external_id}/leave"): MANAGER,
+    ("GET", "/routing/decisions"): ANY,  # a rep only those that chose it
+    ("GET", "/routing/decisions/{decision_id}"): ANY,
     ("GET", "/overflow"): ANY,
     # optimiser, bids, CRM export
     ("POST", "/rebalance"): MANAGER,
@@ -93,6 +100,7 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/agent/v1/touches"): AGENT,
     ("POST", "/agent/v1/hand-raises"): AGENT,
     # accounts and scores
+    ("GET", "/accounts"): ANY,  # an agent only the AI pool
     ("GET", "/accounts/{external_id}"): ANY,
     ("GET", "/accounts/{external_id}/score"): ANY,
     ("GET", "/accounts/{external_id}/explain"): ANY,
@@ -118,6 +126,7 @@ PATH_VALUES = {
     "a": "1",
     "account": "A1",
     "lease_id": "1",
+    "decision_id": "1",
     "external_id": "A1",
     "rep": "R1",
     "period": "2027-01",
@@ -236,7 +245,7 @@ def test_each_role_gets_exactly_its_access(api: Api, method: str, path: str) -> 
 
 
 def test_a_rep_cannot_tell_another_reps_lease_from_a_missing_one(api: Api) -> None:
-    others = api.call("GET", "/leases?all=true", "admin").json()
+    others = api.call("GET", "/leases?all=true", "admin").json()["items"]
     other = next(x["id"] for x in others if x["rep"] == "R2")
     theirs = api.call("POST", f"/leases/{other}/release", "rep", json={"reason": "x"})
     missing = api.call("POST", "/leases/987654/release", "rep", json={"reason": "x"})
@@ -244,9 +253,16 @@ def test_a_rep_cannot_tell_another_reps_lease_from_a_missing_one(api: Api) -> No
     assert theirs.json()["detail"].replace(str(other), "N") == missing.json()["detail"].replace(
         "987654", "N"
     )
-    mine = api.call("GET", "/leases?all=true", "rep").json()
+    shown = api.call("GET", f"/leases/{other}", "rep")
+    absent = api.call("GET", "/leases/987654", "rep")
+    assert (shown.status_code, absent.status_code) == (404, 404)
+    assert shown.json()["detail"].replace(str(other), "N") == absent.json()["detail"].replace(
+        "987654", "N"
+    )
+    assert api.call("GET", f"/leases/{other}", "manager").json()["rep"] == "R2"
+    mine = api.call("GET", "/leases?all=true", "rep").json()["items"]
     assert {x["rep"] for x in mine} == {"R1"}
-    every = api.call("GET", "/leases?all=true", "manager").json()
+    every = api.call("GET", "/leases?all=true", "manager").json()["items"]
     assert {x["rep"] for x in every} == {"R1", "R2"}
 
 

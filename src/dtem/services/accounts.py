@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ArgumentInvalid, NotFound
+from dtem.domain.listings import AccountQuery
 from dtem.domain.model import Account, Lease, Tier
 from dtem.domain.policy import Policy
 from dtem.domain.ports import (
@@ -28,6 +29,7 @@ from dtem.domain.ports import (
     DirectoryPort,
     LeasesPort,
     LedgerOf,
+    ListingsPort,
     PolicyPort,
     ScoresPort,
 )
@@ -207,26 +209,17 @@ class AccountRow:
 
 
 def list_accounts(
-    ledger: LedgerOf[TierTx],
+    ledger: LedgerOf[ListingsPort],
     tier: int | None = None,
     do_not_contact: bool | None = None,
     limit: int = 100,
+    after: str | None = None,
 ) -> list[AccountRow]:
-    """Accounts by external id with their stored tier, filtered by tier and contact."""
+    """Accounts by external id (after `after`) with their stored tier, filtered by tier
+    and contact in the ledger. Example: `list_accounts(ledger, tier=1, limit=20)`."""
+    query = AccountQuery(tier=tier, do_not_contact=do_not_contact, after=after, limit=limit)
     with ledger.transaction() as tx:
-        accounts = sorted(tx.all_accounts().values(), key=lambda a: a.external_id)
-        tiers = tx.account_tiers()
-    out: list[AccountRow] = []
-    for a in accounts:
-        stored = tiers.get(a.id) if a.id is not None else None
-        if tier is not None and (stored is None or int(stored.tier) != tier):
-            continue
-        if do_not_contact is not None and a.do_not_contact != do_not_contact:
-            continue
-        out.append(AccountRow(a, stored))
-        if len(out) >= limit:
-            break
-    return out
+        return [AccountRow(a, stored) for a, stored in tx.account_page(query)]
 
 
 def tier_json(t: AccountTier) -> dict[str, Any]:

@@ -282,9 +282,16 @@ def list_leases(
         return _views(tx, found, with_events=with_events)
 
 
-def show_lease(ledger: LedgerOf[_LeaseViews], lease_id: int) -> LeaseView:
+def show_lease(
+    ledger: LedgerOf[_LeaseViews], lease_id: int, as_rep: str | None = None
+) -> LeaseView:
+    """A lease and its transitions; with `as_rep`, another rep's lease is `NotFound` (the
+    same answer as a missing one: a rep cannot learn which leases exist)."""
     with ledger.transaction() as tx:
-        return _views(tx, [tx.lease(lease_id)], with_events=True)[0]
+        view = _views(tx, [tx.lease(lease_id)], with_events=True)[0]
+    if as_rep is not None and view.rep != as_rep:
+        raise NotFound(f"lease {lease_id} does not exist")
+    return view
 
 
 def _rep_id(tx: DirectoryPort, external_id: str) -> int:

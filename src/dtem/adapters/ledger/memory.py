@@ -18,6 +18,7 @@ from dtem.adapters.ledger.memory_agents import AgentsMemory
 from dtem.adapters.ledger.memory_comp import CompMemory
 from dtem.adapters.ledger.memory_imports import ImportsMemory
 from dtem.adapters.ledger.memory_kpis import KpisMemory
+from dtem.adapters.ledger.memory_listings import ListingsMemory
 from dtem.adapters.ledger.memory_market import MarketMemory
 from dtem.adapters.ledger.memory_radar import RadarMemory
 from dtem.adapters.ledger.memory_tiers import TiersMemory
@@ -68,6 +69,7 @@ class MemoryTx(
     AgentsMemory,
     KpisMemory,
     TiersMemory,
+    ListingsMemory,
 ):
     s: _State
 

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.domain.clock import as_utc
-from dtem.domain.model import Account, Lease, LeaseState, Tier
+from dtem.domain.model import Account, Lease, LeaseState, Rep, Tier
+from dtem.domain.ports.governance import TokenRecord
 
 ACCOUNT_FIELDS = (
     "external_id",
@@ -57,3 +58,46 @@ def lower_text(conn: Connection, expr: Any) -> Any:
     if conn.dialect.name == "sqlite":
         return sa.func.dtem_lower(expr)
     return sa.func.lower(expr)
+
+
+REP_FIELDS = (
+    "external_id",
+    "name",
+    "email",
+    "pod",
+    "capacity",
+    "hourly_cost",
+    "active",
+    "crm_user_id",
+    "manager",
+    "team",
+    "region",
+)
+
+
+def rep_row(rep: Rep) -> dict[str, Any]:
+    row = {f: getattr(rep, f) for f in REP_FIELDS}
+    return row | {"segments": list(rep.segments), "languages": list(rep.languages)}
+
+
+def rep_from_row(r: RowMapping) -> Rep:
+    return Rep(
+        **{f: r[f] for f in REP_FIELDS},
+        segments=tuple(r["segments"]),
+        languages=tuple(r["languages"]),
+        id=r["id"],
+    )
+
+
+def token_from_row(r: RowMapping) -> TokenRecord:
+    return TokenRecord(
+        token_hash=r["token_hash"],
+        role=r["role"],
+        name=r["name"],
+        created_at=as_utc(r["created_at"]),
+        expires_at=as_utc(r["expires_at"]) if r["expires_at"] else None,
+        revoked_at=as_utc(r["revoked_at"]) if r["revoked_at"] else None,
+        subject=r["subject"],
+        id=r["id"],
+        last_used_at=as_utc(r["last_used_at"]) if r["last_used_at"] else None,
+    )

@@ -12,15 +12,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine
 
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, account_row, lease_from_row
+from dtem.adapters.ledger.rows import rep_from_row as _rep
+from dtem.adapters.ledger.rows import rep_row as _rep_row
+from dtem.adapters.ledger.rows import token_from_row as _token
 from dtem.adapters.ledger.sql_agents import AgentsSql
 from dtem.adapters.ledger.sql_audit import AuditSql
 from dtem.adapters.ledger.sql_comp import CompSql
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_kpis import KpisSql
+from dtem.adapters.ledger.sql_listings import ListingsSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_radar import RadarSql
 from dtem.adapters.ledger.sql_tiers import TiersSql
@@ -98,7 +102,16 @@ class SqlLedger:
 
 
 class SqlTx(
-    AuditSql, ImportsSql, RadarSql, MarketSql, TrainingSql, CompSql, AgentsSql, KpisSql, TiersSql
+    AuditSql,
+    ImportsSql,
+    RadarSql,
+    MarketSql,
+    TrainingSql,
+    CompSql,
+    AgentsSql,
+    KpisSql,
+    TiersSql,
+    ListingsSql,
 ):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 
@@ -323,49 +336,6 @@ class SqlTx(
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
-
-
-_REP_FIELDS = (
-    "external_id",
-    "name",
-    "email",
-    "pod",
-    "capacity",
-    "hourly_cost",
-    "active",
-    "crm_user_id",
-    "manager",
-    "team",
-    "region",
-)
-
-
-def _rep_row(rep: Rep) -> dict[str, Any]:
-    row = {f: getattr(rep, f) for f in _REP_FIELDS}
-    return row | {"segments": list(rep.segments), "languages": list(rep.languages)}
-
-
-def _rep(r: RowMapping) -> Rep:
-    return Rep(
-        **{f: r[f] for f in _REP_FIELDS},
-        segments=tuple(r["segments"]),
-        languages=tuple(r["languages"]),
-        id=r["id"],
-    )
-
-
-def _token(r: RowMapping) -> TokenRecord:
-    return TokenRecord(
-        token_hash=r["token_hash"],
-        role=r["role"],
-        name=r["name"],
-        created_at=as_utc(r["created_at"]),
-        expires_at=as_utc(r["expires_at"]) if r["expires_at"] else None,
-        revoked_at=as_utc(r["revoked_at"]) if r["revoked_at"] else None,
-        subject=r["subject"],
-        id=r["id"],
-        last_used_at=as_utc(r["last_used_at"]) if r["last_used_at"] else None,
-    )
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -35,6 +35,7 @@ from dtem.domain.ports.governance import (
 from dtem.domain.ports.imports import ImportsPort, OpportunitiesPort
 from dtem.domain.ports.kpis import KpiFactsPort, PilotsPort
 from dtem.domain.ports.leases import LeasesPort
+from dtem.domain.ports.listings import ListingsPort
 from dtem.domain.ports.privacy import PrivacyPort, RetentionPort
 from dtem.domain.ports.routing import DecisionLogPort, RoutingFactsPort
 from dtem.domain.ports.scores import EconomicsPort, ScoresPort
@@ -58,6 +59,7 @@ __all__ = [
     "Ledger",
     "LedgerOf",
     "LedgerTx",
+    "ListingsPort",
     "OpportunitiesPort",
     "PilotsPort",
     "PolicyActivation",
@@ -101,6 +103,7 @@ class LedgerTx(
     AccountTiersPort,
     PrivacyPort,
     RetentionPort,
+    ListingsPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

@@ -13,12 +13,16 @@ from dtem.entrypoints.api.routers import (
     accounts,
     agents,
     comp,
+    decisions,
     governance,
     health,
     kpis,
+    leases,
     market,
+    opportunities,
     optim,
     privacy,
+    reps,
     scores,
     segment,
 )
@@ -40,6 +44,10 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(governance.router)
     app.include_router(segment.router)
     app.include_router(market.router)
+    app.include_router(decisions.router)
+    app.include_router(leases.router)
+    app.include_router(opportunities.router)
+    app.include_router(reps.router)
     app.include_router(optim.router)
     app.include_router(agents.router)
     app.include_router(scores.router)

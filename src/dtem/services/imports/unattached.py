@@ -27,9 +27,10 @@ from typing import Any, Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ArgumentInvalid, NotFound
+from dtem.domain.listings import OpportunityQuery
 from dtem.domain.model import Account, Opportunity
 from dtem.domain.policy import Policy
-from dtem.domain.ports import AuditPort, LedgerOf, OpportunitiesPort, PolicyPort
+from dtem.domain.ports import AuditPort, LedgerOf, ListingsPort, OpportunitiesPort, PolicyPort
 from dtem.domain.signals import AccountKey, KeyKind, normalise_domain
 from dtem.services.governance import active_policy
 from dtem.services.imports.validate import Record
@@ -185,10 +186,14 @@ def resolve_account(tx: KeysTx, account: str, policy: Policy) -> str:
     return xid
 
 
-def list_unattached(ledger: LedgerOf[OpportunitiesPort]) -> list[UnattachedView]:
-    """The opportunities waiting for their account, oldest first."""
+def list_unattached(
+    ledger: LedgerOf[ListingsPort], after: str | None = None, limit: int | None = None
+) -> list[UnattachedView]:
+    """The opportunities waiting for their account, by external id (after `after`; `limit`
+    None: every one)."""
+    query = OpportunityQuery(unattached=True, after=after, limit=limit)
     with ledger.transaction() as tx:
-        waiting = tx.unattached_opportunities()
+        waiting = tx.opportunity_page(query)
     return [
         UnattachedView(
             o.external_id,

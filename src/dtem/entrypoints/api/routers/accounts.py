@@ -11,17 +11,39 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from dtem.domain.errors import Forbidden
+from dtem.domain.model import Tier
 from dtem.domain.ports import TokenRecord
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep, require_role
+from dtem.entrypoints.api.pagination import Page, PageDep
 from dtem.services import accounts
 from dtem.services.governance import ensure_policy
 
 router = APIRouter(tags=["accounts"])
 
 ManagerDep = Annotated[TokenRecord, Depends(require_role("manager"))]
+AI_POOL = int(Tier.AI_ONLY)
+
+
+class AccountRowOut(BaseModel):
+    account: str
+    name: str
+    do_not_contact: bool
+    tier: int | None = Field(description="the stored tier; null: not computed yet")
+    reason: str | None
+    policy_version: int | None
+
+    @classmethod
+    def of(cls, r: accounts.AccountRow) -> AccountRowOut:
+        a, t = r.account, r.tier
+        return cls(
+            account=a.external_id, name=a.name, do_not_contact=a.do_not_contact,
+            tier=int(t.tier) if t else None, reason=t.reason if t else None,
+            policy_version=t.policy_version if t else None,
+        )  # fmt: skip
 
 
 class TierIn(BaseModel):
@@ -36,6 +58,26 @@ class ContactIn(BaseModel):
 
 def _actor(token: TokenRecord) -> str:
     return f"token:{token.id}" + (f":{token.subject}" if token.subject else "")
+
+
+@router.get("/accounts", response_model=Page[AccountRowOut])
+def account_list(
+    c: ContainerDep,
+    token: TokenDep,
+    page: PageDep,
+    tier: Annotated[int | None, Query(ge=1, le=3, description="Only this tier.")] = None,
+    do_not_contact: Annotated[
+        bool | None, Query(description="true: only do-not-contact; false: only contactable")
+    ] = None,
+) -> Page[AccountRowOut]:
+    """Accounts by external id with their tier and reason (`dtem accounts list`). An agent
+    token sees only the AI pool (tier 3)."""
+    if token.role == "agent":
+        if tier not in (None, AI_POOL):
+            raise Forbidden(f"an agent sees only tier {AI_POOL} accounts, not tier {tier}")
+        tier = AI_POOL
+    rows = accounts.list_accounts(c.ledger, tier, do_not_contact, page.fetch, page.after(str))
+    return page.of(rows, key=lambda r: r.account.external_id, item=AccountRowOut.of)
 
 
 @router.get("/accounts/{external_id}")
