@@ -26,6 +26,7 @@ from dtem.entrypoints.api.routers import (
     scores,
     segment,
 )
+from dtem.entrypoints.web import site as dashboard
 
 
 def create_app(container: Container) -> FastAPI:
@@ -55,6 +56,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(kpis.router)
     app.include_router(accounts.router)
     app.include_router(privacy.router)
+    dashboard.install(app)  # the pages people open in a browser, at / and /ui/…
     if container.settings.cors_origins:
         app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
     return app
