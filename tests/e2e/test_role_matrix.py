@@ -11,6 +11,10 @@ are read from `create_app(...).routes`, so a new endpoint without a line here fa
 
 `PUBLIC` operations answer every caller; `WRITE_KEY` ones (the Segment webhook) take a
 source's write key, never a bearer token, so every bearer caller gets 401.
+The dashboard's pages (`Page` lines) read the same token from the session cookie
+instead, and a form sends the session's CSRF token: without a session a page redirects
+to the sign-in form (303), a role not in its line gets 403. `SIGN_IN` (the sign-in
+form's POST) refuses every caller that did not load the form first (403: no CSRF cookie).
 Runs in-process on SQLite and on PostgreSQL.
 """
 
@@ -33,6 +37,7 @@ from dtem.config import Settings
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, Rep
 from dtem.entrypoints.api.app import create_app
+from dtem.entrypoints.web.session import CSRF_FIELD, SESSION_COOKIE, csrf_for
 from dtem.services import access, leases
 from dtem.services.governance import active_policy, ensure_policy
 from tests.conftest import PG_URL, T0
@@ -40,6 +45,16 @@ from tests.conftest import PG_URL, T0
 ROLES = access.ROLES
 PUBLIC = "public"
 WRITE_KEY = "write key"
+
+SIGN_IN = "sign-in form"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A dashboard page or form: the roles let through, the token in the session cookie."""
+
+    roles: frozenset[str]
+
 
 ANY = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
@@ -49,7 +64,7 @@ AGENT = ADMIN | {"agent"}
 ROUTER = MANAGER | {"agent"}  # may route an account and move an opportunity's stage
 REP_OR_MANAGER = MANAGER | {"rep"}  # a rep acts only on its own (checked in the handler)
 
-ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
+ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
@@ -118,6 +133,22 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/privacy/erasures"): ADMIN,
     ("GET", "/privacy/retention"): ADMIN,
     ("PUT", "/privacy/retention/{source}"): ADMIN,
+    # the dashboard (docs/dashboard.md)
+    ("GET", "/ui/login"): PUBLIC,
+    ("POST", "/ui/login"): SIGN_IN,
+    ("POST", "/ui/logout"): Page(ANY),
+    ("GET", "/ui/me"): Page(ANY),
+    ("GET", "/"): Page(READER | {"rep"}),  # a rep is sent on to their own queue
+    ("GET", "/ui/kpis"): Page(READER),
+    ("GET", "/ui/reps/{rep}"): Page(READER | {"rep"}),
+    ("GET", "/ui/accounts/{external_id}"): Page(ANY),
+    ("GET", "/ui/policy"): Page(READER),
+    ("GET", "/ui/policy/diff"): Page(READER),
+    ("POST", "/ui/policy/preview"): Page(ADMIN),
+    ("POST", "/ui/policy/activate"): Page(ADMIN),
+    ("POST", "/ui/policy/rollback"): Page(ADMIN),
+    ("GET", "/ui/team"): Page(MANAGER),
+    ("POST", "/ui/leases/{lease_id}/reassign"): Page(MANAGER),
 }
 
 # a value of the right type for every path parameter; the rep is the rep token's own
@@ -206,16 +237,24 @@ def test_every_endpoint_has_a_line_in_the_table(api: Api) -> None:
     assert sorted(ACCESS.keys() - served) == [], "lines in ACCESS for endpoints not served"
 
 
-def _expected(allowed: frozenset[str] | str, role: str | None) -> str:
+def _expected(allowed: frozenset[str] | str | Page, role: str | None) -> str:
     if allowed == PUBLIC:
         return "answers"
+    if allowed == SIGN_IN:
+        return "403"
+    if isinstance(allowed, Page):
+        if role is None:
+            return "sign-in"
+        return "passes" if role in allowed.roles or role == "admin" else "403"
     if allowed == WRITE_KEY or role is None:
         return "401"
     assert isinstance(allowed, frozenset)
     return "passes" if role in allowed or role == "admin" else "403"
 
 
-def _outcome(status: int) -> str:
+def _outcome(status: int, location: str = "") -> str:
+    if status == 303 and location.startswith("/ui/login?next="):
+        return "sign-in"
     if status >= 500:
         return f"{status} (a bug)"
     if status in (401, 403):
@@ -231,17 +270,33 @@ def test_each_role_gets_exactly_its_access(api: Api, method: str, path: str) -> 
     content = b"[]" if method in ("POST", "PUT") else None
     got, want = {}, {}
     for role in (None, *ROLES):
-        headers = {"Content-Type": "application/json"}
-        if role:
-            headers["Authorization"] = f"Bearer {api.tokens[role]}"
-        status = api.client.request(method, url, headers=headers, content=content).status_code
+        if isinstance(ACCESS[(method, path)], Page):
+            response = _page_request(api, method, url, role)
+        else:
+            headers = {"Content-Type": "application/json"}
+            if role:
+                headers["Authorization"] = f"Bearer {api.tokens[role]}"
+            response = api.client.request(method, url, headers=headers, content=content)
+        status = response.status_code
         expected = _expected(ACCESS[(method, path)], role)
         if expected == "answers":
             got[role] = "answers" if status == 200 else str(status)
         else:
-            got[role] = _outcome(status)
+            got[role] = _outcome(status, response.headers.get("location", ""))
         want[role] = expected
     assert got == want
+
+
+def _page_request(api: Api, method: str, url: str, role: str | None) -> httpx.Response:
+    """A dashboard request: the role's token in the session cookie, a form its CSRF token."""
+    api.client.cookies.clear()
+    if role:
+        api.client.cookies.set(SESSION_COOKIE, api.tokens[role])
+    data = {CSRF_FIELD: csrf_for(api.tokens[role])} if role and method == "POST" else None
+    try:
+        return api.client.request(method, url, data=data, follow_redirects=False)
+    finally:
+        api.client.cookies.clear()
 
 
 def test_a_rep_cannot_tell_another_reps_lease_from_a_missing_one(api: Api) -> None:

@@ -15,13 +15,17 @@ from fastapi.responses import RedirectResponse
 
 from dtem.entrypoints.api.deps import ContainerDep
 from dtem.entrypoints.web.render import HtmlRoute, page
-from dtem.entrypoints.web.session import FormSessionDep, SessionDep
+from dtem.entrypoints.web.session import Session, form_for, page_for
 from dtem.services import dashboard, governance, leases, pilots
 from dtem.services.preview import preview_policy
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
 Reason = Annotated[str, Form(max_length=500)]
+PolicyReader = Annotated[Session, page_for("manager", "viewer")]
+AdminForm = Annotated[Session, form_for()]
+ManagerPage = Annotated[Session, page_for("manager")]
+ManagerForm = Annotated[Session, form_for("manager")]
 Version = Annotated[int, Form(ge=1)]
 
 
@@ -33,11 +37,10 @@ def _back(path: str, message: str) -> RedirectResponse:
 def policy_page(
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
+    session: PolicyReader,
     done: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """Every version, the active one's settings, and (admins) the forms that change it."""
-    session.allow("manager", "viewer")
     active = governance.ensure_policy(c.ledger, c.clock)
     with c.ledger.transaction() as tx:
         versions = list(reversed(tx.policy_versions()))[: dashboard.PAGE_SIZE]
@@ -51,22 +54,20 @@ def policy_page(
 def policy_diff(
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
+    session: PolicyReader,
     a: Annotated[int, Query(ge=1)],
     b: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """Every field that differs from version `a` to `b` (default: the active one)."""
-    session.allow("manager", "viewer")
     diff = governance.diff_policies(c.ledger, a, b)
     return page(request, "_diff.html", session, diff=diff)
 
 
 @router.post("/ui/policy/preview")
 def policy_preview(
-    request: Request, c: ContainerDep, session: FormSessionDep, version: Version
+    request: Request, c: ContainerDep, session: AdminForm, version: Version
 ) -> Response:
     """What activating `version` would change now; writes nothing."""
-    session.allow()
     from dtem.bootstrap import batch_scorer  # the batch engine loads on first use
 
     preview = preview_policy(c.ledger, version, batch_scorer("duckdb"), c.clock, 10)
@@ -74,15 +75,13 @@ def policy_preview(
 
 
 @router.post("/ui/policy/activate")
-def policy_activate(c: ContainerDep, session: FormSessionDep, version: Version) -> Response:
-    session.allow()
+def policy_activate(c: ContainerDep, session: AdminForm, version: Version) -> Response:
     active = governance.activate_policy(c.ledger, version, c.clock, session.actor)
     return _back("/ui/policy", f"version {active.version} is active")
 
 
 @router.post("/ui/policy/rollback")
-def policy_rollback(c: ContainerDep, session: FormSessionDep, reason: Reason = "") -> Response:
-    session.allow()
+def policy_rollback(c: ContainerDep, session: AdminForm, reason: Reason = "") -> Response:
     active = governance.rollback_policy(c.ledger, c.clock, session.actor, reason)
     return _back("/ui/policy", f"rolled back: version {active.version} is active")
 
@@ -91,12 +90,11 @@ def policy_rollback(c: ContainerDep, session: FormSessionDep, reason: Reason = "
 def team_page(
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
+    session: ManagerPage,
     pilot: Annotated[str | None, Query(max_length=200)] = None,
     done: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """Each rep's load, the reassign form, and a pilot's report (pod against the floor)."""
-    session.allow("manager")
     team = session.token.subject if session.role == "manager" else None
     load = dashboard.capacity_now(c.ledger, team)
     running = pilots.list_pilots(c.ledger)
@@ -111,12 +109,11 @@ def team_page(
 def reassign(
     lease_id: int,
     c: ContainerDep,
-    session: FormSessionDep,
+    session: ManagerForm,
     to_rep: Annotated[str, Form(min_length=1, max_length=200)],
     reason: Annotated[str, Form(min_length=1, max_length=500)],
 ) -> Response:
     """Move a lease to another rep with a reason (audited); back to the new rep's queue."""
-    session.allow("manager")
     new = leases.reassign_lease(
         c.ledger, c.clock, lease_id, to_rep.strip(), reason.strip(), session.actor
     )

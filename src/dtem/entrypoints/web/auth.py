@@ -57,7 +57,7 @@ def login_form(request: Request) -> Response:
 def login(
     request: Request,
     c: ContainerDep,
-    token: Annotated[str, Form(max_length=200)],
+    token: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
     next_page: Annotated[str, Form(alias="next", max_length=500)] = "",
 ) -> Response:
@@ -65,6 +65,8 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
         return _login_form(request, "the sign-in form expired; try again", 403)
+    if not token.strip():
+        return _login_form(request, "token: paste an API token", 422)
     try:
         record = access.authenticate(c.ledger, c.clock, token.strip())
     except AuthError as exc:

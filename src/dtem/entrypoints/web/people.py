@@ -19,7 +19,7 @@ from dtem.entrypoints.web import charts
 from dtem.entrypoints.web.auth import home_of
 from dtem.entrypoints.web.pool import When, clock_at
 from dtem.entrypoints.web.render import HtmlRoute, page
-from dtem.entrypoints.web.session import SessionDep
+from dtem.entrypoints.web.session import Session, SessionDep, page_for
 from dtem.services import account_story, directory, rep_queue
 from dtem.services.comp import statements
 
@@ -39,14 +39,13 @@ def rep_page(
     rep: str,
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
+    session: Annotated[Session, page_for(*QUEUE_READERS)],
     at: When = None,
     before: Annotated[int | None, Query(ge=1)] = None,
     period: Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-\d{2}$")] = None,
     done: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """Leases with days left and what would advance them, recent losses, the statement."""
-    session.allow(*QUEUE_READERS)
     own = (session.token.subject or "") if session.role == "rep" else None
     clock = clock_at(c, at)
     queue = rep_queue.rep_queue(c.ledger, clock, rep, own, before)
@@ -66,10 +65,13 @@ def rep_page(
 
 @router.get("/ui/accounts/{external_id}")
 def account_page(
-    external_id: str, request: Request, c: ContainerDep, session: SessionDep, at: When = None
+    external_id: str,
+    request: Request,
+    c: ContainerDep,
+    session: Annotated[Session, page_for("manager", "viewer", "rep", "agent")],
+    at: When = None,
 ) -> Response:
     """Score over time and its signals, every lease and why it moved, routing decisions."""
-    session.allow("manager", "viewer", "rep", "agent")
     story = account_story.account_story(c.ledger, clock_at(c, at), external_id)
     line = charts.score_line(story.history, story.threshold)
     return page(request, "account.html", session, story=story, line=line)

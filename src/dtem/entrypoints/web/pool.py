@@ -16,7 +16,7 @@ from dtem.entrypoints.api.deps import ContainerDep
 from dtem.entrypoints.web import charts
 from dtem.entrypoints.web.auth import home_of
 from dtem.entrypoints.web.render import HtmlRoute, page
-from dtem.entrypoints.web.session import SessionDep
+from dtem.entrypoints.web.session import Session, page_for
 from dtem.services import dashboard, kpis
 from dtem.services.kpi_presenters import parse_when, window
 
@@ -36,7 +36,7 @@ def clock_at(c: ContainerDep, at: str | None) -> Clock:
 def pool(
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
+    session: Annotated[Session, page_for(*READERS, "rep")],
     at: When = None,
     top: PageNo = 1,
     dead: PageNo = 1,
@@ -45,7 +45,6 @@ def pool(
     """Score histogram, tiers, dead zones, the overflow queue, λ and utilisation."""
     if session.role == "rep":
         return RedirectResponse(home_of(session.role, session.token.subject), status_code=303)
-    session.allow(*READERS)
     view = dashboard.pool_overview(c.ledger, clock_at(c, at), top, dead, overflow)
     return page(
         request, "pool.html", session, view=view, at=at or "",
@@ -57,12 +56,11 @@ def pool(
 def kpi_page(
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
+    session: Annotated[Session, page_for(*READERS)],
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
     """Every KPI of `dtem kpi`, static beside DTEM, and the lead-decay curve."""
-    session.allow(*READERS)
     since, to = window(start, end, c.clock(), ("from", "to"))
     report = kpis.kpi_report(c.ledger, since, to)
     return page(

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
@@ -97,6 +97,27 @@ async def check_csrf(request: Request, session: SessionDep) -> Session:
 
 
 FormSessionDep = Annotated[Session, Depends(check_csrf)]
+
+
+def page_for(*roles: str) -> Any:
+    """A dependency: the session, if its role is one of `roles` (admin always); checked
+    before a form's fields are read, so a refused role never learns what the form wants."""
+
+    def check(session: SessionDep) -> Session:
+        session.allow(*roles)
+        return session
+
+    return Depends(check)
+
+
+def form_for(*roles: str) -> Any:
+    """As `page_for`, for a form: its CSRF token is checked first."""
+
+    def check(session: FormSessionDep) -> Session:
+        session.allow(*roles)
+        return session
+
+    return Depends(check)
 
 
 def set_session(response: Response, request: Request, plaintext: str) -> None:
