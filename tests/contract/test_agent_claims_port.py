@@ -21,10 +21,10 @@ def _accounts(ledger: Any) -> dict[str, int]:
 def test_second_open_claim_on_an_account_writes_nothing(ledger: Any) -> None:
     acc = _accounts(ledger)
     with ledger.transaction() as tx:
-        first = tx.add_claim(acc["A1"], "bot-a", T0, T0 + HOUR)
+        first = tx.add_claim(acc["A1"], "bot-a", T0, T0 + HOUR, 1)
         assert first is not None and first.agent == "bot-a" and first.expires_at == T0 + HOUR
-        assert tx.add_claim(acc["A1"], "bot-b", T0, T0 + HOUR) is None
-        assert tx.add_claim(acc["A2"], "bot-b", T0, T0 + HOUR) is not None
+        assert tx.add_claim(acc["A1"], "bot-b", T0, T0 + HOUR, 1) is None
+        assert tx.add_claim(acc["A2"], "bot-b", T0, T0 + HOUR, 1) is not None
     with ledger.transaction() as tx:
         held = tx.active_claim(acc["A1"], T0)
         assert held is not None and held.agent == "bot-a"
@@ -34,8 +34,8 @@ def test_second_open_claim_on_an_account_writes_nothing(ledger: Any) -> None:
 def test_lapsed_and_released_claims_free_the_account(ledger: Any) -> None:
     acc = _accounts(ledger)
     with ledger.transaction() as tx:
-        a = tx.add_claim(acc["A1"], "bot-a", T0, T0 + HOUR)
-        b = tx.add_claim(acc["A2"], "bot-a", T0, T0 + 3 * HOUR)
+        a = tx.add_claim(acc["A1"], "bot-a", T0, T0 + HOUR, 1)
+        b = tx.add_claim(acc["A2"], "bot-a", T0, T0 + 3 * HOUR, 1)
         assert a is not None and b is not None
         tx.release_claim(b.id, T0 + HOUR, "handed to a human")
     with ledger.transaction() as tx:
@@ -43,7 +43,7 @@ def test_lapsed_and_released_claims_free_the_account(ledger: Any) -> None:
         assert tx.active_claim(acc["A2"], T0 + HOUR) is None  # released
         assert tx.lapse_claims(T0 + HOUR) == 1
         assert tx.lapse_claims(T0 + HOUR) == 0
-        again = tx.add_claim(acc["A1"], "bot-b", T0 + HOUR, T0 + 2 * HOUR)
+        again = tx.add_claim(acc["A1"], "bot-b", T0 + HOUR, T0 + 2 * HOUR, 1)
         assert again is not None and tx.claimed_account_ids(T0 + HOUR) == {acc["A1"]}
 
 

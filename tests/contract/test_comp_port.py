@@ -48,6 +48,7 @@ def _line(rep_id: int, lease_id: int, **changes: Any) -> CommissionLine:
         amount=Decimal("9999999999999.99"),  # 10^13 - 0.01: beyond a double's 15 digits + cents
         commission=Decimal("1003119999999.99"),
         posted_at=T0,
+        policy_version=1,
         reason="won",
     )
     return replace(line, **changes)

@@ -51,6 +51,7 @@ class AgentClaim:
     agent: str
     claimed_at: datetime
     expires_at: datetime
+    policy_version: int  # the policy whose tiers and threshold let the agent claim it
     released_at: datetime | None = None
     reason: str = ""
 

@@ -47,6 +47,7 @@ class CommissionLine:
     amount: Decimal  # cents; an adjustment holds the change
     commission: Decimal  # cents; an adjustment holds the change
     posted_at: datetime
+    policy_version: int  # the policy in force when it was posted (its won stages)
     reason: str = ""
     id: int | None = None
 

@@ -69,7 +69,8 @@ def claim_accounts(ledger: LedgerOf[_AgentTx], clock: Clock, agent: str, limit: 
     """Claim up to `limit` accounts for `agent`, highest expected value of nurture first."""
     now = clock()
     with ledger.transaction() as tx:
-        policy = active_policy(tx).policy
+        active = active_policy(tx)
+        policy = active.policy
         if in_quiet_hours(now.hour, policy.agent_quiet_hours_utc):
             return Claims([], f"quiet hours {policy.agent_quiet_hours_utc} (UTC): no claims")
         tx.lapse_claims(now)
@@ -80,7 +81,7 @@ def claim_accounts(ledger: LedgerOf[_AgentTx], clock: Clock, agent: str, limit: 
             if len(out) >= limit:
                 break
             assert account.id is not None
-            claim = tx.add_claim(account.id, agent, now, expires)
+            claim = tx.add_claim(account.id, agent, now, expires, active.version)
             if claim is not None and tx.active_lease(account.id) is not None:
                 # a hand-raise leased it (and closed its claim) after we read the leases
                 tx.release_claim(claim.id, now, "leased to a human meanwhile")

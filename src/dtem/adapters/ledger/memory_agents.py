@@ -22,12 +22,14 @@ class AgentsMemory:
         return rows
 
     def add_claim(
-        self, account_id: int, agent: str, at: datetime, expires_at: datetime
+        self, account_id: int, agent: str, at: datetime, expires_at: datetime, policy_version: int
     ) -> AgentClaim | None:
         rows = self._claims()
         if any(c.account_id == account_id and c.released_at is None for c in rows):
             return None
-        claim = AgentClaim(len(rows) + 1, account_id, agent, as_utc(at), as_utc(expires_at))
+        claim = AgentClaim(
+            len(rows) + 1, account_id, agent, as_utc(at), as_utc(expires_at), policy_version
+        )
         rows.append(claim)
         return claim
 

@@ -36,14 +36,15 @@ class AgentsSql:
     conn: Connection
 
     def add_claim(
-        self, account_id: int, agent: str, at: datetime, expires_at: datetime
+        self, account_id: int, agent: str, at: datetime, expires_at: datetime, policy_version: int
     ) -> AgentClaim | None:
         values = {"account_id": account_id, "agent": agent, "claimed_at": at}
-        values |= {"expires_at": expires_at, "reason": ""}
+        values |= {"expires_at": expires_at, "reason": "", "policy_version": policy_version}
         claim_id = self.conn.execute(_INSERT_CLAIM[self.conn.dialect.name], values).scalar()
         if claim_id is None:
             return None
-        return AgentClaim(claim_id, account_id, agent, as_utc(at), as_utc(expires_at))
+        at, expires_at = as_utc(at), as_utc(expires_at)
+        return AgentClaim(claim_id, account_id, agent, at, expires_at, policy_version)
 
     def lapse_claims(self, at: datetime) -> int:
         stmt = (
@@ -120,6 +121,7 @@ def _claim(r: Any) -> AgentClaim:
         r["agent"],
         as_utc(r["claimed_at"]),
         as_utc(r["expires_at"]),
+        r["policy_version"],
         as_utc(released) if released else None,
         r["reason"],
     )

@@ -186,6 +186,7 @@ def _line_row(line: CommissionLine) -> dict[str, Any]:
         "period": line.period,
         "won_on": line.won_on,
         "plan_version": line.plan_version,
+        "policy_version": line.policy_version,
         "posted_at": line.posted_at,
         "reason": line.reason,
     }
@@ -205,6 +206,7 @@ def _line(r: RowMapping) -> CommissionLine:
         period=r["period"],
         won_on=r["won_on"],
         plan_version=r["plan_version"],
+        policy_version=r["policy_version"],
         posted_at=as_utc(r["posted_at"]),
         reason=r["reason"],
         id=r["id"],

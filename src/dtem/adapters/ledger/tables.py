@@ -289,6 +289,7 @@ agent_claims = sa.Table(  # which agent holds which account (the agent gateway)
     sa.Column("expires_at", TS, nullable=False),
     sa.Column("released_at", TS),
     sa.Column("reason", sa.String(256), nullable=False, server_default=""),
+    sa.Column("policy_version", sa.Integer, nullable=False),  # the policy that allowed it
     # Two agents never hold one account: at most one open claim per account.
     sa.Index(
         "uq_agent_claims_one_open_per_account",
@@ -501,6 +502,7 @@ comp_lines = sa.Table(  # commission lines: a won deal (seq 0) and its adjustmen
     sa.Column("won_on", sa.Date, nullable=False),
     sa.Column("score_hundredths", sa.BigInteger, nullable=False),
     sa.Column("plan_version", sa.ForeignKey("comp_plans.version"), nullable=False),
+    sa.Column("policy_version", sa.Integer, nullable=False),  # its won stages, at posting
     sa.Column("rate_millionths", sa.BigInteger, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("commission_cents", sa.BigInteger, nullable=False),

@@ -19,9 +19,10 @@ class AgentClaimsPort(Protocol):
     """
 
     def add_claim(
-        self, account_id: int, agent: str, at: datetime, expires_at: datetime
+        self, account_id: int, agent: str, at: datetime, expires_at: datetime, policy_version: int
     ) -> AgentClaim | None:
-        """Claim the account; None when another claim holds it (nothing written)."""
+        """Claim the account under that policy version; None when another claim holds it
+        (nothing written)."""
         ...
 
     def lapse_claims(self, at: datetime) -> int:

@@ -69,12 +69,13 @@ def settle(
     """Write the deal and adjustment lines these changes call for; return them."""
     if not changes or tx.active_policy_version() is None:
         return []  # a ledger without a policy has no leases
-    won = frozenset(active_policy(tx).policy.won_stages)
+    active = active_policy(tx)
+    won = frozenset(active.policy.won_stages)
     known = [c.opportunity.external_id for c in changes if not c.new]
     lines: dict[str, list[CommissionLine]] = defaultdict(list)
     for stored in tx.commission_lines(LineFilter(opportunities=known)) if known else []:
         lines[stored.opportunity].append(stored)
-    posting = _Posting(tx, at, actor)
+    posting = _Posting(tx, at, actor, active.version)
     out: list[CommissionLine] = []
     for ch in changes:
         opp = ch.opportunity
@@ -96,6 +97,7 @@ class _Posting:
     tx: SettleTx
     at: datetime
     actor: str
+    policy_version: int  # the version whose won stages this settlement read
     used_leases: set[int] = field(default_factory=set)
     _plans: list[StoredPlan] | None = None
     _closed: set[str] | None = None
@@ -132,7 +134,7 @@ class _Posting:
                 reason += f"; {booked} is closed: posted in {period}"
             return CommissionLine(
                 opp.external_id, lease.rep_id, lease.id, 0, "deal", period, won_on, score,
-                stored.version, rate, amount, commission, self.at, reason,
+                stored.version, rate, amount, commission, self.at, self.policy_version, reason,
             )  # fmt: skip
 
         return self._post(booked, line_in)
@@ -161,7 +163,7 @@ class _Posting:
             return CommissionLine(
                 opp.external_id, deal.rep_id, deal.lease_id, max(x.seq for x in lines) + 1,
                 "adjustment", period, deal.won_on, deal.score_at_grant, deal.plan_version,
-                deal.rate, target - paid_on, change, self.at, reason,
+                deal.rate, target - paid_on, change, self.at, self.policy_version, reason,
             )  # fmt: skip
 
         return self._post(period_of(self.at.date()), line_in)
@@ -209,6 +211,7 @@ def line_payload(line: CommissionLine) -> dict[str, object]:
         "won_on": line.won_on.isoformat(),
         "score_at_grant": str(line.score_at_grant),
         "plan_version": line.plan_version,
+        "policy_version": line.policy_version,
         "rate": str(line.rate),
         "amount": str(line.amount),
         "commission": str(line.commission),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:29:16.749481
+Create Date: 2026-12-01 23:39:39.221770
 """
 
 from collections.abc import Sequence
@@ -228,6 +228,7 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.String(length=256), server_default='', nullable=False),
+    sa.Column('policy_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_agent_claims_account_id_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agent_claims'))
     )
@@ -437,6 +438,7 @@ def upgrade() -> None:
     sa.Column('won_on', sa.Date(), nullable=False),
     sa.Column('score_hundredths', sa.BigInteger(), nullable=False),
     sa.Column('plan_version', sa.Integer(), nullable=False),
+    sa.Column('policy_version', sa.Integer(), nullable=False),
     sa.Column('rate_millionths', sa.BigInteger(), nullable=False),
     sa.Column('amount_cents', sa.BigInteger(), nullable=False),
     sa.Column('commission_cents', sa.BigInteger(), nullable=False),
