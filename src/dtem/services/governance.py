@@ -13,7 +13,8 @@ from dtem.domain.clock import Clock
 from dtem.domain.errors import ActivationRefused, NotFound
 from dtem.domain.policy import Policy, default_policy
 from dtem.domain.policy_docs import Change, diff_documents, merge_patch
-from dtem.domain.ports import AuditPort, LedgerOf, PolicyPort
+from dtem.domain.ports import AuditPort, LedgerOf, OutboxPort, PolicyPort
+from dtem.services import webhook_events
 from dtem.services.tiering import TierTx, refresh_tiers
 
 
@@ -21,8 +22,8 @@ class _AuditedPolicies(PolicyPort, AuditPort, Protocol):
     """Policy versions, every change audited in the same transaction."""
 
 
-class _Activation(_AuditedPolicies, TierTx, Protocol):
-    """An activation also recomputes every account's stored tier."""
+class _Activation(_AuditedPolicies, TierTx, OutboxPort, Protocol):
+    """An activation also recomputes every account's stored tier and tells subscribers."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def ensure_policy(
             tx.activate_policy(version, clock(), actor)
             tx.append_audit(actor, "policy.activate", {"version": version}, clock())
             refresh_tiers(tx, active_policy(tx).policy, version, clock())
+            webhook_events.policy_activated(tx, version, None, clock(), actor)
         return active_policy(tx)
 
 
@@ -158,6 +160,7 @@ def rollback_policy(
             {"from": current, "to": to, "version": version, "reason": reason},
             clock(),
         )
+        webhook_events.policy_activated(tx, version, current, clock(), actor, rollback_to=to)
         return active
 
 
@@ -209,6 +212,7 @@ def activate_policy(
         active = active_policy(tx)
         detail["tiers_changed"] = refresh_tiers(tx, active.policy, version, clock())
         tx.append_audit(actor, "policy.activate", detail, clock())
+        webhook_events.policy_activated(tx, version, previous, clock(), actor)
         return active
 
 

@@ -4,7 +4,8 @@ Every transition goes through the pure state machine (`dtem.domain.leases.decide
 the lease as read in the caller's unit of work, and `apply_events` persists what it
 decided: the leases projection (only if the lease is still at the version read, else
 `LeaseVersionConflict`), one `lease_events` row (seq = the version it made) and one audit
-entry per event. Won and lost stages close a lease through `record_advances`.
+entry per event, and its webhook event when a subscription takes it. Won and lost stages
+close a lease through `record_advances`.
 
 >>> # with a ledger:  release_lease(ledger, clock, lease_id=7, actor="rep:R1", reason="PTO")
 """
@@ -25,18 +26,20 @@ from dtem.domain.ports import (
     DirectoryPort,
     LeasesPort,
     LedgerOf,
+    OutboxPort,
     PolicyPort,
     RoutingFactsPort,
 )
 from dtem.domain.store_market import LeaseEventRow, LeaseFilter
+from dtem.services import webhook_events
 from dtem.services.governance import ActivePolicy, active_policy
 
 
-class _AuditedLeases(LeasesPort, AuditPort, Protocol):
-    """Leases, every transition audited in the same transaction."""
+class _AuditedLeases(LeasesPort, AuditPort, OutboxPort, DirectoryPort, Protocol):
+    """Leases, every transition audited and its webhook event written in one transaction."""
 
 
-class _LeaseChange(LeasesPort, AuditPort, DirectoryPort, PolicyPort, Protocol):
+class _LeaseChange(LeasesPort, AuditPort, DirectoryPort, PolicyPort, OutboxPort, Protocol):
     """A person's lease change: the lease, the rep, the policy in force, the audit."""
 
 
@@ -100,6 +103,7 @@ def _persist(tx: _AuditedLeases, lease: Lease | None, event: lm.LeaseEvent) -> L
     )
     tx.add_lease_event(lease.id, row)
     tx.append_audit(event.actor, f"lease.{event.kind}", {"lease_id": lease.id, **payload}, event.at)
+    webhook_events.lease_changed(tx, lease, event.kind, event.at, event.actor)
     return lease
 
 

@@ -30,6 +30,7 @@ from dtem.domain.ports import (
     AuditPort,
     EconomicsPort,
     LedgerOf,
+    OutboxPort,
     PolicyPort,
     PrivacyPort,
     ScoresPort,
@@ -44,7 +45,9 @@ from dtem.services.scoring import rescore
 _EVERY_SIGNAL = datetime(9999, 12, 31, tzinfo=UTC)  # `account_signals` up to the end of time
 
 
-class _ErasureTx(PrivacyPort, ScoresPort, EconomicsPort, PolicyPort, AuditPort, Protocol):
+class _ErasureTx(
+    PrivacyPort, ScoresPort, EconomicsPort, PolicyPort, AuditPort, OutboxPort, Protocol
+):
     """Find and delete, rebuild states, re-score, audit: one transaction."""
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from dtem.domain import leases as lm
 from dtem.domain.clock import Clock
-from dtem.domain.ports import AuditPort, LedgerOf, PolicyPort
+from dtem.domain.ports import AuditPort, LedgerOf, OutboxPort, PolicyPort
 from dtem.optimizer import assign_count_capacity, assign_gap, assign_greedy
 from dtem.optimizer.problem import Assignment, moved_count
 from dtem.services import leases
@@ -34,7 +34,7 @@ from dtem.services.rebalance_market import (
 )
 
 
-class _Rebalance(MarketFacts, PolicyPort, AuditPort, Protocol):
+class _Rebalance(MarketFacts, PolicyPort, AuditPort, OutboxPort, Protocol):
     """The market snapshot, the policy in force, lease moves and their audit."""
 
 

@@ -26,6 +26,7 @@ from dtem.domain.ports import (
     DirectoryPort,
     LeasesPort,
     LedgerOf,
+    OutboxPort,
     PilotsPort,
     PolicyPort,
     RoutingFactsPort,
@@ -46,7 +47,14 @@ class RoutingFactsTx(RoutingFactsPort, AccountTiersPort, Protocol):
 
 
 class RoutingTx(
-    RoutingFactsTx, DecisionLogPort, LeasesPort, DirectoryPort, AuditPort, PilotsPort, Protocol
+    RoutingFactsTx,
+    DecisionLogPort,
+    LeasesPort,
+    DirectoryPort,
+    AuditPort,
+    PilotsPort,
+    OutboxPort,
+    Protocol,
 ):
     """What a routing decision reads and writes in the caller's unit of work: routing
     facts, the decision log, the lease it grants (audited), accounts and reps, and the

@@ -21,16 +21,28 @@ import numpy as np
 
 from dtem.domain.batch import BatchScorer, BatchScores, TypeParams, account_params
 from dtem.domain.clock import Clock
-from dtem.domain.ports import DirectoryPort, EconomicsPort, LedgerOf, PolicyPort, ScoresPort
+from dtem.domain.ports import (
+    DirectoryPort,
+    EconomicsPort,
+    LedgerOf,
+    OutboxPort,
+    PolicyPort,
+    ScoresPort,
+)
 from dtem.domain.score_records import ScoreEvent, ScoreRecord, SignalColumns
 from dtem.domain.scoring import crossing
 from dtem.domain.segments import Economics
+from dtem.services import webhook_events
 from dtem.services.governance import ActivePolicy, active_policy
 from dtem.services.scoring import current_economics, refresh_economics
 
 
-class _BatchInputs(PolicyPort, ScoresPort, EconomicsPort, DirectoryPort, Protocol):
+class _BatchInputs(PolicyPort, ScoresPort, EconomicsPort, DirectoryPort, OutboxPort, Protocol):
     """The active policy, accounts, signals and economics a run reads; scores it writes."""
+
+
+class _BatchOutput(ScoresPort, OutboxPort, Protocol):
+    """Scores and crossings appended; crossings written to the webhook outbox too."""
 
 
 @dataclass(frozen=True)
@@ -83,16 +95,17 @@ def run_batch(
     on_step(f"scoring {len(facts)} accounts on {scorer.name}")
     result = scorer.score(signals, params, types, active.policy.e_half, as_of)
     on_step("writing scores and crossings")
-    events = _write(ledger, result, active, eco, as_of)
+    events = _write(ledger, result, active, eco, as_of, names)
     return _summary(scorer.name, result, active, eco, as_of, signals, events, names, top, started)
 
 
 def _write(
-    ledger: LedgerOf[ScoresPort],
+    ledger: LedgerOf[_BatchOutput],
     result: BatchScores,
     active: ActivePolicy,
     eco: Economics,
     as_of: datetime,
+    names: dict[int, str],
 ) -> list[ScoreEvent]:
     version, eco_version = active.version, eco.version or None
     with ledger.transaction() as tx:
@@ -113,6 +126,7 @@ def _write(
         ]
         tx.append_scores(records)
         tx.append_score_events(events)
+        webhook_events.score_crossings(tx, events, names, active.policy.threshold)
     return events
 
 

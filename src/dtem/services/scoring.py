@@ -19,7 +19,7 @@ from dtem.domain.capacity import blended_hourly_cost
 from dtem.domain.errors import NotFound
 from dtem.domain.model import segment_of
 from dtem.domain.policy import Policy
-from dtem.domain.ports import DirectoryPort, EconomicsPort, ScoresPort
+from dtem.domain.ports import DirectoryPort, EconomicsPort, OutboxPort, ScoresPort
 from dtem.domain.rescoring import StateScorer, absorb_all
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord
 from dtem.domain.scoring import (
@@ -36,6 +36,7 @@ from dtem.domain.scoring import (
     top_signals,
 )
 from dtem.domain.segments import Economics, Velocity, lambda_hourly, segment_velocity
+from dtem.services import webhook_events
 from dtem.services.governance import ActivePolicy
 
 HAND_RAISE = "hand_raise"
@@ -45,8 +46,9 @@ class _EconomicsInputs(EconomicsPort, DirectoryPort, Protocol):
     """Won deals and reps in, a new economics snapshot out."""
 
 
-class _Scoring(ScoresPort, EconomicsPort, Protocol):
-    """Decayed states and scores, scored on the newest economics snapshot."""
+class _Scoring(ScoresPort, EconomicsPort, OutboxPort, Protocol):
+    """Decayed states and scores, scored on the newest economics snapshot; crossings are
+    written to the webhook outbox."""
 
 
 class _Explaining(DirectoryPort, ScoresPort, EconomicsPort, Protocol):
@@ -221,7 +223,10 @@ def rescore(
         kinds = [k for k in (kind, HAND_RAISE if acc in hand_raisers else None) if k]
         events += [ScoreEvent(acc, now, k, s.score, active.version) for k in kinds]
     tx.append_scores(records)
-    return Scored({r.account_id: r for r in records}, tx.append_score_events(events))
+    triggers = tx.append_score_events(events)
+    names = {acc: f.external_id for acc, f in facts.items()}
+    webhook_events.score_crossings(tx, events, names, threshold)
+    return Scored({r.account_id: r for r in records}, triggers)
 
 
 # --- explain -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dtem.domain.ports import (
     LeasesPort,
     LedgerOf,
     OpportunitiesPort,
+    OutboxPort,
     PolicyPort,
 )
 from dtem.domain.store_imports import StageEntry
@@ -27,7 +28,14 @@ from dtem.services.leases import StageChange, record_advances
 
 
 class _StageMove(
-    OpportunitiesPort, DirectoryPort, PolicyPort, LeasesPort, AuditPort, CompPort, Protocol
+    OpportunitiesPort,
+    DirectoryPort,
+    PolicyPort,
+    LeasesPort,
+    AuditPort,
+    CompPort,
+    OutboxPort,
+    Protocol,
 ):
     """The opportunity and its history, its account, the policy's stages, the lease, and
     the commission a win pays."""

@@ -20,6 +20,7 @@ from dtem.adapters.ledger.memory_imports import ImportsMemory
 from dtem.adapters.ledger.memory_kpis import KpisMemory
 from dtem.adapters.ledger.memory_listings import ListingsMemory
 from dtem.adapters.ledger.memory_market import MarketMemory
+from dtem.adapters.ledger.memory_outbox import OutboxMemory
 from dtem.adapters.ledger.memory_radar import RadarMemory
 from dtem.adapters.ledger.memory_tiers import TiersMemory
 from dtem.adapters.ledger.memory_training import TrainingMemory
@@ -70,6 +71,7 @@ class MemoryTx(
     KpisMemory,
     TiersMemory,
     ListingsMemory,
+    OutboxMemory,
 ):
     s: _State
 

@@ -26,6 +26,7 @@ from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_kpis import KpisSql
 from dtem.adapters.ledger.sql_listings import ListingsSql
 from dtem.adapters.ledger.sql_market import MarketSql
+from dtem.adapters.ledger.sql_outbox import OutboxSql
 from dtem.adapters.ledger.sql_radar import RadarSql
 from dtem.adapters.ledger.sql_tiers import TiersSql
 from dtem.adapters.ledger.sql_training import TrainingSql
@@ -112,6 +113,7 @@ class SqlTx(
     KpisSql,
     TiersSql,
     ListingsSql,
+    OutboxSql,
 ):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 

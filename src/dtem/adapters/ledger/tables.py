@@ -538,3 +538,58 @@ pilot_reps = sa.Table(
     sa.Column("pilot_id", sa.ForeignKey("pilots.id"), primary_key=True),
     sa.Column("rep_id", sa.ForeignKey("reps.id"), primary_key=True),
 )
+
+# --- outbound webhooks (the outbox) -------------------------------------------------------
+webhook_subscriptions = sa.Table(  # where to POST which events; never deleted, only stopped
+    "webhook_subscriptions",
+    metadata,
+    _id(),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),  # signs deliveries: kept, never shown
+    sa.Column("events", sa.JSON, nullable=False),  # event types taken; [] = every type
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("removed_at", TS),
+)
+
+webhook_deliveries = sa.Table(  # one event owed to one subscription (the outbox rows)
+    "webhook_deliveries",
+    metadata,
+    _id(),
+    sa.Column("subscription_id", sa.ForeignKey("webhook_subscriptions.id"), nullable=False),
+    sa.Column("event_id", sa.String(40), nullable=False),  # Webhook-Id: same on every retry
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("event_at", TS, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending|delivered|failed|cancelled
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", TS),
+    sa.Column("replay_of", sa.Integer),
+    sa.Column("claim_token", sa.String(32)),  # the dispatcher holding it, until claimed_until
+    sa.Column("claimed_until", TS),
+    sa.Index(  # dispatchers read the due pending rows only
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+    sa.Index("ix_webhook_deliveries_created", "created_at"),
+)
+
+webhook_attempts = sa.Table(  # every POST of a delivery (the delivery log)
+    "webhook_attempts",
+    metadata,
+    _id(),
+    sa.Column("delivery_id", sa.ForeignKey("webhook_deliveries.id"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error", sa.String(500)),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("next_retry_at", TS),
+    sa.UniqueConstraint("delivery_id", "attempt"),  # an attempt is recorded once
+)

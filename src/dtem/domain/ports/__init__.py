@@ -36,6 +36,7 @@ from dtem.domain.ports.imports import ImportsPort, OpportunitiesPort
 from dtem.domain.ports.kpis import KpiFactsPort, PilotsPort
 from dtem.domain.ports.leases import LeasesPort
 from dtem.domain.ports.listings import ListingsPort
+from dtem.domain.ports.outbox import OutboxPort
 from dtem.domain.ports.privacy import PrivacyPort, RetentionPort
 from dtem.domain.ports.routing import DecisionLogPort, RoutingFactsPort
 from dtem.domain.ports.scores import EconomicsPort, ScoresPort
@@ -61,6 +62,7 @@ __all__ = [
     "LedgerTx",
     "ListingsPort",
     "OpportunitiesPort",
+    "OutboxPort",
     "PilotsPort",
     "PolicyActivation",
     "PolicyPort",
@@ -104,6 +106,7 @@ class LedgerTx(
     PrivacyPort,
     RetentionPort,
     ListingsPort,
+    OutboxPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

@@ -18,8 +18,9 @@ from dtem.domain.clock import Clock
 from dtem.domain.comp_schedule import parse_period, period_of
 from dtem.domain.errors import Forbidden, InputInvalid, NotFound, RowError
 from dtem.domain.model import Rep
-from dtem.domain.ports import AuditPort, CompPort, DirectoryPort, LeasesPort, LedgerOf
+from dtem.domain.ports import AuditPort, CompPort, DirectoryPort, LeasesPort, LedgerOf, OutboxPort
 from dtem.domain.store_comp import CommissionLine, LineFilter
+from dtem.services import webhook_events
 
 ZERO = Decimal("0.00")
 
@@ -28,8 +29,8 @@ class StatementTx(CompPort, DirectoryPort, LeasesPort, Protocol):
     """Lines, the rep and the leased accounts they name."""
 
 
-class CloseTx(CompPort, AuditPort, Protocol):
-    """Closed periods and their lines, the close audited."""
+class CloseTx(CompPort, AuditPort, OutboxPort, Protocol):
+    """Closed periods and their lines, the close audited and told to webhook subscribers."""
 
 
 @dataclass(frozen=True)
@@ -123,5 +124,6 @@ def close_period(ledger: LedgerOf[CloseTx], clock: Clock, period: str, actor: st
         if closed_now:
             payload = {"period": period, "lines": len(lines), "commission": str(total)}
             tx.append_audit(actor, "comp.period.close", payload, now)
+            webhook_events.period_closed(tx, period, len(lines), total, now, actor)
         record = tx.closed_comp_periods()[period]
     return PeriodClose(period, closed_now, record.closed_at, record.closed_by, len(lines), total)

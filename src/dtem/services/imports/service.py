@@ -35,6 +35,7 @@ from dtem.domain.ports import (
     ImportsPort,
     LedgerOf,
     OpportunitiesPort,
+    OutboxPort,
 )
 from dtem.services import leases
 from dtem.services.comp import commissions
@@ -54,7 +55,9 @@ OnError = Literal["fail", "skip"]
 Progress = Callable[[int], None]  # called with the number of rows read so far
 
 
-class ImportTx(IngestTx, ImportsPort, OpportunitiesPort, CompPort, AccountTiersPort, Protocol):
+class ImportTx(
+    IngestTx, ImportsPort, OpportunitiesPort, CompPort, AccountTiersPort, OutboxPort, Protocol
+):
     """An import: records and their history, the stage changes it settles (leases,
     commissions), the unmatched signals its new accounts attach, their stored tiers."""
 

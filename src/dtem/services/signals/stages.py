@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from dtem.domain.ports import EconomicsPort, ScoresPort
+from dtem.domain.ports import EconomicsPort, OutboxPort, ScoresPort
 from dtem.domain.routing import TRIGGERS
 from dtem.domain.score_records import ScoreRecord
 from dtem.domain.store_market import ScoreRow
@@ -22,7 +22,7 @@ from dtem.services.scoring import Scored, score_signals
 from dtem.services.signals.ingest import Committed
 
 
-class _ScoreStage(ScoresPort, EconomicsPort, Protocol):
+class _ScoreStage(ScoresPort, EconomicsPort, OutboxPort, Protocol):
     """Decayed states and scores, on the newest economics snapshot."""
 
 
