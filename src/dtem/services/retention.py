@@ -27,6 +27,7 @@ from dtem.domain.ports import (
     AuditPort,
     EconomicsPort,
     LedgerOf,
+    OutboxPort,
     PolicyPort,
     PrivacyPort,
     RetentionPort,
@@ -44,7 +45,14 @@ class _Settings(RetentionPort, SignalSourcesPort, AuditPort, Protocol):
 
 
 class _Sweep(
-    RetentionPort, PrivacyPort, ScoresPort, EconomicsPort, PolicyPort, AuditPort, Protocol
+    RetentionPort,
+    PrivacyPort,
+    ScoresPort,
+    EconomicsPort,
+    PolicyPort,
+    AuditPort,
+    OutboxPort,
+    Protocol,
 ):
     """Delete, rebuild states, re-score, audit: one transaction."""
 
