@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from dtem.domain.errors import NotFound
+from dtem.domain.ports import LambdaStep
 from tests.conftest import T0
 
 
@@ -51,3 +52,30 @@ def test_activations_are_kept_in_order_with_time_and_actor(ledger: Any) -> None:
     assert [(a.version, a.activated_at, a.actor) for a in history] == [
         (v1, T0, "admin"), (v2, later, "ops"), (v1, later, "admin")
     ]  # fmt: skip
+
+
+def _step(on_day: int, ratio: float, version: int) -> LambdaStep:
+    return LambdaStep(
+        on=date(2027, 1, on_day), at=T0 + timedelta(days=on_day), policy_version=version,
+        lambda_before=60.0, lambda_after=60.0 * ratio, policy_lambda=60.0, ratio=ratio,
+        utilisation=0.95, target_utilisation=0.85, k=0.5, active_leases=19, capacity=20,
+        threshold=60.0, threshold_in_force=61.5, open_pipeline=12_500.5, mean_deal=None,
+        pipeline_bloat=None,
+    )  # fmt: skip
+
+
+def test_lambda_steps_one_per_date_and_the_latest_ratio_is_in_force(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        assert tx.policy_in_force() is None
+        v1 = tx.add_policy({"threshold": 60.0}, T0, "admin", "first")
+        tx.activate_policy(v1, T0, "admin")
+        assert tx.policy_in_force() == (v1, 1.0)  # no step yet: λ is the policy's
+        assert tx.add_lambda_step(_step(6, 1.05, v1)) is True
+        assert tx.add_lambda_step(_step(4, 0.9, v1)) is True
+        assert tx.add_lambda_step(_step(6, 2.0, v1)) is False  # that date has its step
+    with ledger.transaction() as tx:
+        assert tx.policy_in_force() == (v1, 1.05)  # the latest date, not the latest write
+        steps = tx.lambda_steps()
+        assert [(s.on.day, s.ratio) for s in steps] == [(4, 0.9), (6, 1.05)]
+        assert steps[-1] == _step(6, 1.05, v1)  # every field round-trips
+        assert [s.on.day for s in tx.lambda_steps(limit=1)] == [6]

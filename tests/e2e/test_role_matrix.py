@@ -76,6 +76,7 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("POST", "/policy/activate"): ADMIN,
     ("GET", "/policies"): ANY,
     ("GET", "/policies/schema"): ANY,
+    ("GET", "/policies/lambda"): ANY,
     ("POST", "/policies"): ADMIN,
     ("GET", "/policies/{a}/diff"): ANY,
     ("POST", "/policies/{version}/preview"): ADMIN,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import numpy as np
+import pytest
 
 from dtem.adapters.ledger.memory import MemoryLedger
 from dtem.domain.capacity import capacities_in_force, rep_capacity
@@ -44,4 +46,6 @@ def test_review_lambda_is_the_blended_cost_of_active_reps_as_scoring_uses(
     with ledger.transaction() as tx:
         policy = active_policy(tx).policy
         scoring_lambda = lambda_hourly(refresh_economics(tx, policy, clock()), policy)
-    assert report.lambda_hourly == scoring_lambda == 60.0
+    assert report.lambda_before == scoring_lambda == 60.0
+    # no lease out of 50 of capacity: idle reps, so the review's step lowers λ
+    assert report.lambda_hourly == pytest.approx(60.0 * math.exp(0.5 * (0.0 - 0.85)))

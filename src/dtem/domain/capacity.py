@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dtem.domain.model import Rep
-from dtem.domain.policy import Policy
+from dtem.domain.policy import LambdaController, Policy
 
 IntArray = npt.NDArray[np.int64]
 NO_AWARD = -1  # in an `awarded` array: the quarter has no award for this rep
@@ -62,3 +62,36 @@ def price_of_capacity(policy: Policy, blended_hourly: float | None) -> float:
     if policy.lambda_hourly is not None:
         return policy.lambda_hourly
     return blended_hourly or policy.default_lambda_hourly
+
+
+# --- the capacity interest rate (the λ controller) ----------------------------------------
+def lambda_step(lam: float, utilisation: float, ctl: LambdaController) -> float:
+    """One review's move: λ × exp(k × (U − U*)), kept within the controller's bounds.
+
+    >>> ctl = LambdaController(k=0.5, target_utilisation=0.85, floor=10.0, cap=1000.0)
+    >>> round(lambda_step(60.0, 1.0, ctl), 2), round(lambda_step(60.0, 0.0, ctl), 2)
+    (64.67, 39.23)
+    >>> lambda_step(12.0, 0.0, ctl)  # the floor holds
+    10.0
+    """
+    moved = lam * math.exp(ctl.k * (utilisation - ctl.target_utilisation))
+    return min(max(moved, ctl.floor), ctl.cap)
+
+
+def threshold_in_force(threshold: float, ratio: float) -> float:
+    """The score threshold once λ is `ratio` × the policy's λ, scores left as stored.
+
+    Opportunity cost C is proportional to λ, so raw equity E is proportional to 1/λ: an
+    account clears the threshold at λ' exactly when its stored E (at the policy's λ)
+    clears `E_T × ratio`. In score terms (S = 100 E / (E + E_half), E_T = E_half × T /
+    (100 − T)) that is T' = 100 ρT / (ρT + 100 − T), whatever E_half: the controller
+    moves the bar, never the stored scores, so a score stays absolute.
+
+    >>> threshold_in_force(60.0, 1.0), round(threshold_in_force(60.0, 2.0), 2)
+    (60.0, 75.0)
+    >>> round(threshold_in_force(60.0, 0.5), 2)  # idle reps: a lower bar
+    42.86
+    """
+    if ratio == 1.0:
+        return threshold
+    return 100.0 * ratio * threshold / (ratio * threshold + 100.0 - threshold)

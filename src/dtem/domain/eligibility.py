@@ -80,7 +80,7 @@ def account_refusal(
     if score is None and not hand_raise:
         return "pool", "no score yet"
     if score is not None and not clears_threshold(score, policy) and not hand_raise:
-        return "pool", f"score {score:.1f} below threshold {policy.threshold:g}"
+        return "pool", f"score {score:.1f} below threshold {policy.threshold:.4g}"
     return None
 
 

@@ -37,7 +37,7 @@ class SignalType:
 
 @dataclass(frozen=True)
 class LambdaController:
-    """λ ← λ × exp(k × (U − U*)) within [floor, cap] at every review."""
+    """λ ← λ × exp(k × (U − U*)) within [floor, cap] at every review (k = 0: λ stays put)."""
 
     k: float = 0.5
     target_utilisation: float = 0.85
@@ -229,6 +229,7 @@ class Policy:
             for ev, t in self.event_map.items()
             if t not in self.signal_types
         ]
+        out += _lambda_problems(self.lambda_controller)
         out += _stage_problems(self)
         out += _agent_problems(self)
         out += _comp_problems(self.comp_points)
@@ -335,6 +336,22 @@ def _agent_problems(p: Policy) -> list[str]:
     quiet = p.agent_quiet_hours_utc
     if quiet is not None and not all(0 <= h <= 23 for h in quiet):
         out.append(f"agent_quiet_hours_utc hours must be in 0..23, got {quiet}")
+    return out
+
+
+def _lambda_problems(ctl: LambdaController) -> list[str]:
+    out: list[str] = []
+    if not (math.isfinite(ctl.k) and 0 <= ctl.k <= 10):
+        out.append(f"lambda_controller.k must be in [0, 10] (0 = λ fixed), got {ctl.k}")
+    if not 0 < ctl.target_utilisation <= 1:
+        out.append(
+            f"lambda_controller.target_utilisation must be in (0, 1], got {ctl.target_utilisation}"
+        )
+    if not (math.isfinite(ctl.floor) and math.isfinite(ctl.cap) and 0 < ctl.floor <= ctl.cap):
+        out.append(
+            f"lambda_controller needs 0 < floor <= cap (money per hour), got floor {ctl.floor}"
+            f" and cap {ctl.cap}"
+        )
     return out
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from dtem.domain.model import Account, Rep
 
 TOP_N = 5
-TRIGGERS = ("crossed_up", "hand_raise", "revocation", "manual", "overflow_retry")
+TRIGGERS = (
+    "crossed_up", "hand_raise", "revocation", "manual", "overflow_retry", "threshold_lowered",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ holding the earlier document, so the history reads in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from dtem.domain.capacity import threshold_in_force
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ActivationRefused, NotFound
 from dtem.domain.policy import Policy, default_policy
@@ -28,8 +29,21 @@ class _Activation(_AuditedPolicies, TierTx, OutboxPort, Protocol):
 
 @dataclass(frozen=True)
 class ActivePolicy:
+    """The policy in force: `policy` carries the threshold in force (moved by the λ
+    controller, `lambda_ratio` = λ now ÷ the policy's λ); `stored` is the document as
+    stored, for anything that shows, diffs or stores a policy."""
+
     version: int
     policy: Policy
+    stored: Policy
+    lambda_ratio: float = 1.0
+
+    @classmethod
+    def of(cls, version: int, stored: Policy, ratio: float = 1.0) -> ActivePolicy:
+        if ratio == 1.0:
+            return cls(version, stored, stored)
+        moved = threshold_in_force(stored.threshold, ratio)
+        return cls(version, replace(stored, threshold=moved), stored, ratio)
 
 
 def ensure_policy(
@@ -48,31 +62,38 @@ def ensure_policy(
 
 def active_policy(tx: PolicyPort, cache: PolicyCache | None = None) -> ActivePolicy:
     """The policy in force now, with its version; parsed once per version with a `cache`."""
-    version = tx.active_policy_version()
-    if version is None:
+    in_force = tx.policy_in_force()
+    if in_force is None:
         raise NotFound("no active policy: run `dtem init`")
+    version, ratio = in_force
     if cache is None:
-        return ActivePolicy(version, Policy.from_dict(tx.policy_document(version)))
-    return cache.get(tx, version)
+        return ActivePolicy.of(version, Policy.from_dict(tx.policy_document(version)), ratio)
+    return cache.get(tx, version, ratio)
 
 
 class PolicyCache:
     """Validated policies by version, for one ledger: a stored version never changes.
 
-    Activating another version changes only which one `active_policy` looks up.
+    Activating another version changes only which one `active_policy` looks up; a λ step
+    only which threshold is in force.
 
     >>> cache = PolicyCache()  # one per ledger; bootstrap gives it to the signal pipeline
     """
 
     def __init__(self) -> None:
-        self._by_version: dict[int, ActivePolicy] = {}
+        self._by_version: dict[tuple[int, float], ActivePolicy] = {}
 
-    def get(self, tx: PolicyPort, version: int) -> ActivePolicy:
-        """Version `version`, read and validated the first time only."""
-        hit = self._by_version.get(version)
+    def get(self, tx: PolicyPort, version: int, ratio: float = 1.0) -> ActivePolicy:
+        """Version `version` at λ ratio `ratio`, read and validated the first time only."""
+        hit = self._by_version.get((version, ratio))
         if hit is None:
-            hit = ActivePolicy(version, Policy.from_dict(tx.policy_document(version)))
-            self._by_version[version] = hit
+            stored = next(
+                (a.stored for (v, _), a in self._by_version.items() if v == version), None
+            ) or Policy.from_dict(tx.policy_document(version))
+            if len(self._by_version) > 64:  # a ratio a day: keep the cache small
+                self._by_version.clear()
+            hit = ActivePolicy.of(version, stored, ratio)
+            self._by_version[(version, ratio)] = hit
         return hit
 
 

@@ -21,7 +21,6 @@ last score). The preview then answers the questions an admin asks before a chang
 from __future__ import annotations
 
 import heapq
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +29,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from dtem.domain.batch import BatchScorer, BatchScores, TypeParams, account_params
-from dtem.domain.capacity import blended_hourly_cost, capacity_of, price_of_capacity
+from dtem.domain.capacity import (
+    blended_hourly_cost,
+    capacity_of,
+    lambda_step,
+    price_of_capacity,
+)
 from dtem.domain.clock import Clock
 from dtem.domain.expected_value import deal_value
 from dtem.domain.model import Account, Rep, Tier
@@ -46,7 +50,7 @@ from dtem.domain.ports import (
 from dtem.domain.score_records import AccountFacts, SignalColumns
 from dtem.domain.segments import Economics
 from dtem.domain.tiers import tier_in_force
-from dtem.services.governance import active_policy
+from dtem.services.governance import ActivePolicy, active_policy
 from dtem.services.scoring import current_economics
 
 
@@ -117,6 +121,7 @@ class _Read:
     reps: list[Rep]
     load: dict[int, int]  # active leases by rep id
     leased: set[int]
+    lambda_ratio: float = 1.0  # the controller's λ ÷ the policy's λ, carried to the candidate
 
 
 def preview_policy(
@@ -158,7 +163,8 @@ def preview_policy(
 def _read(ledger: LedgerOf[_PreviewInputs], version: int, as_of: datetime) -> _Read:
     with ledger.transaction() as tx:
         active = active_policy(tx)
-        candidate = Policy.from_dict(tx.policy_document(version))
+        stored = Policy.from_dict(tx.policy_document(version))
+        candidate = ActivePolicy.of(version, stored, active.lambda_ratio).policy
         load: dict[int, int] = {}
         leased: set[int] = set()
         for lease in tx.active_leases():
@@ -168,7 +174,7 @@ def _read(ledger: LedgerOf[_PreviewInputs], version: int, as_of: datetime) -> _R
         return _Read(
             active.policy, candidate, active.version, current_economics(tx),
             tx.scoring_accounts(), tx.signal_columns(as_of), accounts, tx.all_reps(),
-            load, leased,
+            load, leased, active.lambda_ratio,
         )  # fmt: skip
 
 
@@ -255,12 +261,12 @@ def _commission(read: _Read, policy: Policy, scores: BatchScores, hot: np.ndarra
 def _lambda(read: _Read, reps: list[RepLoad]) -> tuple[float, float, float, float, float]:
     """λ under each policy, the controller's next λ, and utilisation before and after."""
     blended = blended_hourly_cost(read.reps)
-    lam_b = price_of_capacity(read.before, blended)
-    lam_a = price_of_capacity(read.after, blended)
+    lam_b = price_of_capacity(read.before, blended) * read.lambda_ratio
+    lam_a = price_of_capacity(read.after, blended) * read.lambda_ratio
     cap_b = sum(r.capacity_before for r in reps)
     cap_a = sum(r.capacity_after for r in reps)
     u_b = sum(r.load_before for r in reps) / cap_b if cap_b else 0.0
     u_a = sum(r.load_after for r in reps) / cap_a if cap_a else 0.0
     ctl = read.after.lambda_controller
-    nxt = min(max(lam_a * math.exp(ctl.k * (u_a - ctl.target_utilisation)), ctl.floor), ctl.cap)
+    nxt = lambda_step(lam_a, u_a, ctl)
     return lam_b, lam_a, nxt, round(u_b, 4), round(u_a, 4)

@@ -30,11 +30,14 @@ from typing import Protocol
 
 from dtem.domain.capacity import blended_hourly_cost, price_of_capacity
 from dtem.domain.clock import Clock
+from dtem.domain.eligibility import is_hot
 from dtem.domain.errors import LeaseVersionConflict
 from dtem.domain.model import LeaseState, segment_of
 from dtem.domain.policy import Policy
 from dtem.domain.ports import (
+    BiddingPort,
     EconomicsPort,
+    KpiFactsPort,
     LedgerOf,
     PolicyPort,
     PrivacyPort,
@@ -42,7 +45,7 @@ from dtem.domain.ports import (
     ScoresPort,
 )
 from dtem.domain.routing import TRIGGERS
-from dtem.services import leases
+from dtem.services import capacity_rate, leases
 from dtem.services.governance import active_policy
 from dtem.services.retention import RetentionSweep, sweep_signals
 from dtem.services.routing import RoutingTx, rep_velocity, route_in_tx
@@ -52,9 +55,10 @@ REVIEW_ATTEMPTS = 3  # reads of one lease before a stale write is reported, not 
 
 
 class _Review(
-    RoutingTx, PolicyPort, ScoresPort, EconomicsPort, RetentionPort, PrivacyPort, Protocol
-):
-    """The daily review: leases due, records, overflow and triggers, routed again."""
+    RoutingTx, PolicyPort, ScoresPort, EconomicsPort, RetentionPort, PrivacyPort, BiddingPort,
+    KpiFactsPort, Protocol,
+):  # fmt: skip
+    """The daily review: leases due, records, retention, overflow and triggers; λ's step."""
 
 
 @dataclass
@@ -62,7 +66,11 @@ class ReviewReport:
     date: date
     at: datetime
     policy_version: int = 0
-    lambda_hourly: float = 0.0
+    lambda_hourly: float = 0.0  # λ in force after the review's step
+    lambda_before: float = 0.0
+    utilisation: float = 0.0
+    threshold_in_force: float = 0.0
+    lowered_routed: int = 0  # unleased accounts routed because the bar fell
     revoked: int = 0
     expired_to_pool: int = 0
     overflow_retried: int = 0
@@ -73,8 +81,10 @@ class ReviewReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.revoked or self.expired_to_pool or self.overflow_retried) or bool(
-            self.triggers_consumed or self.retention.signals
+        return (
+            bool(self.revoked or self.expired_to_pool or self.overflow_retried)
+            or bool(self.triggers_consumed or self.retention.signals or self.lowered_routed)
+            or bool(self.lambda_before)
         )
 
 
@@ -107,12 +117,15 @@ def run_review(
         reps = tx.all_reps()
     day = on or clock().astimezone(UTC).date()
     report = ReviewReport(day, review_time(day, active.policy), active.version)
-    report.lambda_hourly = price_of_capacity(active.policy, blended_hourly_cost(reps))
+    report.lambda_hourly = price_of_capacity(active.stored, blended_hourly_cost(reps))
+    report.lambda_hourly *= active.lambda_ratio
+    report.threshold_in_force = active.policy.threshold
     refresh_rep_records(ledger, report.at)
     report.retention = sweep_signals(ledger, report.at, clock, actor)
     _expire_leases(ledger, report, actor, progress)
     _retry_overflow(ledger, report, actor, progress)
     _consume_triggers(ledger, report, actor, progress)
+    _step_lambda(ledger, report, actor, progress)
     if report.changed:
         with ledger.transaction() as tx:
             summary = {"date": day.isoformat(), **_summary(report)}
@@ -226,6 +239,39 @@ def _consume_triggers(
             progress("triggers", i + 1, len(pending))
 
 
+def _step_lambda(
+    ledger: LedgerOf[_Review], report: ReviewReport, actor: str, progress: Progress | None
+) -> None:
+    """λ's step for the date; when the bar falls, route what now clears it."""
+    with ledger.transaction() as tx:
+        was = active_policy(tx).policy.threshold
+        moved = capacity_rate.step(tx, report.date, report.at)
+    if moved is None:
+        return  # this date's step was taken by an earlier run of its review
+    report.lambda_before, report.lambda_hourly = moved.lambda_before, moved.lambda_after
+    report.utilisation, report.threshold_in_force = moved.utilisation, moved.threshold_in_force
+    if moved.threshold_in_force >= was:
+        return
+    with ledger.transaction() as tx:
+        held = {x.account_id for x in tx.active_leases()}
+        scores = tx.latest_scores()
+        ids = sorted(
+            a for a, s in scores.items()
+            if a not in held and moved.threshold_in_force <= s.score < was
+        )  # fmt: skip
+    for i, account_id in enumerate(ids):
+        with ledger.transaction() as tx:
+            account = tx.accounts_by_id([account_id])[account_id]
+            active = active_policy(tx)
+            if not is_hot(account, scores[account_id].score, active.policy):
+                continue  # do-not-contact, tier 3, or leased meanwhile
+            res = route_in_tx(tx, account, "threshold_lowered", report.at, actor, active)
+            report.lowered_routed += 1
+            _count(report, res.outcome)
+        if progress:
+            progress("threshold lowered", i + 1, len(ids))
+
+
 def _count(report: ReviewReport, outcome: str) -> None:
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
 
@@ -234,6 +280,10 @@ def _summary(r: ReviewReport) -> dict[str, object]:
     return {
         "policy_version": r.policy_version,
         "lambda_hourly": r.lambda_hourly,
+        "lambda_before": r.lambda_before,
+        "utilisation": r.utilisation,
+        "threshold_in_force": r.threshold_in_force,
+        "lowered_routed": r.lowered_routed,
         "revoked": r.revoked,
         "expired_to_pool": r.expired_to_pool,
         "overflow_retried": r.overflow_retried,

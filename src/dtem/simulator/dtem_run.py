@@ -52,12 +52,15 @@ class Variant:
     agents: bool = True
     revocation: bool = True
     optimiser: bool = True
+    lambda_control: bool = True  # False: λ stays the policy's (k = 0), the bar never moves
 
     def policy_document(self, days: int, threshold: float) -> dict[str, object]:
         doc = default_policy().to_dict()
         doc["threshold"] = threshold
         if not self.revocation:  # a lease lasts the whole run: nothing is ever revoked
             doc["sprint_days"] = days + 60
+        if not self.lambda_control:
+            doc["lambda_controller"] = {**default_policy().to_dict()["lambda_controller"], "k": 0.0}
         return doc
 
 
@@ -66,6 +69,7 @@ ABLATIONS = (
     Variant("no agents", agents=False),
     Variant("no revocation", revocation=False),
     Variant("greedy", optimiser=False),
+    Variant("fixed λ", lambda_control=False),
 )
 
 

@@ -28,7 +28,7 @@ from dtem.domain.audit import GENESIS, AuditEntry, ChainHead, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import AuditChainBroken, LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, Lease, LeaseState, Rep
-from dtem.domain.ports import PolicyActivation, PolicyVersion, TokenRecord
+from dtem.domain.ports import LambdaStep, PolicyActivation, PolicyVersion, TokenRecord
 
 
 @dataclass
@@ -39,6 +39,7 @@ class _State:
     activations: list[int] = field(default_factory=list)
     activation_log: list[PolicyActivation] = field(default_factory=list)
     policy_checks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    lambda_steps: list[LambdaStep] = field(default_factory=list)
     tokens: list[TokenRecord] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)
     reps: dict[str, Rep] = field(default_factory=dict)
@@ -125,6 +126,24 @@ class MemoryTx(
 
     def active_policy_version(self) -> int | None:
         return self.s.activations[-1] if self.s.activations else None
+
+    def policy_in_force(self) -> tuple[int, float] | None:
+        version = self.active_policy_version()
+        if version is None:
+            return None
+        steps = self.s.lambda_steps
+        return version, max(steps, key=lambda x: x.on).ratio if steps else 1.0
+
+    def add_lambda_step(self, step: LambdaStep) -> bool:
+        if any(x.on == step.on for x in self.s.lambda_steps):
+            return False
+        self.policy_document(step.policy_version)
+        self.s.lambda_steps.append(step)
+        return True
+
+    def lambda_steps(self, limit: int | None = None) -> list[LambdaStep]:
+        ordered = sorted(self.s.lambda_steps, key=lambda x: x.on)
+        return ordered[max(len(ordered) - limit, 0) :] if limit is not None else ordered
 
     def policy_activations(self) -> list[PolicyActivation]:
         return list(self.s.activation_log)

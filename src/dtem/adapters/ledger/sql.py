@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -38,7 +39,7 @@ from dtem.domain.errors import (
     WriteConflict,
 )
 from dtem.domain.model import Account, Lease, LeaseState, Rep
-from dtem.domain.ports import PolicyActivation, PolicyVersion, TokenRecord
+from dtem.domain.ports import LambdaStep, PolicyActivation, PolicyVersion, TokenRecord
 
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
 _RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
@@ -163,6 +164,34 @@ class SqlTx(
         q = sa.select(t.policy_activations.c.version).order_by(t.policy_activations.c.id.desc())
         v = self.conn.execute(q.limit(1)).scalar()
         return None if v is None else int(v)
+
+    def policy_in_force(self) -> tuple[int, float] | None:
+        pa, ls = t.policy_activations, t.lambda_steps
+        ratio = sa.select(ls.c.ratio).order_by(ls.c.on_date.desc()).limit(1).scalar_subquery()
+        q = sa.select(pa.c.version, ratio).order_by(pa.c.id.desc()).limit(1)
+        row = self.conn.execute(q).first()
+        if row is None:
+            return None
+        return int(row[0]), 1.0 if row[1] is None else float(row[1])
+
+    def add_lambda_step(self, step: LambdaStep) -> bool:
+        ls = t.lambda_steps
+        if self.conn.execute(sa.select(ls.c.id).where(ls.c.on_date == step.on)).first():
+            return False
+        values = dataclasses.asdict(step)
+        values["on_date"] = values.pop("on")
+        self.conn.execute(sa.insert(ls).values(**values))
+        return True
+
+    def lambda_steps(self, limit: int | None = None) -> list[LambdaStep]:
+        ls = t.lambda_steps
+        q = sa.select(ls).order_by(ls.c.on_date.desc())
+        rows = self.conn.execute(q.limit(limit) if limit is not None else q).mappings()
+        out = []
+        for r in rows:
+            values = {k: v for k, v in r.items() if k not in ("id", "on_date", "at")}
+            out.append(LambdaStep(on=r["on_date"], at=as_utc(r["at"]), **values))
+        return out[::-1]
 
     def policy_activations(self) -> list[PolicyActivation]:
         pa = t.policy_activations

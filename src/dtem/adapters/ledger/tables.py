@@ -403,6 +403,29 @@ policy_activations = sa.Table(  # append-only: the active version is the latest 
     sa.Column("actor", sa.String(128), nullable=False),
 )
 
+lambda_steps = sa.Table(  # the capacity interest rate: one step per daily review
+    "lambda_steps",
+    metadata,
+    _id(),
+    sa.Column("on_date", sa.Date, nullable=False, unique=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("policy_version", sa.ForeignKey("policies.version"), nullable=False),
+    sa.Column("lambda_before", sa.Float, nullable=False),
+    sa.Column("lambda_after", sa.Float, nullable=False),
+    sa.Column("policy_lambda", sa.Float, nullable=False),
+    sa.Column("ratio", sa.Float, nullable=False),
+    sa.Column("utilisation", sa.Float, nullable=False),
+    sa.Column("target_utilisation", sa.Float, nullable=False),
+    sa.Column("k", sa.Float, nullable=False),
+    sa.Column("active_leases", sa.Integer, nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("threshold_in_force", sa.Float, nullable=False),
+    sa.Column("open_pipeline", sa.Float, nullable=False),
+    sa.Column("mean_deal", sa.Float),
+    sa.Column("pipeline_bloat", sa.Float),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,

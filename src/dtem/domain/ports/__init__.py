@@ -26,6 +26,7 @@ from dtem.domain.ports.comp import CompPort
 from dtem.domain.ports.crm_sync import CrmSyncPort
 from dtem.domain.ports.directory import DirectoryPort
 from dtem.domain.ports.governance import (
+    LambdaStep,
     PolicyActivation,
     PolicyPort,
     PolicyVersion,
@@ -56,6 +57,7 @@ __all__ = [
     "EconomicsPort",
     "ImportsPort",
     "KpiFactsPort",
+    "LambdaStep",
     "LeasesPort",
     "Ledger",
     "LedgerOf",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 
@@ -21,6 +21,33 @@ class PolicyActivation:
     version: int
     activated_at: datetime
     actor: str
+
+
+@dataclass(frozen=True)
+class LambdaStep:
+    """One review's move of the capacity interest rate, and what it read.
+
+    `ratio` = λ after ÷ the policy's λ then: routing's threshold in force follows it.
+    Pipeline bloat is open pipeline ÷ (capacity in leases × mean deal); None without deals.
+    """
+
+    on: date
+    at: datetime
+    policy_version: int
+    lambda_before: float
+    lambda_after: float
+    policy_lambda: float
+    ratio: float
+    utilisation: float
+    target_utilisation: float
+    k: float
+    active_leases: int
+    capacity: int
+    threshold: float
+    threshold_in_force: float
+    open_pipeline: float
+    mean_deal: float | None
+    pipeline_bloat: float | None
 
 
 @dataclass(frozen=True)
@@ -44,6 +71,18 @@ class PolicyPort(Protocol):
     def policy_versions(self) -> list[PolicyVersion]: ...
     def activate_policy(self, version: int, at: datetime, actor: str) -> None: ...
     def active_policy_version(self) -> int | None: ...
+    def policy_in_force(self) -> tuple[int, float] | None:
+        """The active version and the λ controller's ratio (1.0 before any step), in one read."""
+        ...
+
+    def add_lambda_step(self, step: LambdaStep) -> bool:
+        """Record a review's λ step; False (nothing written) when that date has one already."""
+        ...
+
+    def lambda_steps(self, limit: int | None = None) -> list[LambdaStep]:
+        """The λ history, oldest first (the latest `limit` when given)."""
+        ...
+
     def policy_activations(self) -> list[PolicyActivation]:
         """Every activation, oldest first (the last one is in force)."""
         ...

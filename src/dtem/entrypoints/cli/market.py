@@ -129,6 +129,17 @@ def run_review(
         + _retention_line(report.retention),
         highlight=False,
     )
+    if report.lambda_before:
+        console.print(
+            f"λ {report.lambda_before:.2f} → {report.lambda_hourly:.2f}/h at utilisation "
+            f"{report.utilisation:.0%}: threshold in force {report.threshold_in_force:.1f}"
+            + (
+                f"; {report.lowered_routed} accounts routed under the lowered bar"
+                if report.lowered_routed
+                else ""
+            ),
+            highlight=False,
+        )
     if rebalance:
         from dtem.entrypoints.cli.optim import show_rebalance
 

@@ -20,13 +20,14 @@ from dtem.entrypoints.cli.common import (
     print_json,
     read_mapping,
 )
-from dtem.services import governance
+from dtem.services import capacity_rate, governance
 from dtem.services.policy_schema import policy_schema
 from dtem.services.preview import Preview, preview_policy
 
 policy_app = typer.Typer(
     help=(
-        "Policy versions: show, schema, store (full or partial), diff, activate, roll back.\n\n"
+        "Policy versions: show, schema, store (full or partial), diff, preview, activate, roll\n"
+        "back; the capacity interest rate λ (`dtem policy lambda`).\n\n"
         "Example:  dtem policy store lower-threshold.yaml && dtem policy diff 1 2"
     ),
     no_args_is_help=True,
@@ -288,3 +289,51 @@ def _print_preview(p: Preview) -> None:
 
 def _cell(value: object) -> str:
     return "(absent)" if value is None else json.dumps(value)
+
+
+@policy_app.command("lambda")
+@handle_errors
+def policy_lambda(
+    limit: Annotated[int, typer.Option(min=1, help="Latest steps shown.")] = 30,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """The capacity interest rate λ: each daily review's step (λ ← λ × exp(k × (U − U*))
+    within the policy's bounds), the utilisation U it read, the threshold in force it gave,
+    and pipeline bloat (open pipeline on leased accounts ÷ (capacity × mean won deal)).
+
+    Example:  dtem policy lambda --limit 7 --json | jq '.steps[-1].threshold_in_force'
+    """
+    c = open_ledger(db)
+    active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    steps = capacity_rate.lambda_history(c.ledger, limit)
+    if json_out:
+        print_json(
+            {
+                "active_version": active.version,
+                "lambda_ratio": active.lambda_ratio,
+                "threshold": active.stored.threshold,
+                "threshold_in_force": active.policy.threshold,
+                "steps": [capacity_rate.step_to_dict(s) for s in steps],
+            }
+        )
+        return
+    console.print(
+        f"policy v{active.version}: threshold {active.stored.threshold:g}, in force "
+        f"{active.policy.threshold:.1f} (λ at {active.lambda_ratio:.2f}× the policy's)"
+    )
+    if not steps:
+        console.print("no review has stepped λ yet (`dtem review` does, once a day)")
+        return
+    table = Table(
+        "date", "U", "λ before", "λ after", "threshold in force", "leases / capacity",
+        "pipeline bloat", title="λ steps, oldest first",
+    )  # fmt: skip
+    for s in steps:
+        bloat = "—" if s.pipeline_bloat is None else f"{s.pipeline_bloat:.2f}"
+        table.add_row(
+            s.on.isoformat(), f"{s.utilisation:.0%}", f"{s.lambda_before:,.2f}",
+            f"{s.lambda_after:,.2f}", f"{s.threshold_in_force:.1f}",
+            f"{s.active_leases:,} / {s.capacity:,}", bloat,
+        )  # fmt: skip
+    console.print(table)

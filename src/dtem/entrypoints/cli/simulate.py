@@ -41,7 +41,7 @@ def simulate(
         typer.Option(
             "--ablations",
             help="Also run DTEM without agents, without "
-            "revocation, and with greedy instead of the optimiser.",
+            "revocation, with greedy instead of the optimiser, and with a fixed λ.",
         ),
     ] = False,
     out: Annotated[

@@ -66,9 +66,9 @@ def train_opportunity_model(
     )  # fmt: skip
     with ledger.transaction() as tx:
         base = active_policy(tx)
-        p = base.policy
+        p = base.stored
         history = load_history(tx, plan.holdout_snapshot, p.won_stages, p.stages, p.lost_stages)
-    policy, types = with_history_types(base.policy, history)
+    policy, types = with_history_types(base.stored, history)
     prior = (policy.rep_prior_wins, policy.rep_prior_losses)
 
     def rows(s: date) -> OpportunityRows:
@@ -81,7 +81,7 @@ def train_opportunity_model(
     fitted = fit_opportunity_model(train, prior, opts.regularisation)
     model_p = probabilities(fitted.stored, holdout, prior)
     comparison = compare_opportunity(model_p, train, holdout)
-    stored = replace(base.policy, opportunity_model=fitted.stored)
+    stored = replace(base.stored, opportunity_model=fitted.stored)
     version = store_policy(
         ledger, stored.to_dict(), clock, actor, _note(opts, plan.train_snapshots)
     )

@@ -121,17 +121,17 @@ def train_policy(
     with ledger.transaction() as tx:
         base = active_policy(tx)
         until = max(plan.holdout_snapshot, opts.as_of or clock().date())
-        p = base.policy
+        p = base.stored
         history = load_history(tx, until, p.won_stages, p.stages, p.lost_stages)
         capacity = sum(r.capacity for r in tx.all_reps() if r.active)
         economics = tx.latest_economics() or Economics()  # what scoring uses now
-    policy, types = with_history_types(base.policy, history)
+    policy, types = with_history_types(base.stored, history)
     run = _fit(policy, history, types, plan, opts)
     policy = _apply(policy, run.stored)
     e_half = propose(policy, history, types, capacity, _as_of(opts, history, clock), economics)
     policy = replace(policy, e_half=e_half.stored)
     version = store_policy(ledger, policy.to_dict(), clock, actor, _note(opts, plan))
-    new_types = [t for t in types if t not in base.policy.signal_types]
+    new_types = [t for t in types if t not in base.stored.signal_types]
     report = _report(version, base.version, run, new_types, e_half, opts.fit_terms)
     verdict = report.comparison.verdict
     record_verdict(ledger, version, verdict.passed, verdict.reasons, clock, actor)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
-from dtem.services import audit, governance
+from dtem.services import audit, capacity_rate, governance
 from dtem.services.policy_schema import policy_schema
 from dtem.services.preview import preview_policy
 
@@ -30,7 +30,7 @@ class ActivateIn(BaseModel):
 @router.get("/policy", response_model=PolicyOut)
 def get_active_policy(c: ContainerDep, _t: TokenDep) -> PolicyOut:
     active = governance.ensure_policy(c.ledger, c.clock)
-    return PolicyOut(version=active.version, active=True, policy=active.policy.to_dict())
+    return PolicyOut(version=active.version, active=True, policy=active.stored.to_dict())
 
 
 @router.get("/policy/{version}", response_model=PolicyOut)
@@ -47,7 +47,7 @@ def activate(body: ActivateIn, c: ContainerDep, token: AdminDep) -> PolicyOut:
     active = governance.activate_policy(
         c.ledger, body.version, c.clock, actor, force=body.force, reason=body.reason
     )
-    return PolicyOut(version=active.version, active=True, policy=active.policy.to_dict())
+    return PolicyOut(version=active.version, active=True, policy=active.stored.to_dict())
 
 
 class StoreIn(BaseModel):
@@ -108,6 +108,49 @@ def get_policy_schema(_t: TokenDep) -> dict[str, Any]:
     return policy_schema()
 
 
+class LambdaStepOut(BaseModel):
+    on: str
+    at: str
+    policy_version: int
+    lambda_before: float
+    lambda_after: float
+    policy_lambda: float
+    ratio: float
+    utilisation: float
+    target_utilisation: float
+    k: float
+    active_leases: int
+    capacity: int
+    threshold: float
+    threshold_in_force: float
+    open_pipeline: float
+    mean_deal: float | None
+    pipeline_bloat: float | None
+
+
+class LambdaOut(BaseModel):
+    active_version: int
+    lambda_ratio: float
+    threshold: float
+    threshold_in_force: float
+    steps: list[LambdaStepOut]
+
+
+@router.get("/policies/lambda", response_model=LambdaOut)
+def get_lambda(
+    c: ContainerDep, _t: TokenDep, limit: Annotated[int, Query(ge=1, le=1000)] = 30
+) -> LambdaOut:
+    """The capacity interest rate: each review's λ step (oldest first), the threshold in
+    force it gave, and pipeline bloat — as `dtem policy lambda`."""
+    active = governance.ensure_policy(c.ledger, c.clock)
+    steps = capacity_rate.lambda_history(c.ledger, limit)
+    return LambdaOut(
+        active_version=active.version, lambda_ratio=active.lambda_ratio,
+        threshold=active.stored.threshold, threshold_in_force=active.policy.threshold,
+        steps=[LambdaStepOut.model_validate(capacity_rate.step_to_dict(s)) for s in steps],
+    )  # fmt: skip
+
+
 @router.post("/policies", response_model=StoredOut, status_code=201)
 def store(body: StoreIn, c: ContainerDep, token: AdminDep) -> StoredOut:
     """Validate and store a new version (not activated); every problem listed at once."""
@@ -141,7 +184,7 @@ def rollback(body: RollbackIn, c: ContainerDep, token: AdminDep) -> PolicyOut:
     active = governance.rollback_policy(
         c.ledger, c.clock, f"token:{token.id}", body.reason, body.to
     )
-    return PolicyOut(version=active.version, active=True, policy=active.policy.to_dict())
+    return PolicyOut(version=active.version, active=True, policy=active.stored.to_dict())
 
 
 @router.get("/audit/verify")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:49:32.371230
+Create Date: 2026-12-01 23:51:19.273935
 """
 
 from collections.abc import Sequence
@@ -259,6 +259,29 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_capacity_bids_rep_id_reps')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_capacity_bids')),
     sa.UniqueConstraint('rep_id', 'quarter', name=op.f('uq_capacity_bids_rep_id_quarter'))
+    )
+    op.create_table('lambda_steps',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('on_date', sa.Date(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('policy_version', sa.Integer(), nullable=False),
+    sa.Column('lambda_before', sa.Float(), nullable=False),
+    sa.Column('lambda_after', sa.Float(), nullable=False),
+    sa.Column('policy_lambda', sa.Float(), nullable=False),
+    sa.Column('ratio', sa.Float(), nullable=False),
+    sa.Column('utilisation', sa.Float(), nullable=False),
+    sa.Column('target_utilisation', sa.Float(), nullable=False),
+    sa.Column('k', sa.Float(), nullable=False),
+    sa.Column('active_leases', sa.Integer(), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.Column('threshold', sa.Float(), nullable=False),
+    sa.Column('threshold_in_force', sa.Float(), nullable=False),
+    sa.Column('open_pipeline', sa.Float(), nullable=False),
+    sa.Column('mean_deal', sa.Float(), nullable=True),
+    sa.Column('pipeline_bloat', sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(['policy_version'], ['policies.version'], name=op.f('fk_lambda_steps_policy_version_policies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lambda_steps')),
+    sa.UniqueConstraint('on_date', name=op.f('uq_lambda_steps_on_date'))
     )
     op.create_table('leases',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -619,6 +642,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_leases_account_id'))
 
     op.drop_table('leases')
+    op.drop_table('lambda_steps')
     op.drop_table('capacity_bids')
     with op.batch_alter_table('agent_claims', schema=None) as batch_op:
         batch_op.drop_index('uq_agent_claims_one_open_per_account', sqlite_where=sa.text('released_at IS NULL'), postgresql_where=sa.text('released_at IS NULL'))
