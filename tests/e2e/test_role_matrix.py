@@ -130,6 +130,9 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("GET", "/kpis"): READER,
     ("GET", "/tam-audit"): READER,
     ("GET", "/pilots/{name}/report"): READER,
+    # imports
+    ("POST", "/imports/{kind}"): MANAGER,
+    ("GET", "/imports"): READER,
     # privacy
     ("POST", "/privacy/erasures"): ADMIN,
     ("GET", "/privacy/retention"): ADMIN,
@@ -159,6 +162,7 @@ PATH_VALUES = {
     "account": "A1",
     "lease_id": "1",
     "decision_id": "1",
+    "kind": "accounts",
     "external_id": "A1",
     "rep": "R1",
     "period": "2027-01",

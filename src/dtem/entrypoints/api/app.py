@@ -16,6 +16,7 @@ from dtem.entrypoints.api.routers import (
     decisions,
     governance,
     health,
+    imports,
     kpis,
     leases,
     market,
@@ -49,6 +50,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(leases.router)
     app.include_router(opportunities.router)
     app.include_router(reps.router)
+    app.include_router(imports.router)
     app.include_router(optim.router)
     app.include_router(agents.router)
     app.include_router(scores.router)

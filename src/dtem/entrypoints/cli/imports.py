@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from dtem.domain.errors import ArgumentInvalid, InputInvalid
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -19,8 +18,7 @@ from dtem.entrypoints.cli.common import (
     row_progress,
     styled,
 )
-from dtem.services import governance
-from dtem.services.imports import ImportResult, import_file, load_mapping
+from dtem.services.imports import ImportResult, load_mapping, run
 from dtem.services.imports.mapping import shipped_mappings
 
 import_app = typer.Typer(help="Import records from CSV, Parquet or JSONL.", no_args_is_help=True)
@@ -70,31 +68,17 @@ def run_import(
     encoding: str | None = None,
 ) -> None:
     """Shared body of every `dtem import <kind>` command."""
-    if on_error not in ("fail", "skip"):
-        raise ArgumentInvalid(f"--on-error must be fail or skip, not {on_error!r}")
     c = open_ledger(db, create=True)
-    active = governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     loaded = load_mapping(mapping) if mapping else None
     with row_progress(quiet=json_out) as tick:
-        result = import_file(
-            c.ledger,
-            c.clock,
-            kind,
-            file,
-            loaded,
-            pipeline=c.pipeline,
-            policy=active.policy,
-            actor=c.settings.actor,
-            dry_run=dry_run,
-            on_error="skip" if on_error == "skip" else "fail",
-            progress=tick,
-            encoding=encoding,
-        )
+        result = run.run_import(
+            c.ledger, c.clock, kind, file, loaded, pipeline=c.pipeline, actor=c.settings.actor,
+            dry_run=dry_run, on_error=on_error, encoding=encoding, progress=tick,
+        )  # fmt: skip
     failed = bool(result.errors) and on_error == "fail"  # a dry run that found bad rows
     if not (failed and json_out):  # with --json, stdout carries one document: the error
         _report(result, json_out)
-    if failed:
-        raise InputInvalid(result.errors, source=str(file))
+    run.refuse_bad_rows(result, on_error, str(file))
 
 
 def _report(result: ImportResult, json_out: bool) -> None:

@@ -145,6 +145,23 @@ def load_mapping(name_or_path: str) -> Mapping:
     return parse_mapping(yaml.safe_load(shipped.read_text()), name_or_path)
 
 
+def shipped_mapping(name: str) -> Mapping:
+    """A shipped mapping by name, never a path (what a remote caller may name)."""
+    if name not in shipped_mappings():
+        names = ", ".join(shipped_mappings())
+        raise ArgumentInvalid(f"mapping: no mapping named {name!r}; shipped mappings: {names}")
+    return load_mapping(name)
+
+
+def mapping_from_yaml(text: str, name: str) -> Mapping:
+    """A mapping from YAML text (an uploaded mapping file); unreadable YAML is refused."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ArgumentInvalid(f"mapping {name!r}: not YAML ({exc})") from None
+    return parse_mapping(doc, name)
+
+
 def parse_mapping(doc: Any, name: str) -> Mapping:
     """Build a mapping from its YAML document; ValueError lists every problem."""
     if not isinstance(doc, dict):
