@@ -164,3 +164,11 @@ def test_the_moved_bar_is_rescoring_at_the_new_lambda(t: float, ratio: float, sc
     bar = threshold_in_force(t, ratio)
     if abs(rescored - t) > 1e-6:
         assert (score >= bar) == (rescored >= t)
+
+
+def test_without_capacity_lambda_holds() -> None:
+    ledger, clock = MemoryLedger(), FixedClock(T0)
+    governance.ensure_policy(ledger, clock)  # no rep at all: utilisation means nothing
+    report = review.run_review(ledger, clock, DAY)
+    assert (report.lambda_before, report.lambda_hourly) == (60.0, 60.0)
+    assert report.threshold_in_force == 60.0

@@ -13,6 +13,7 @@ is used the same day.
 Each step is stored with what it read — utilisation, capacity, open pipeline and pipeline
 bloat (open pipeline on leased accounts ÷ (capacity × mean won deal)) — and is shown by
 `dtem policy lambda`. One step per review date: a second review of a date changes nothing.
+With no active capacity (no rep, or every award 0) U means nothing and λ holds.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def step(tx: LambdaTx, on: date, at: datetime) -> LambdaStep | None:
     before = policy_lambda * active.lambda_ratio
     u = utilisation_now(tx, on, active)
     ctl = policy.lambda_controller
-    after = lambda_step(before, u.value, ctl)
+    # no active capacity (no rep yet, or every award 0): U means nothing and λ holds
+    after = lambda_step(before, u.value, ctl) if u.capacity else before
     ratio = after / policy_lambda
     leased = {x.account_id for x in tx.active_leases()}
     deals = tx.kpi_deals(policy.won_stages, policy.lost_stages)
