@@ -30,9 +30,9 @@ def test_an_unknown_trigger_is_422_and_the_same_connection_serves_the_next_reque
         assert bad.status_code == 422
         assert bad.json()["error"] == "ArgumentInvalid" and "whim" in bad.json()["detail"]
         missing = client.post("/routing/ACME", json={"trigger": "manual"})
-        assert missing.status_code == 404 and missing.headers["content-type"].startswith(
-            "application/json"
-        )
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.json()["type"] == "https://dtem.dev/problems/not-found"
         assert client.get("/health").json()["status"] == "ok"
 
 
@@ -85,7 +85,8 @@ def test_with_the_database_gone_every_endpoint_answers_503_json_with_retry_after
             ]
         for answer in [health, *answers]:
             assert answer.status_code == 503, answer.text
-            assert answer.headers["content-type"].startswith("application/json")
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["status"] == 503
             assert int(answer.headers["retry-after"]) > 0
             assert "unavailable" in json.dumps(answer.json())
     finally:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from dtem.bootstrap import Container
-from dtem.domain.errors import AuthError
+from dtem.domain.errors import AuthError, Forbidden
 from dtem.domain.ports import TokenRecord
 from dtem.services import access
 
@@ -28,18 +28,11 @@ def current_token(
     c: ContainerDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenRecord:
+    """The caller's token; `AuthError` (401, `WWW-Authenticate: Bearer`) when there is
+    none, or it is unknown, expired or revoked."""
     if creds is None or creds.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    try:
-        return access.authenticate(c.ledger, c.clock, creds.credentials)
-    except AuthError as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
-        ) from exc
+        raise AuthError("missing bearer token")
+    return access.authenticate(c.ledger, c.clock, creds.credentials)
 
 
 TokenDep = Annotated[TokenRecord, Depends(current_token)]
@@ -50,7 +43,7 @@ def require_role(*roles: str) -> Callable[[TokenRecord], TokenRecord]:
 
     def check(token: TokenDep) -> TokenRecord:
         if token.role != "admin" and token.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {token.role!r} may not do this")
+            raise Forbidden(f"role {token.role!r} may not do this")
         return token
 
     return check

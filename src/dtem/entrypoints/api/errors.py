@@ -1,9 +1,12 @@
-"""Every error mapped once to an HTTP response, so a client always gets JSON back.
+"""Every error mapped once to an HTTP response, so a client always gets a problem back.
 
-Product errors get their status from `STATUS`; "the database is unreachable" is a 503
-with `Retry-After`. Anything else is a bug: logged with its traceback and answered with a
-JSON 500 by `LastResort`, which (unlike Starlette's own error page) leaves the client's
-keep-alive connection usable for its next request.
+Answers are RFC 9457 problem details (`problems.py`). Product errors get their status
+from `STATUS` and their type from their name (`LeaseConflict` →
+`https://dtem.dev/problems/lease-conflict`); "the database is unreachable" is a 503 with
+`Retry-After`. FastAPI's request validation errors and HTTP exceptions (401, 403, an
+unknown path's 404, 405) are problems too. Anything else is a bug: logged with its
+traceback and answered with a problem 500 by `LastResort`, which (unlike Starlette's own
+error page) leaves the client's keep-alive connection usable for its next request.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dtem.domain.errors import (
@@ -31,6 +36,7 @@ from dtem.domain.errors import (
     SourceExists,
     WriteConflict,
 )
+from dtem.entrypoints.api import problems
 
 log = logging.getLogger("dtem.api")
 
@@ -56,32 +62,43 @@ UNAVAILABLE = "the ledger database is unavailable; retry shortly"  # hosts stay 
 
 def install(app: FastAPI) -> None:
     """Register the handlers and the last-resort middleware on `app`."""
-    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(HTTPException, problems.http_exception)
+    app.add_exception_handler(RequestValidationError, problems.validation_error)
     app.add_middleware(LastResort)
 
 
-def error_response(exc: DomainError) -> JSONResponse:
-    """The JSON answer for a product error: `{"detail", "error", …}` and its status."""
-    code = next((c for k, c in STATUS.items() if isinstance(exc, k)), 400)
+def status_of(exc: DomainError) -> int:
+    """The HTTP status of a product error (400 for one `STATUS` does not name)."""
+    return next((c for k, c in STATUS.items() if isinstance(exc, k)), 400)
+
+
+def error_response(exc: DomainError, instance: str = "") -> JSONResponse:
+    """The problem answer for a product error, typed by its name, with its status."""
+    code = status_of(exc)
     detail = str(exc)
     if isinstance(exc, LedgerUnavailable):
         log.warning("%s", exc)
         detail = UNAVAILABLE
-    body: dict[str, object] = {"detail": detail, "error": type(exc).__name__}
+    extra: dict[str, object] = {"error": type(exc).__name__}
     if isinstance(exc, InputInvalid):
-        body["rows"] = [e.__dict__ for e in exc.errors]
+        extra["rows"] = [e.__dict__ for e in exc.errors]
     if isinstance(exc, PolicyInvalid):
-        body["problems"] = exc.problems
+        extra["problems"] = exc.problems
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if code == 503 else None
-    return JSONResponse(body, status_code=code, headers=headers)
+    if isinstance(exc, AuthError):
+        headers = {"WWW-Authenticate": "Bearer"}
+    kind = problems.kebab(type(exc).__name__)
+    return problems.problem_response(code, detail, instance, kind, headers, **extra)
 
 
-async def _domain_error(_req: Request, exc: DomainError) -> JSONResponse:
-    return error_response(exc)
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(exc, request.url.path)
 
 
 class LastResort:
-    """ASGI middleware: an unexpected exception becomes a logged JSON 500, not a torn socket."""
+    """ASGI middleware: an unexpected exception becomes a logged problem 500, not a torn socket."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -103,5 +120,11 @@ class LastResort:
             log.exception("unexpected error in %s %s", scope.get("method"), scope.get("path"))
             if started:  # half a response is out: nothing clean can follow
                 raise
-            body = {"detail": "internal error (logged on the server)", "error": "InternalError"}
-            await JSONResponse(body, status_code=500)(scope, receive, send)
+            answer = problems.problem_response(
+                500,
+                "internal error (logged on the server)",
+                str(scope.get("path", "")),
+                "internal-error",
+                error="InternalError",
+            )
+            await answer(scope, receive, send)

@@ -17,20 +17,29 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from dtem.entrypoints.api.problems import problem_response
+
 MAX_BODY = 500 * 1024  # Segment's batch limit, for the raw and the decompressed body
 WRITE_KEY_FIELD = "writeKey"
 
 
+KINDS = {400: "tracking-call-invalid", 401: "write-key-missing", 413: "body-too-large"}
+
+
 class Refused(Exception):
-    """A request refused at the edge: its status code and JSON body."""
+    """A request refused at the edge: its status code and problem (with `success: false`,
+    which Segment's clients read)."""
 
     def __init__(self, code: int, detail: str, **extra: Any) -> None:
         super().__init__(detail)
-        self.code, self.body = code, {"success": False, "detail": detail, **extra}
+        self.code, self.detail, self.extra = code, detail, extra
 
-    def response(self) -> JSONResponse:
+    def response(self, instance: str) -> JSONResponse:
         headers = {"WWW-Authenticate": 'Basic realm="dtem"'} if self.code == 401 else None
-        return JSONResponse(self.body, status_code=self.code, headers=headers)
+        return problem_response(
+            self.code, self.detail, instance, KINDS.get(self.code), headers,
+            success=False, **self.extra,
+        )  # fmt: skip
 
 
 async def key_and_body(request: Request) -> tuple[str, Any]:

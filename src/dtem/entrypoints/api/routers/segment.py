@@ -67,11 +67,11 @@ async def _single(request: Request, c: ContainerDep, call_type: str) -> JSONResp
             errors = field_errors(exc)
             raise _fail(400, "; ".join(errors), errors=errors) from exc
     except Refused as refused:
-        return refused.response()
+        return refused.response(request.url.path)
     got = await _store(request, c, key, [call])
     if got.refused:
         errors = got.refused[0].errors
-        return _fail(400, "; ".join(errors), errors=errors).response()
+        return _fail(400, "; ".join(errors), errors=errors).response(request.url.path)
     return JSONResponse({"success": True, "duplicate": bool(got.result.duplicates)})
 
 
@@ -111,7 +111,7 @@ async def batch(request: Request, c: ContainerDep) -> JSONResponse:
         key, doc = await key_and_body(request)
         calls, rejected = _batch_calls(doc)
     except Refused as refused:
-        return refused.response()
+        return refused.response(request.url.path)
     got = await _store(request, c, key, calls) if calls else None
     if got is not None:
         rejected = _with_refused(rejected, len(calls), got.refused)
@@ -123,9 +123,9 @@ async def batch(request: Request, c: ContainerDep) -> JSONResponse:
         "rejected": [{"index": r.index, "errors": r.errors} for r in rejected],
     }
     if not kept:  # nothing valid (an empty batch included): the SDK must not think it sent
-        body["detail"] = "the batch has no valid call"
-    code = status.HTTP_200_OK if kept else status.HTTP_400_BAD_REQUEST
-    return JSONResponse(body, status_code=code)
+        del body["success"]
+        return _fail(400, "the batch has no valid call", **body).response(request.url.path)
+    return JSONResponse(body, status_code=status.HTTP_200_OK)
 
 
 def _short(call_type: str) -> Callable[[Request, ContainerDep], Awaitable[JSONResponse]]:
