@@ -6,6 +6,7 @@ work that stores it (the webhook, the NATS worker and file imports all run it).
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -16,9 +17,11 @@ from dtem.config import Settings
 from dtem.domain.batch import BatchScorer
 from dtem.domain.clock import Clock, system_clock
 from dtem.domain.errors import ArgumentInvalid
+from dtem.domain.webhooks import RetryPlan
 from dtem.services.governance import PolicyCache
 from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.stages import route_triggered, score_committed
+from dtem.services.webhook_dispatch import Dispatcher
 
 
 def signal_pipeline() -> SignalPipeline:
@@ -73,6 +76,19 @@ def connect(settings: Settings) -> Container:
     """
     engine = make_engine(settings.resolved_database_url(), create=False)
     return Container(settings, engine, SqlLedger(engine), signal_pipeline())
+
+
+def webhook_dispatcher(container: Container) -> Dispatcher:
+    """A dispatcher of the container's outbox, POSTing with httpx (jittered retries)."""
+    from dtem.adapters.webhooks.http_sender import HttpxSender
+
+    return Dispatcher(
+        container.ledger,
+        HttpxSender(),
+        container.clock,
+        RetryPlan(random.random),
+        timeout=container.settings.webhook_timeout_seconds,
+    )
 
 
 def batch_scorer(engine: str) -> BatchScorer:

@@ -30,6 +30,18 @@ class Settings(BaseSettings):
         "separated: DTEM_CORS_ORIGINS=https://www.acme.com,https://app.acme.com",
     )
 
+    webhook_dispatch: bool = Field(
+        True,
+        description="whether `dtem serve` delivers webhooks in the background (one dispatcher "
+        "per worker process); DTEM_WEBHOOK_DISPATCH=false leaves it to `dtem webhooks deliver`",
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="how long a webhook POST may wait for each HTTP phase"
+    )
+    webhook_poll_seconds: float = Field(
+        1.0, gt=0, description="how long a dispatcher waits when no delivery is due"
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: Any) -> Any:

@@ -157,9 +157,11 @@ def test_a_replay_is_a_new_delivery_of_the_same_event(ledger: Any) -> None:
     with ledger.transaction() as tx:
         recent = tx.webhook_deliveries(DeliveryFilter(since=T0 + timedelta(hours=1)))
         pending = tx.webhook_deliveries(DeliveryFilter(statuses=frozenset({PENDING}), limit=1))
+        older = tx.webhook_deliveries(DeliveryFilter(before_id=again.id))
     assert again.event == first.event and again.replay_of == first.id
     assert (again.created_at, again.next_attempt_at, again.status) == (at, at, PENDING)
     assert [d.id for d in recent] == [again.id] and [d.id for d in pending] == [again.id]
+    assert [d.id for d in older] == [first.id]  # the next page, newest first
 
 
 def test_a_claim_for_one_delivery_takes_that_one_only(ledger: Any) -> None:

@@ -137,6 +137,15 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("POST", "/privacy/erasures"): ADMIN,
     ("GET", "/privacy/retention"): ADMIN,
     ("PUT", "/privacy/retention/{source}"): ADMIN,
+    # outbound webhooks
+    ("POST", "/webhooks"): ADMIN,
+    ("GET", "/webhooks"): ADMIN,
+    ("GET", "/webhooks/{subscription_id}"): ADMIN,
+    ("DELETE", "/webhooks/{subscription_id}"): ADMIN,
+    ("GET", "/webhooks/{subscription_id}/deliveries"): ADMIN,
+    ("POST", "/webhooks/{subscription_id}/test"): ADMIN,
+    ("POST", "/webhooks/deliveries/{delivery_id}/replay"): ADMIN,
+    ("POST", "/webhooks/replays"): ADMIN,
     # the dashboard (docs/dashboard.md)
     ("GET", "/ui/login"): PUBLIC,
     ("POST", "/ui/login"): SIGN_IN,
@@ -168,6 +177,8 @@ PATH_VALUES = {
     "period": "2027-01",
     "name": "tank",
     "source": "website",
+    "subscription_id": "1",
+    "delivery_id": "1",
 }
 
 

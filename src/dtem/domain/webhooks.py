@@ -137,6 +137,7 @@ class DeliveryFilter:
     since: datetime | None = None
     statuses: frozenset[str] | None = None
     limit: int = 100
+    before_id: int | None = None  # the page after a delivery (ids fall, newest first)
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,12 @@ def subscriptions(
         return [SubscriptionView.of(s) for s in tx.webhook_subscriptions(active_only)]
 
 
+def subscription(ledger: LedgerOf[OutboxPort], sub_id: int) -> SubscriptionView:
+    """One subscription, without its secret. Raises `NotFound`."""
+    with ledger.transaction() as tx:
+        return SubscriptionView.of(tx.webhook_subscription(sub_id))
+
+
 def unsubscribe(
     ledger: LedgerOf[_AuditedOutbox], clock: Clock, sub_id: int, actor: str
 ) -> SubscriptionView:
@@ -143,14 +149,20 @@ class DeliveryLog:
 
 
 def delivery_log(
-    ledger: LedgerOf[OutboxPort], sub_id: int, limit: int = 50, since: datetime | None = None
+    ledger: LedgerOf[OutboxPort],
+    sub_id: int,
+    limit: int = 50,
+    since: datetime | None = None,
+    before_id: int | None = None,
 ) -> list[DeliveryLog]:
-    """A subscription's deliveries, newest first, each with its attempts. Raises `NotFound`."""
+    """A subscription's deliveries, newest first (older than `before_id` if given), each
+    with its attempts. Raises `NotFound`."""
     if limit < 1:
         raise ArgumentInvalid(f"limit: must be at least 1, got {limit}")
     with ledger.transaction() as tx:
         tx.webhook_subscription(sub_id)
-        found = tx.webhook_deliveries(DeliveryFilter(sub_id, since, limit=limit))
+        where = DeliveryFilter(sub_id, since, limit=limit, before_id=before_id)
+        found = tx.webhook_deliveries(where)
         return _with_attempts(tx, found)
 
 

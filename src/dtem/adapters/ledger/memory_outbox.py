@@ -145,6 +145,7 @@ class OutboxMemory:
             )
             and (where.since is None or h.delivery.created_at >= where.since)
             and (where.statuses is None or h.delivery.status in where.statuses)
+            and (where.before_id is None or (h.delivery.id or 0) < where.before_id)
         ]
         return found[: where.limit]
 

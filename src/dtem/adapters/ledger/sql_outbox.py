@@ -138,6 +138,8 @@ class OutboxSql:
             q = q.where(D.c.created_at >= where.since)
         if where.statuses is not None:
             q = q.where(D.c.status.in_(sorted(where.statuses)))
+        if where.before_id is not None:
+            q = q.where(D.c.id < where.before_id)
         return [_delivery(r) for r in self.conn.execute(q).mappings()]
 
     def webhook_delivery(self, delivery_id: int) -> WebhookDelivery:

@@ -9,6 +9,7 @@ from dtem.bootstrap import Container, connect
 from dtem.config import Settings
 from dtem.entrypoints.api import docs_pages, errors
 from dtem.entrypoints.api.cors import TrackingCors
+from dtem.entrypoints.api.dispatching import dispatching
 from dtem.entrypoints.api.routers import (
     accounts,
     agents,
@@ -26,13 +27,16 @@ from dtem.entrypoints.api.routers import (
     reps,
     scores,
     segment,
+    webhooks,
 )
 from dtem.entrypoints.web import site as dashboard
 
 
-def create_app(container: Container) -> FastAPI:
-    """Build the API on a container (tests pass their own)."""
+def create_app(container: Container, dispatch_webhooks: bool = False) -> FastAPI:
+    """Build the API on a container (tests pass their own). `dispatch_webhooks`: run a
+    webhook dispatcher beside it while it serves (`dtem serve` does, unless disabled)."""
     app = FastAPI(
+        lifespan=dispatching(container) if dispatch_webhooks else None,
         title="DTEM",
         version=dtem.__version__,
         description="Dynamic Territory Equity Model: ledger, scores, leases and policies.",
@@ -58,6 +62,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(kpis.router)
     app.include_router(accounts.router)
     app.include_router(privacy.router)
+    app.include_router(webhooks.router)
     dashboard.install(app)  # the pages people open in a browser, at / and /ui/…
     if container.settings.cors_origins:
         app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
@@ -70,4 +75,5 @@ def app_from_environment() -> FastAPI:
     `dtem serve` runs uvicorn with this factory's import string, which is what lets
     `--workers N` start N processes (an app object cannot be handed to another process).
     """
-    return create_app(connect(Settings()))
+    settings = Settings()
+    return create_app(connect(settings), dispatch_webhooks=settings.webhook_dispatch)

@@ -55,6 +55,13 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            help="Deliver outbound webhooks in the background (one dispatcher per worker); "
+            "--no-webhooks leaves it to `dtem webhooks deliver`."
+        ),
+    ] = True,
 ) -> None:
     """Start the HTTP API (OpenAPI at /openapi.json, docs at /docs) on an existing ledger.
 
@@ -68,6 +75,8 @@ def serve(
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
     os.environ["DTEM_DATABASE_URL"] = c.engine.url.render_as_string(hide_password=False)
+    if not webhooks:
+        os.environ["DTEM_WEBHOOK_DISPATCH"] = "false"
     c.engine.dispose()
     uvicorn.run(
         "dtem.entrypoints.api.app:app_from_environment",

@@ -21,6 +21,7 @@ from dtem.entrypoints.cli import (
     signals,
     simulate,
     training,
+    webhooks,
 )
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ simulate.register(app)
 opportunities.register(app)
 accounts.register(app)
 privacy.register(app)
+webhooks.register(app)
 
 
 def main() -> None:

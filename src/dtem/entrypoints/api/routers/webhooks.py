@@ -1,0 +1,164 @@
+"""Outbound webhook subscriptions over HTTP (`dtem webhooks …`): admin only, audited.
+
+The signing secret is in the answer to `POST /webhooks` only. Tests and replays are
+queued here and sent by the dispatcher (`dtem serve` runs one), never inside the request.
+
+    curl -X POST -H "Authorization: Bearer $ADMIN" localhost:8000/webhooks \\
+         -d '{"url": "https://hooks.acme.com/dtem", "events": ["lease.granted"]}'
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from dtem.domain.clock import as_utc
+from dtem.domain.webhooks import EVENT_TYPES, WebhookDelivery
+from dtem.entrypoints.api.callers import actor
+from dtem.entrypoints.api.deps import AdminDep, ContainerDep
+from dtem.entrypoints.api.pagination import Page, PageDep
+from dtem.services import webhooks
+
+router = APIRouter(tags=["webhooks"])
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2000, description="http:// or https://, no user or password")
+    events: list[str] = Field(
+        default_factory=list, description=f"Event types taken; empty: all of {list(EVENT_TYPES)}"
+    )
+    format: str = Field("json", description="Body format: json")
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    url: str
+    events: list[str] = Field(description="Event types taken; empty: every type")
+    format: str
+    active: bool
+    created_at: datetime
+    created_by: str
+    removed_at: datetime | None
+
+    @classmethod
+    def of(cls, v: webhooks.SubscriptionView) -> SubscriptionOut:
+        return cls(**v.__dict__)
+
+
+class CreatedOut(SubscriptionOut):
+    secret: str = Field(description="Signs every delivery; shown in this answer only")
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    next_retry_at: datetime | None
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    subscription_id: int
+    event_id: str
+    event_type: str
+    created_at: datetime
+    status: str = Field(description="pending | delivered | failed | cancelled")
+    attempts: int
+    next_attempt_at: datetime | None
+    replay_of: int | None
+    log: list[AttemptOut]
+
+    @classmethod
+    def of(cls, entry: webhooks.DeliveryLog) -> DeliveryOut:
+        return cls(**entry.as_dict())
+
+
+class QueuedOut(BaseModel):
+    id: int = Field(description="The new delivery")
+    event_id: str
+    replay_of: int | None
+
+    @classmethod
+    def of(cls, d: WebhookDelivery) -> QueuedOut:
+        assert d.id is not None
+        return cls(id=d.id, event_id=d.event.id, replay_of=d.replay_of)
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: AwareDatetime | datetime = Field(description="Replay finished deliveries since")
+    subscription_id: int | None = Field(None, description="One subscription's only")
+
+
+@router.post("/webhooks", response_model=CreatedOut, status_code=201)
+def create_subscription(body: SubscriptionIn, c: ContainerDep, token: AdminDep) -> CreatedOut:
+    made = webhooks.subscribe(c.ledger, c.clock, body.url, body.events, actor(token), body.format)
+    return CreatedOut(**SubscriptionOut.of(made.subscription).model_dump(), secret=made.secret)
+
+
+@router.get("/webhooks", response_model=Page[SubscriptionOut])
+def list_subscriptions(
+    c: ContainerDep, _t: AdminDep, page: PageDep, all: bool = False
+) -> Page[SubscriptionOut]:
+    """Subscriptions by id (active ones; `all=true`: removed ones too). Never the secret."""
+    after = page.after(int) or 0
+    found = [s for s in webhooks.subscriptions(c.ledger, active_only=not all) if s.id > after]
+    return page.of(found[: page.fetch], key=lambda s: s.id, item=SubscriptionOut.of)
+
+
+@router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
+def show_subscription(subscription_id: int, c: ContainerDep, _t: AdminDep) -> SubscriptionOut:
+    return SubscriptionOut.of(webhooks.subscription(c.ledger, subscription_id))
+
+
+@router.delete("/webhooks/{subscription_id}", response_model=SubscriptionOut)
+def remove_subscription(subscription_id: int, c: ContainerDep, token: AdminDep) -> SubscriptionOut:
+    """Stop it: its pending deliveries are cancelled; it and its log are kept."""
+    return SubscriptionOut.of(
+        webhooks.unsubscribe(c.ledger, c.clock, subscription_id, actor(token))
+    )
+
+
+@router.get("/webhooks/{subscription_id}/deliveries", response_model=Page[DeliveryOut])
+def list_deliveries(
+    subscription_id: int,
+    c: ContainerDep,
+    _t: AdminDep,
+    page: PageDep,
+    since: AwareDatetime | datetime | None = None,
+) -> Page[DeliveryOut]:
+    """The delivery log, newest first: every attempt's answer or error and the next retry."""
+    found = webhooks.delivery_log(
+        c.ledger, subscription_id, page.fetch, _utc(since), page.after(int)
+    )
+    return page.of(found, key=lambda e: e.delivery.id or 0, item=DeliveryOut.of)
+
+
+@router.post("/webhooks/{subscription_id}/test", response_model=QueuedOut, status_code=202)
+def test_subscription(subscription_id: int, c: ContainerDep, token: AdminDep) -> QueuedOut:
+    """Queue a signed `webhook.test` event (sent once by the dispatcher, not retried)."""
+    return QueuedOut.of(webhooks.queue_test(c.ledger, c.clock, subscription_id, actor(token)))
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/replay", response_model=QueuedOut, status_code=202)
+def replay_delivery(delivery_id: int, c: ContainerDep, token: AdminDep) -> QueuedOut:
+    """Queue the event again (same event id) to the same subscription."""
+    return QueuedOut.of(webhooks.replay(c.ledger, c.clock, delivery_id, actor(token)))
+
+
+@router.post("/webhooks/replays", response_model=list[QueuedOut], status_code=202)
+def replay_since(body: ReplayIn, c: ContainerDep, token: AdminDep) -> list[QueuedOut]:
+    """Queue again every delivered or failed delivery made since `since`."""
+    since = _utc(body.since)
+    assert since is not None
+    queued = webhooks.replay_since(c.ledger, c.clock, since, actor(token), body.subscription_id)
+    return [QueuedOut.of(d) for d in queued]
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return as_utc(at) if at is not None else None
