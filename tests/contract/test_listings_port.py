@@ -19,6 +19,7 @@ from dtem.domain.listings import (
 )
 from dtem.domain.model import Account, Opportunity, Rep, Tier
 from dtem.domain.ports import TokenRecord
+from dtem.domain.signals import SignalRecord
 from dtem.domain.store_market import RoutingRecord
 from dtem.domain.store_radar import SignalSource
 from dtem.domain.tiers import AccountTier
@@ -149,3 +150,36 @@ def test_id_pages_of_imports_tokens_and_sources(ledger: Any) -> None:
     assert [b.file for b in oldest] == ["f1.csv"]
     assert [x.name for x in token_page] == ["t2"]
     assert [x.id for x in source_page] == [sources[0]]
+
+
+def _signal(event: str, key: str, account_id: int | None) -> SignalRecord:
+    return SignalRecord(
+        event, key, "domain", "page_view", T0, 1.0, "test", T0, account_id=account_id,
+        unmatched_reason=None if account_id else "unknown_domain",
+    )  # fmt: skip
+
+
+def test_unmatched_signal_pages_by_id_skip_matched_ones(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    with ledger.transaction() as tx:
+        tx.insert_signals(
+            [_signal("e1", "x.io", None), _signal("e2", "a1.io", ids["A1"]),
+             _signal("e3", "y.io", None), _signal("e4", "z.io", None)]
+        )  # fmt: skip
+    with ledger.transaction() as tx:
+        first = tx.unmatched_page(IdPage(limit=2))
+        rest = tx.unmatched_page(IdPage(after=first[-1][0]))
+    assert [r.event_id for _, r in first] == ["e1", "e3"]
+    assert [r.event_id for _, r in rest] == ["e4"]
+    assert first[0][1].unmatched_reason == "unknown_domain"
+
+
+def test_closed_period_pages_are_newest_first(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        for period in ["2027-01", "2027-03", "2027-02"]:
+            tx.close_comp_period(period, T0, "ops")
+    with ledger.transaction() as tx:
+        newest = tx.period_page(None, 2)
+        older = tx.period_page(newest[-1].period, 10)
+    assert [p.period for p in newest] == ["2027-03", "2027-02"]
+    assert [(p.period, p.closed_by) for p in older] == [("2027-01", "ops")]

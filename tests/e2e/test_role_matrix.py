@@ -74,6 +74,7 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("GET", "/policy"): ANY,
     ("GET", "/policy/{version}"): ANY,
     ("POST", "/policy/activate"): ADMIN,
+    ("POST", "/policies/{version}/activate"): ADMIN,
     ("GET", "/policies"): ANY,
     ("GET", "/policies/schema"): ANY,
     ("GET", "/policies/lambda"): ANY,
@@ -82,6 +83,7 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("POST", "/policies/{version}/preview"): ADMIN,
     ("POST", "/policies/rollback"): ADMIN,
     ("GET", "/audit/verify"): ADMIN,
+    ("GET", "/audit"): ADMIN,
     # the Segment-compatible webhook
     **{
         ("POST", f"/v1/{p}"): WRITE_KEY
@@ -126,10 +128,21 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("GET", "/comp/statements/{rep}/{period}"): REP_OR_MANAGER,
     ("GET", "/comp/plans"): ANY,
     ("POST", "/comp/plans"): ADMIN,
+    ("GET", "/comp/periods"): READER,
+    ("POST", "/comp/periods/{period}/close"): ADMIN,
     # KPIs and reports
     ("GET", "/kpis"): READER,
     ("GET", "/tam-audit"): READER,
     ("GET", "/pilots/{name}/report"): READER,
+    # signals, webhook sources, tokens
+    ("GET", "/signals/stats"): READER,
+    ("GET", "/signals/unmatched"): READER,
+    ("GET", "/sources"): ADMIN,
+    ("POST", "/sources"): ADMIN,
+    ("POST", "/sources/{name}/revoke"): ADMIN,
+    ("GET", "/tokens"): ADMIN,
+    ("POST", "/tokens"): ADMIN,
+    ("POST", "/tokens/{token_id}/revoke"): ADMIN,
     # imports
     ("POST", "/imports/{kind}"): MANAGER,
     ("GET", "/imports"): READER,
@@ -172,6 +185,7 @@ PATH_VALUES = {
     "lease_id": "1",
     "decision_id": "1",
     "kind": "accounts",
+    "token_id": "987654",  # revoking a real one would lock a caller out mid-test
     "external_id": "A1",
     "rep": "R1",
     "period": "2027-01",

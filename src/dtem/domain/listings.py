@@ -76,4 +76,4 @@ class IdPage:
 
     after: int | None = None
     newest_first: bool = False
-    limit: int = 50
+    limit: int | None = 50  # None: every one

@@ -9,7 +9,15 @@ from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ArgumentInvalid, AuthError, NotFound
-from dtem.domain.ports import AuditPort, DirectoryPort, LedgerOf, TokenPort, TokenRecord
+from dtem.domain.listings import IdPage
+from dtem.domain.ports import (
+    AuditPort,
+    DirectoryPort,
+    LedgerOf,
+    ListingsPort,
+    TokenPort,
+    TokenRecord,
+)
 
 ROLES = ("admin", "manager", "rep", "agent", "viewer")
 
@@ -66,6 +74,14 @@ def create_token(
         payload = {"token_id": token_id, "role": role, "name": name, "subject": subject}
         tx.append_audit(actor, "token.create", payload, now)
     return token_id, plaintext
+
+
+def list_tokens(
+    ledger: LedgerOf[ListingsPort], after: int | None = None, limit: int | None = None
+) -> list[TokenRecord]:
+    """Tokens by id (after `after`; `limit` None: every one); only hashes are stored."""
+    with ledger.transaction() as tx:
+        return tx.token_page(IdPage(after=after, limit=limit))
 
 
 def authenticate(ledger: LedgerOf[TokenPort], clock: Clock, plaintext: str) -> TokenRecord:

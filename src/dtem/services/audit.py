@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from dtem.domain.audit import AuditEntry, ChainHead, verify_chain
 from dtem.domain.errors import AuditChainBroken
-from dtem.domain.ports import AuditPort, LedgerOf
+from dtem.domain.listings import AuditQuery
+from dtem.domain.ports import AuditPort, LedgerOf, ListingsPort
 
 
 def verify_audit(ledger: LedgerOf[AuditPort], anchor: ChainHead | None = None) -> int:
@@ -37,7 +40,20 @@ def _verified_end(ledger: LedgerOf[AuditPort], anchor: ChainHead | None) -> Chai
     return end
 
 
-def recent_entries(ledger: LedgerOf[AuditPort], limit: int = 50) -> list[AuditEntry]:
+def recent_entries(ledger: LedgerOf[ListingsPort], limit: int = 50) -> list[AuditEntry]:
+    """The latest `limit` entries, oldest first (as `dtem audit list` prints them)."""
+    return list_entries(ledger, limit=limit)[::-1]
+
+
+def list_entries(
+    ledger: LedgerOf[ListingsPort],
+    action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """Entries newest first (sequence numbers below `before`), of one action and/or actor,
+    at or after `since`. Example: `list_entries(ledger, action="policy.activate")`."""
     with ledger.transaction() as tx:
-        entries = list(tx.audit_entries())
-    return entries[-limit:]
+        return tx.audit_page(AuditQuery(action, actor, since, before, limit))

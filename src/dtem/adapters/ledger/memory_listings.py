@@ -19,6 +19,8 @@ from dtem.domain.listings import (
 )
 from dtem.domain.model import Account, Opportunity, Rep
 from dtem.domain.ports.governance import TokenRecord
+from dtem.domain.signals import SignalRecord
+from dtem.domain.store_comp import ClosedPeriod
 from dtem.domain.store_imports import ImportBatch
 from dtem.domain.store_market import RoutingRecord
 from dtem.domain.store_radar import SignalSource
@@ -40,6 +42,8 @@ class ListingsMemory:
     tokens: Callable[[], list[TokenRecord]]
     signal_sources: Callable[[], list[SignalSource]]
     _table: Callable[[str], list[Any]]
+    closed_comp_periods: Callable[[], dict[str, ClosedPeriod]]
+    s: Any  # the fake's state
 
     def account_page(self, query: AccountQuery) -> list[tuple[Account, AccountTier | None]]:
         tiers = self.account_tiers()
@@ -118,6 +122,15 @@ class ListingsMemory:
 
     def source_page(self, page: IdPage) -> list[SignalSource]:
         return _by_id(self.signal_sources(), page, lambda x: x.id or 0)
+
+    def unmatched_page(self, page: IdPage) -> list[tuple[int, SignalRecord]]:
+        rows: list[SignalRecord] = self.s.extra.get("signals", [])  # id = position + 1
+        numbered = [(i, r) for i, r in enumerate(rows, 1) if r.account_id is None]
+        return _by_id(numbered, page, lambda x: x[0])
+
+    def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:
+        periods = sorted(self.closed_comp_periods().values(), key=lambda p: p.period)[::-1]
+        return [p for p in periods if before is None or p.period < before][:limit]
 
 
 def _by_id(rows: Sequence[T], page: IdPage, key: Callable[[T], int]) -> list[T]:

@@ -16,7 +16,7 @@ from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, lower_text, rep_from_row, token_from_row
 from dtem.adapters.ledger.sql_imports import _opportunity
 from dtem.adapters.ledger.sql_market import _decision
-from dtem.adapters.ledger.sql_signals import _source
+from dtem.adapters.ledger.sql_signals import _record, _source
 from dtem.adapters.ledger.sql_tiers import _tier
 from dtem.domain.audit import AuditEntry
 from dtem.domain.clock import as_utc
@@ -31,6 +31,8 @@ from dtem.domain.listings import (
 )
 from dtem.domain.model import Account, Opportunity, Rep
 from dtem.domain.ports.governance import TokenRecord
+from dtem.domain.signals import SignalRecord
+from dtem.domain.store_comp import ClosedPeriod
 from dtem.domain.store_imports import ImportBatch
 from dtem.domain.store_market import RoutingRecord
 from dtem.domain.store_radar import SignalSource
@@ -147,6 +149,20 @@ class ListingsSql:
     def source_page(self, page: IdPage) -> list[SignalSource]:
         rows = self.conn.execute(_by_id(t.signal_sources, page)).mappings()
         return [_source(r) for r in rows]
+
+    def unmatched_page(self, page: IdPage) -> list[tuple[int, SignalRecord]]:
+        q = _by_id(t.signals, page).where(t.signals.c.account_id.is_(None))
+        return [(r["id"], _record(r)) for r in self.conn.execute(q).mappings()]
+
+    def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:
+        p = t.comp_periods.c
+        q = sa.select(t.comp_periods).order_by(p.period.desc()).limit(limit)
+        if before is not None:
+            q = q.where(p.period < before)
+        return [
+            ClosedPeriod(r["period"], as_utc(r["closed_at"]), r["closed_by"])
+            for r in self.conn.execute(q).mappings()
+        ]
 
 
 def _by_id(table: sa.Table, page: IdPage) -> sa.Select[Any]:

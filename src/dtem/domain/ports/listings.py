@@ -20,6 +20,8 @@ from dtem.domain.listings import (
 )
 from dtem.domain.model import Account, Opportunity, Rep
 from dtem.domain.ports.governance import TokenRecord
+from dtem.domain.signals import SignalRecord
+from dtem.domain.store_comp import ClosedPeriod
 from dtem.domain.store_imports import ImportBatch
 from dtem.domain.store_market import RoutingRecord
 from dtem.domain.store_radar import SignalSource
@@ -28,7 +30,7 @@ from dtem.domain.tiers import AccountTier
 
 class ListingsPort(Protocol):
     """Pages of accounts, reps, routing decisions, audit entries, opportunities, imports,
-    tokens and webhook sources."""
+    tokens, webhook sources, unmatched signals and closed comp periods."""
 
     def account_page(self, query: AccountQuery) -> list[tuple[Account, AccountTier | None]]:
         """Accounts by external id with their stored tier (None: not computed yet)."""
@@ -48,3 +50,10 @@ class ListingsPort(Protocol):
     def import_batch_page(self, page: IdPage) -> list[ImportBatch]: ...
     def token_page(self, page: IdPage) -> list[TokenRecord]: ...
     def source_page(self, page: IdPage) -> list[SignalSource]: ...
+    def unmatched_page(self, page: IdPage) -> list[tuple[int, SignalRecord]]:
+        """Signals kept without an account, by id (the key of the page), oldest first."""
+        ...
+
+    def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:
+        """Closed comp periods, newest first (periods before `before`, YYYY-MM)."""
+        ...

@@ -13,6 +13,7 @@ from dtem.entrypoints.api.dispatching import dispatching
 from dtem.entrypoints.api.routers import (
     accounts,
     agents,
+    audit,
     comp,
     decisions,
     governance,
@@ -27,6 +28,8 @@ from dtem.entrypoints.api.routers import (
     reps,
     scores,
     segment,
+    signals,
+    tokens,
     webhooks,
 )
 from dtem.entrypoints.web import site as dashboard
@@ -55,6 +58,9 @@ def create_app(container: Container, dispatch_webhooks: bool = False) -> FastAPI
     app.include_router(opportunities.router)
     app.include_router(reps.router)
     app.include_router(imports.router)
+    app.include_router(signals.router)
+    app.include_router(tokens.router)
+    app.include_router(audit.router)
     app.include_router(optim.router)
     app.include_router(agents.router)
     app.include_router(scores.router)

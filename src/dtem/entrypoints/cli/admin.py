@@ -207,20 +207,19 @@ def token_revoke(
 def token_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     """List tokens (never their secrets).  Example:  dtem token list --json"""
     c = open_ledger(db)
-    with c.ledger.transaction() as tx:
-        rows = [
-            {
-                "id": t.id,
-                "role": t.role,
-                "name": t.name,
-                "subject": t.subject,
-                "created_at": t.created_at,
-                "expires_at": t.expires_at,
-                "revoked_at": t.revoked_at,
-                "last_used_at": t.last_used_at,
-            }
-            for t in tx.tokens()
-        ]
+    rows = [
+        {
+            "id": t.id,
+            "role": t.role,
+            "name": t.name,
+            "subject": t.subject,
+            "created_at": t.created_at,
+            "expires_at": t.expires_at,
+            "revoked_at": t.revoked_at,
+            "last_used_at": t.last_used_at,
+        }
+        for t in access.list_tokens(c.ledger)
+    ]
     if json_out:
         print_json(rows)
         return

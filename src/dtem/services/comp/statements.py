@@ -18,8 +18,16 @@ from dtem.domain.clock import Clock
 from dtem.domain.comp_schedule import parse_period, period_of
 from dtem.domain.errors import Forbidden, InputInvalid, NotFound, RowError
 from dtem.domain.model import Rep
-from dtem.domain.ports import AuditPort, CompPort, DirectoryPort, LeasesPort, LedgerOf, OutboxPort
-from dtem.domain.store_comp import CommissionLine, LineFilter
+from dtem.domain.ports import (
+    AuditPort,
+    CompPort,
+    DirectoryPort,
+    LeasesPort,
+    LedgerOf,
+    ListingsPort,
+    OutboxPort,
+)
+from dtem.domain.store_comp import ClosedPeriod, CommissionLine, LineFilter
 from dtem.services import webhook_events
 
 ZERO = Decimal("0.00")
@@ -127,3 +135,11 @@ def close_period(ledger: LedgerOf[CloseTx], clock: Clock, period: str, actor: st
             webhook_events.period_closed(tx, period, len(lines), total, now, actor)
         record = tx.closed_comp_periods()[period]
     return PeriodClose(period, closed_now, record.closed_at, record.closed_by, len(lines), total)
+
+
+def closed_periods(
+    ledger: LedgerOf[ListingsPort], before: str | None = None, limit: int = 50
+) -> list[ClosedPeriod]:
+    """Closed periods newest first (before `before`, YYYY-MM): when and by whom."""
+    with ledger.transaction() as tx:
+        return tx.period_page(before, limit)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dtem.domain.ports import LedgerOf, SignalsPort
+from dtem.domain.listings import IdPage
+from dtem.domain.ports import LedgerOf, ListingsPort, SignalsPort
 from dtem.domain.signals import SignalRecord
 from dtem.domain.store_radar import SignalStats
 
@@ -23,6 +24,14 @@ def unmatched_report(ledger: LedgerOf[SignalsPort], limit: int = 100) -> Unmatch
         stats = tx.signal_stats()
         rows = tx.unmatched_signals(limit=limit)
     return UnmatchedReport(sum(stats.unmatched.values()), stats.unmatched, rows)
+
+
+def unmatched_signals(
+    ledger: LedgerOf[ListingsPort], after: int | None = None, limit: int = 50
+) -> list[tuple[int, SignalRecord]]:
+    """Unmatched signals oldest first, each with its id (ids above `after`)."""
+    with ledger.transaction() as tx:
+        return tx.unmatched_page(IdPage(after=after, limit=limit))
 
 
 def signal_stats(ledger: LedgerOf[SignalsPort]) -> SignalStats:

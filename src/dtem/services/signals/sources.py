@@ -12,8 +12,9 @@ import secrets
 from typing import Protocol
 
 from dtem.domain.clock import Clock
-from dtem.domain.errors import ArgumentInvalid, AuthError
-from dtem.domain.ports import AuditPort, LedgerOf, SignalSourcesPort
+from dtem.domain.errors import ArgumentInvalid, AuthError, NotFound
+from dtem.domain.listings import IdPage
+from dtem.domain.ports import AuditPort, LedgerOf, ListingsPort, SignalSourcesPort
 from dtem.domain.store_radar import SignalSource
 from dtem.services.access import hash_secret
 
@@ -39,9 +40,21 @@ def create_source(
     return source_id, write_key
 
 
-def list_sources(ledger: LedgerOf[SignalSourcesPort]) -> list[SignalSource]:
+def list_sources(
+    ledger: LedgerOf[ListingsPort], after: int | None = None, limit: int | None = None
+) -> list[SignalSource]:
+    """Sources by id (after `after`; `limit` None: every one), never their keys."""
     with ledger.transaction() as tx:
-        return tx.signal_sources()
+        return tx.source_page(IdPage(after=after, limit=limit))
+
+
+def source_named(ledger: LedgerOf[SignalSourcesPort], name: str) -> SignalSource:
+    """The source called `name` (revoked or not); `NotFound` without it."""
+    with ledger.transaction() as tx:
+        found = next((s for s in tx.signal_sources() if s.name == name), None)
+    if found is None:
+        raise NotFound(f"no signal source named {name!r}")
+    return found
 
 
 def revoke_source(

@@ -41,8 +41,23 @@ def get_policy(version: int, c: ContainerDep, _t: TokenDep) -> PolicyOut:
     return PolicyOut(version=version, active=version == active, policy=doc)
 
 
+class ActivateVersionIn(BaseModel):
+    force: bool = False  # activate a trained version its gate refused (needs a reason)
+    reason: str = ""
+
+
+@router.post("/policies/{version}/activate", response_model=PolicyOut)
+def activate_version(
+    version: int, c: ContainerDep, token: AdminDep, body: ActivateVersionIn | None = None
+) -> PolicyOut:
+    """Activate stored version `version` (`dtem policy activate N`); audited."""
+    body = body or ActivateVersionIn()
+    return activate(ActivateIn(version=version, force=body.force, reason=body.reason), c, token)
+
+
 @router.post("/policy/activate", response_model=PolicyOut)
 def activate(body: ActivateIn, c: ContainerDep, token: AdminDep) -> PolicyOut:
+    """Activate `version` (kept for older clients: `POST /policies/{version}/activate`)."""
     actor = f"token:{token.id}"
     active = governance.activate_policy(
         c.ledger, body.version, c.clock, actor, force=body.force, reason=body.reason
