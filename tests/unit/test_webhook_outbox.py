@@ -17,6 +17,7 @@ from dtem.domain.model import Account, Rep
 from dtem.domain.score_records import ScoreEvent
 from dtem.domain.webhooks import DeliveryFilter, WebhookEvent
 from dtem.services import governance, routing, webhooks
+from dtem.services.comp import statements
 from dtem.services.webhook_events import score_crossings
 
 ACCOUNTS = [Account("A1", "Acme", employees=50, industry="retail")]
@@ -120,3 +121,13 @@ def test_the_secret_is_returned_once_and_the_change_audited(market: Any) -> None
     actions = [e.action for e in ledger.state.audit]
     assert actions[-2:] == ["webhook.subscribe", "webhook.unsubscribe"]
     assert all(created.secret not in str(e.payload) for e in ledger.state.audit)
+
+
+def test_closing_a_comp_period_tells_subscribers_once(market: Any) -> None:
+    ledger, clock = market
+    webhooks.subscribe(ledger, clock, "https://hooks.example.com/a", ["comp.period_closed"], "cli")
+    statements.close_period(ledger, clock, "2027-01", "cli")
+    statements.close_period(ledger, clock, "2027-01", "cli")  # already closed: nothing new
+    (event,) = _events(ledger)
+    assert event.type == "comp.period_closed"
+    assert event.data == {"period": "2027-01", "lines": 0, "commission": "0.00", "actor": "cli"}

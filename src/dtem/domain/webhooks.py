@@ -202,7 +202,12 @@ def check_url(url: str) -> str:
     ...
     dtem.domain.errors.ArgumentInvalid: url: must start with http:// or https://, got 'ftp://x'
     """
-    parts = urlsplit(url.strip())
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url.strip()):
+        raise ArgumentInvalid("url: must not hold spaces or control characters")
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise ArgumentInvalid(f"url: {exc}, got {url!r}") from exc
     if parts.scheme not in ("http", "https"):
         raise ArgumentInvalid(f"url: must start with http:// or https://, got {url!r}")
     if not parts.hostname:

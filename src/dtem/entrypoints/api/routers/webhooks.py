@@ -10,12 +10,13 @@ queued here and sent by the dispatcher (`dtem serve` runs one), never inside the
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal, get_args
 
-from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Path
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from dtem.domain.clock import as_utc
-from dtem.domain.webhooks import EVENT_TYPES, WebhookDelivery
+from dtem.domain.webhooks import EVENT_TYPES, WebhookDelivery, check_url
 from dtem.entrypoints.api.callers import actor
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep
 from dtem.entrypoints.api.pagination import Page, PageDep
@@ -23,14 +24,43 @@ from dtem.services import webhooks
 
 router = APIRouter(tags=["webhooks"])
 
+_MAX_ID = 2**31 - 1  # an integer column's largest value on both databases
+SubscriptionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="Subscription id")]
+DeliveryId = Annotated[int, Path(ge=1, le=_MAX_ID, description="Delivery id")]
+
+
+EventType = Literal[
+    "lease.granted",
+    "lease.revoked",
+    "lease.expired",
+    "score.crossed",
+    "policy.activated",
+    "comp.period_closed",
+]
+assert set(get_args(EventType)) == set(EVENT_TYPES)
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_HOST = r"([^\x00-\x20\x7f/@:?#\[\]\\%]+|\[[0-9A-Fa-f:.]+\])"
+# What `check_url` accepts, as a pattern the OpenAPI document publishes (no user:password@)
+URL_PATTERN = rf"^https?://{_HOST}(:{_PORT})?([/?#][^\x00-\x20\x7f]*)?$"
+
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2000, description="http:// or https://, no user or password")
-    events: list[str] = Field(
-        default_factory=list, description=f"Event types taken; empty: all of {list(EVENT_TYPES)}"
+    url: str = Field(
+        max_length=2000,
+        pattern=URL_PATTERN,
+        description="http:// or https://, no user or password",
     )
-    format: str = Field("json", description="Body format: json")
+    events: list[EventType] = Field(
+        default_factory=list, max_length=len(EVENT_TYPES), description="Types taken; []: all"
+    )
+    format: Literal["json"] = Field("json", description="Body format")
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _says_why(cls, value: object) -> object:
+        """The reason in words (before the pattern): `url: must not hold a user name…`."""
+        return check_url(value) if isinstance(value, str) else value
 
 
 class SubscriptionOut(BaseModel):
@@ -92,7 +122,9 @@ class QueuedOut(BaseModel):
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     since: AwareDatetime | datetime = Field(description="Replay finished deliveries since")
-    subscription_id: int | None = Field(None, description="One subscription's only")
+    subscription_id: int | None = Field(
+        None, ge=1, le=_MAX_ID, description="One subscription's only"
+    )
 
 
 @router.post("/webhooks", response_model=CreatedOut, status_code=201)
@@ -112,12 +144,16 @@ def list_subscriptions(
 
 
 @router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
-def show_subscription(subscription_id: int, c: ContainerDep, _t: AdminDep) -> SubscriptionOut:
+def show_subscription(
+    subscription_id: SubscriptionId, c: ContainerDep, _t: AdminDep
+) -> SubscriptionOut:
     return SubscriptionOut.of(webhooks.subscription(c.ledger, subscription_id))
 
 
 @router.delete("/webhooks/{subscription_id}", response_model=SubscriptionOut)
-def remove_subscription(subscription_id: int, c: ContainerDep, token: AdminDep) -> SubscriptionOut:
+def remove_subscription(
+    subscription_id: SubscriptionId, c: ContainerDep, token: AdminDep
+) -> SubscriptionOut:
     """Stop it: its pending deliveries are cancelled; it and its log are kept."""
     return SubscriptionOut.of(
         webhooks.unsubscribe(c.ledger, c.clock, subscription_id, actor(token))
@@ -126,7 +162,7 @@ def remove_subscription(subscription_id: int, c: ContainerDep, token: AdminDep) 
 
 @router.get("/webhooks/{subscription_id}/deliveries", response_model=Page[DeliveryOut])
 def list_deliveries(
-    subscription_id: int,
+    subscription_id: SubscriptionId,
     c: ContainerDep,
     _t: AdminDep,
     page: PageDep,
@@ -140,13 +176,15 @@ def list_deliveries(
 
 
 @router.post("/webhooks/{subscription_id}/test", response_model=QueuedOut, status_code=202)
-def test_subscription(subscription_id: int, c: ContainerDep, token: AdminDep) -> QueuedOut:
+def test_subscription(
+    subscription_id: SubscriptionId, c: ContainerDep, token: AdminDep
+) -> QueuedOut:
     """Queue a signed `webhook.test` event (sent once by the dispatcher, not retried)."""
     return QueuedOut.of(webhooks.queue_test(c.ledger, c.clock, subscription_id, actor(token)))
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/replay", response_model=QueuedOut, status_code=202)
-def replay_delivery(delivery_id: int, c: ContainerDep, token: AdminDep) -> QueuedOut:
+def replay_delivery(delivery_id: DeliveryId, c: ContainerDep, token: AdminDep) -> QueuedOut:
     """Queue the event again (same event id) to the same subscription."""
     return QueuedOut.of(webhooks.replay(c.ledger, c.clock, delivery_id, actor(token)))
 
