@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck contracts unit bench schema clean help
+.PHONY: demo test install lint typecheck contracts unit bench schema screenshots clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -37,6 +37,10 @@ unit: $(STAMP)  ## unit tests only (fast)
 
 test: lint typecheck contracts  ## lint, type check, import contracts and the whole test suite
 	$(BIN)/pytest tests -n 2 --dist loadgroup
+
+screenshots: $(STAMP)  ## the README's pictures, in headless Chromium (after make demo)
+	$(BIN)/python docs/screenshots.py report out/demo/report.html
+	$(BIN)/python docs/screenshots.py dashboard --db sqlite:///data/dtem.db
 
 schema: $(STAMP)  ## regenerate the initial migration from the table definitions
 	$(BIN)/python -m dtem.adapters.ledger.regenerate_migration

@@ -99,6 +99,8 @@ class Capacity:
     active_leases: int
     capacity: int
     reps: list[RepLoad]
+    stored_threshold: float  # the active policy's threshold as stored…
+    threshold_in_force: float  # …and as the λ controller has moved it
 
     @property
     def utilisation(self) -> float:
@@ -106,12 +108,15 @@ class Capacity:
 
 
 def capacity_now(ledger: LedgerOf[_LoadTx], team: str | None = None) -> Capacity:
-    """λ as the daily review computes it and each active rep's load (of `team` if given)."""
+    """λ in force (as the daily review left it) and each active rep's load (of `team`)."""
     with ledger.transaction() as tx:
-        policy = active_policy(tx).policy
-        reps = [r for r in tx.all_reps() if r.active and r.id is not None]
+        active = active_policy(tx)
+        every = tx.all_reps()
         counts = tx.active_lease_counts()
-    lam = price_of_capacity(policy, blended_hourly_cost(reps))
+    policy = active.stored
+    # λ in force: the policy's λ as the review prices it, moved by the λ controller's ratio
+    lam = price_of_capacity(policy, blended_hourly_cost(every)) * active.lambda_ratio
+    reps = [r for r in every if r.active and r.id is not None]
     if team is not None:
         reps = [r for r in reps if r.pod == team]
     loads = [
@@ -119,7 +124,8 @@ def capacity_now(ledger: LedgerOf[_LoadTx], team: str | None = None) -> Capacity
         for r in sorted(reps, key=lambda r: r.external_id)
     ]
     used = sum(x.active_leases for x in loads)
-    return Capacity(lam, used, sum(x.capacity for x in loads), loads)
+    total = sum(x.capacity for x in loads)
+    return Capacity(lam, used, total, loads, policy.threshold, active.policy.threshold)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def policy_page(
         versions = list(reversed(tx.policy_versions()))[: dashboard.PAGE_SIZE]
     return page(
         request, "policy.html", session, active=active, versions=versions, done=done,
-        document=active.policy.to_dict(),
+        document=active.stored.to_dict(),
     )  # fmt: skip
 
 
