@@ -16,6 +16,7 @@ from typing import Any
 
 from dtem.adapters.ledger.memory_agents import AgentsMemory
 from dtem.adapters.ledger.memory_comp import CompMemory
+from dtem.adapters.ledger.memory_idempotency import IdempotencyMemory
 from dtem.adapters.ledger.memory_imports import ImportsMemory
 from dtem.adapters.ledger.memory_kpis import KpisMemory
 from dtem.adapters.ledger.memory_listings import ListingsMemory
@@ -73,6 +74,7 @@ class MemoryTx(
     TiersMemory,
     ListingsMemory,
     OutboxMemory,
+    IdempotencyMemory,
 ):
     s: _State
 

@@ -23,6 +23,7 @@ from dtem.adapters.ledger.rows import token_from_row as _token
 from dtem.adapters.ledger.sql_agents import AgentsSql
 from dtem.adapters.ledger.sql_audit import AuditSql
 from dtem.adapters.ledger.sql_comp import CompSql
+from dtem.adapters.ledger.sql_idempotency import IdempotencySql
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_kpis import KpisSql
 from dtem.adapters.ledger.sql_listings import ListingsSql
@@ -115,6 +116,7 @@ class SqlTx(
     TiersSql,
     ListingsSql,
     OutboxSql,
+    IdempotencySql,
 ):
     """One transaction on the ledger; see `dtem.domain.ports.LedgerTx`."""
 

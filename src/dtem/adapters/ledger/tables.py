@@ -616,3 +616,16 @@ webhook_attempts = sa.Table(  # every POST of a delivery (the delivery log)
     sa.Column("next_retry_at", TS),
     sa.UniqueConstraint("delivery_id", "attempt"),  # an attempt is recorded once
 )
+
+# --- idempotency keys (the API's first answers, kept 24 h) ---------------------------------
+idempotency_keys = sa.Table(  # a cache of answers, not a fact: finished and deleted in place
+    "idempotency_keys",
+    metadata,
+    sa.Column("principal", sa.String(64), primary_key=True),  # hash of the credential
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # sha256 of method, path, body
+    sa.Column("status", sa.Integer),  # null while the first request runs
+    sa.Column("content_type", sa.String(255)),
+    sa.Column("body", sa.LargeBinary),
+    sa.Column("created_at", TS, nullable=False, index=True),
+)

@@ -33,6 +33,7 @@ from dtem.domain.ports.governance import (
     TokenPort,
     TokenRecord,
 )
+from dtem.domain.ports.idempotency import IdempotencyPort, IdempotentRequest
 from dtem.domain.ports.imports import ImportsPort, OpportunitiesPort
 from dtem.domain.ports.kpis import KpiFactsPort, PilotsPort
 from dtem.domain.ports.leases import LeasesPort
@@ -55,6 +56,8 @@ __all__ = [
     "DecisionLogPort",
     "DirectoryPort",
     "EconomicsPort",
+    "IdempotencyPort",
+    "IdempotentRequest",
     "ImportsPort",
     "KpiFactsPort",
     "LambdaStep",
@@ -109,6 +112,7 @@ class LedgerTx(
     RetentionPort,
     ListingsPort,
     OutboxPort,
+    IdempotencyPort,
     Protocol,
 ):
     """One unit of work over every port. Leaving the `with` block commits; an exception

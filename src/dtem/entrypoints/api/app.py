@@ -7,9 +7,10 @@ from fastapi import FastAPI
 import dtem
 from dtem.bootstrap import Container, connect
 from dtem.config import Settings
-from dtem.entrypoints.api import docs_pages, errors
+from dtem.entrypoints.api import contract, docs_pages, errors
 from dtem.entrypoints.api.cors import TrackingCors
 from dtem.entrypoints.api.dispatching import dispatching
+from dtem.entrypoints.api.idempotency import Idempotency
 from dtem.entrypoints.api.routers import (
     accounts,
     agents,
@@ -48,6 +49,7 @@ def create_app(container: Container, dispatch_webhooks: bool = False) -> FastAPI
     )
     docs_pages.install(app)
     app.state.container = container
+    app.add_middleware(Idempotency)  # inside the last resort that errors.install adds
     errors.install(app)
     app.include_router(health.router)
     app.include_router(governance.router)
@@ -70,6 +72,7 @@ def create_app(container: Container, dispatch_webhooks: bool = False) -> FastAPI
     app.include_router(privacy.router)
     app.include_router(webhooks.router)
     dashboard.install(app)  # the pages people open in a browser, at / and /ui/…
+    contract.install(app)  # reads the routes when the document is first asked for
     if container.settings.cors_origins:
         app.add_middleware(TrackingCors, origins=container.settings.cors_origins)
     return app

@@ -33,7 +33,7 @@ def get_active_policy(c: ContainerDep, _t: TokenDep) -> PolicyOut:
     return PolicyOut(version=active.version, active=True, policy=active.stored.to_dict())
 
 
-@router.get("/policy/{version}", response_model=PolicyOut)
+@router.get("/policy/{version:int}", response_model=PolicyOut)
 def get_policy(version: int, c: ContainerDep, _t: TokenDep) -> PolicyOut:
     with c.ledger.transaction() as tx:
         doc = tx.policy_document(version)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from dtem.entrypoints.api.deps import ContainerDep
 from dtem.entrypoints.api.tracking import Refused, key_and_body
+from dtem.entrypoints.api.tracking_schema import batch_operation, call_operation
 from dtem.services import signals
 from dtem.services.signals.messages import (
     Rejected,
@@ -75,37 +76,59 @@ async def _single(request: Request, c: ContainerDep, call_type: str) -> JSONResp
     return JSONResponse({"success": True, "duplicate": bool(got.result.duplicates)})
 
 
-@router.post("/track", summary="Record an event (Segment track)")
+@router.post(
+    "/track", openapi_extra=call_operation("track"), summary="Record an event (Segment track)"
+)
 async def track(request: Request, c: ContainerDep) -> JSONResponse:
     return await _single(request, c, "track")
 
 
-@router.post("/page", summary="Record a page view (Segment page)")
+@router.post(
+    "/page", openapi_extra=call_operation("page"), summary="Record a page view (Segment page)"
+)
 async def page(request: Request, c: ContainerDep) -> JSONResponse:
     return await _single(request, c, "page")
 
 
-@router.post("/screen", summary="Record a screen view (Segment screen)")
+@router.post(
+    "/screen",
+    openapi_extra=call_operation("screen"),
+    summary="Record a screen view (Segment screen)",
+)
 async def screen(request: Request, c: ContainerDep) -> JSONResponse:
     return await _single(request, c, "screen")
 
 
-@router.post("/identify", summary="Describe a user; a company email links them")
+@router.post(
+    "/identify",
+    openapi_extra=call_operation("identify"),
+    summary="Describe a user; a company email links them",
+)
 async def identify(request: Request, c: ContainerDep) -> JSONResponse:
     return await _single(request, c, "identify")
 
 
-@router.post("/group", summary="Link a user to an account (Segment group)")
+@router.post(
+    "/group",
+    openapi_extra=call_operation("group"),
+    summary="Link a user to an account (Segment group)",
+)
 async def group(request: Request, c: ContainerDep) -> JSONResponse:
     return await _single(request, c, "group")
 
 
-@router.post("/alias", summary="Accepted for compatibility; ignored")
+@router.post(
+    "/alias", openapi_extra=call_operation("alias"), summary="Accepted for compatibility; ignored"
+)
 async def alias(request: Request, c: ContainerDep) -> JSONResponse:
     return await _single(request, c, "alias")
 
 
-@router.post("/batch", summary="Many calls at once; invalid ones are listed, not stored")
+@router.post(
+    "/batch",
+    openapi_extra=batch_operation(),
+    summary="Many calls at once; invalid ones are listed, not stored",
+)
 async def batch(request: Request, c: ContainerDep) -> JSONResponse:
     try:
         key, doc = await key_and_body(request)

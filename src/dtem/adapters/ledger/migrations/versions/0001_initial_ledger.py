@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 23:51:19.273935
+Create Date: 2026-12-02 00:02:41.243300
 """
 
 from collections.abc import Sequence
@@ -87,6 +87,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('version', name=op.f('pk_comp_plans')),
     sa.UniqueConstraint('effective_from', name=op.f('uq_comp_plans_effective_from'))
     )
+    op.create_table('idempotency_keys',
+    sa.Column('principal', sa.String(length=64), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('content_type', sa.String(length=255), nullable=True),
+    sa.Column('body', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('principal', 'key', name=op.f('pk_idempotency_keys'))
+    )
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
+
     op.create_table('identity_links',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.String(length=255), nullable=False),
@@ -665,6 +678,10 @@ def downgrade() -> None:
     op.drop_table('pilots')
     op.drop_table('import_batches')
     op.drop_table('identity_links')
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_keys_created_at'))
+
+    op.drop_table('idempotency_keys')
     op.drop_table('comp_plans')
     op.drop_table('comp_periods')
     op.drop_table('audit_log')
