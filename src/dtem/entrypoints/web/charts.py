@@ -73,7 +73,7 @@ def histogram(bins: Sequence[Bin], threshold: float) -> BarChart:
     titles = [f"{b.count:,} accounts scored {b.low:g} to {b.high:g}" for b in bins]
     bars = _bars([b.count for b in bins], labels, titles)
     marker = WIDTH * min(max(threshold, 0.0), 100.0) / 100
-    return BarChart(bars, "Accounts by Equity Score", marker, f"threshold {threshold:g}")
+    return BarChart(bars, "Accounts by Equity Score", marker, f"threshold {round(threshold, 1):g}")
 
 
 def lead_decay(decay: Mapping[str, Sequence[DecayBucket]]) -> BarChart:
