@@ -183,3 +183,29 @@ def test_closed_period_pages_are_newest_first(ledger: Any) -> None:
         older = tx.period_page(newest[-1].period, 10)
     assert [p.period for p in newest] == ["2027-03", "2027-02"]
     assert [(p.period, p.closed_by) for p in older] == [("2027-01", "ops")]
+
+
+def test_overflow_pages_by_id_open_only_or_all(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    with ledger.transaction() as tx:
+        made = [tx.add_overflow(ids[k], T0, "no eligible rep") for k in ("A1", "A2", "A3")]
+        tx.resolve_overflow(made[1], T0 + HOUR, "leased")
+    with ledger.transaction() as tx:
+        first = tx.overflow_page(True, IdPage(limit=1))
+        rest = tx.overflow_page(True, IdPage(after=first[-1].id))
+        every = tx.overflow_page(False, IdPage())
+    assert [e.id for e in first + rest] == [made[0], made[2]]
+    assert [e.id for e in every] == made
+
+
+def test_policy_pages_by_version_mark_the_active_one(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        for n in range(3):
+            tx.add_policy({"threshold": 60 + n}, T0, "ops", f"v{n + 1}")
+        tx.activate_policy(2, T0, "ops")
+    with ledger.transaction() as tx:
+        first = tx.policy_page(IdPage(limit=2))
+        rest = tx.policy_page(IdPage(after=2))
+        newest = tx.policy_page(IdPage(newest_first=True, limit=1))
+    assert [(v.version, v.active) for v in first + rest] == [(1, False), (2, True), (3, False)]
+    assert [v.note for v in newest] == ["v3"]

@@ -114,3 +114,24 @@ def test_a_policy_version_is_activated_at_its_own_path_and_the_old_path_still_wo
     assert api.post(f"/policies/{stored}/activate").status_code == 200  # no body needed
     assert api.post("/policies/999/activate").status_code == 404
     assert api.post(f"/policies/{stored}/activate", "manager").status_code == 403
+
+
+def test_policy_versions_and_the_overflow_queue_are_pages(api: Api) -> None:
+    for n in range(3):
+        api.post("/policies", json={"document": {"threshold": 61 + n}})
+    first = api.get("/policies", "viewer", params={"limit": 2}).json()
+    rest = api.get("/policies", "viewer", params={"cursor": first["next_cursor"]}).json()
+    versions = [v["version"] for v in first["items"] + rest["items"]]
+    assert versions == [1, 2, 3, 4] and rest["next_cursor"] is None
+    assert [v["version"] for v in rest["items"] if v["active"]] == []
+    with api.c.ledger.transaction() as tx:
+        tx.insert_accounts([Account("A1", "Acme"), Account("A2", "Globex")], T0)
+        ids = tx.all_account_ids()
+        made = [tx.add_overflow(ids[k], T0, "no eligible rep") for k in ("A1", "A2")]
+        tx.resolve_overflow(made[0], T0, "leased")
+    open_now = api.get("/overflow").json()
+    assert [e["account"] for e in open_now["items"]] == ["A2"]
+    every = api.get("/overflow", params={"all": "true", "limit": 1}).json()
+    more = api.get("/overflow", params={"all": "true", "cursor": every["next_cursor"]}).json()
+    assert [e["account"] for e in every["items"] + more["items"]] == ["A1", "A2"]
+    assert every["items"][0]["resolution"] == "leased"

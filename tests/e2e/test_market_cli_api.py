@@ -123,4 +123,4 @@ def test_api_routes_advances_and_guards_leases(server: Server) -> None:
     assert resp.json()["version"] == 3  # granted 1, advanced 2, released 3
     again = httpx.post(f"{base}/leases/{lease_id}/release", json={}, headers=owner)
     assert again.status_code == 409
-    assert httpx.get(f"{base}/overflow", headers=owner).json() == []
+    assert httpx.get(f"{base}/overflow", headers=owner).json()["items"] == []

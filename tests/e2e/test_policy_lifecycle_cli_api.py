@@ -84,7 +84,7 @@ def test_api_store_diff_activate_rollback(any_server: Server) -> None:
     rolled = httpx.post(f"{base}/policies/rollback", json={"reason": "r"}, headers=headers)
     assert rolled.status_code == 200 and rolled.json()["version"] == version + 1
     assert rolled.json()["policy"]["signal_types"]["hand_raise"]["weight"] == 6.0
-    listed = httpx.get(f"{base}/policies", headers=headers).json()
+    listed = httpx.get(f"{base}/policies", headers=headers).json()["items"]
     assert [v["active"] for v in listed] == [False, False, True]
     schema = httpx.get(f"{base}/policies/schema", headers=headers)
     assert schema.status_code == 200 and schema.json()["title"] == "DTEM policy"

@@ -25,6 +25,7 @@ from dtem.domain.ports import (
     DecisionLogPort,
     DirectoryPort,
     LedgerOf,
+    ListingsPort,
     PolicyPort,
     RoutingFactsPort,
 )
@@ -39,7 +40,7 @@ class _LoadTx(DirectoryPort, PolicyPort, RoutingFactsPort, Protocol):
     """Reps, the policy and active lease counts."""
 
 
-class _PoolTx(_LoadTx, tam_audit.TamTx, DecisionLogPort, Protocol):
+class _PoolTx(_LoadTx, tam_audit.TamTx, DecisionLogPort, ListingsPort, Protocol):
     """What the pool overview reads."""
 
 

@@ -12,9 +12,17 @@ from typing import Any, Protocol
 from dtem.domain.capacity import threshold_in_force
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ActivationRefused, NotFound
+from dtem.domain.listings import IdPage
 from dtem.domain.policy import Policy, default_policy
 from dtem.domain.policy_docs import Change, diff_documents, merge_patch
-from dtem.domain.ports import AuditPort, LedgerOf, OutboxPort, PolicyPort
+from dtem.domain.ports import (
+    AuditPort,
+    LedgerOf,
+    ListingsPort,
+    OutboxPort,
+    PolicyPort,
+    PolicyVersion,
+)
 from dtem.services import webhook_events
 from dtem.services.tiering import TierTx, refresh_tiers
 
@@ -241,3 +249,12 @@ def _refusals(check: dict[str, Any] | None) -> list[str]:
     if check is None or check.get("passed", True):
         return []
     return [str(r) for r in check.get("reasons", [])]
+
+
+def list_policies(
+    ledger: LedgerOf[ListingsPort], after: int | None = None, limit: int | None = None
+) -> list[PolicyVersion]:
+    """Stored versions, oldest first (versions above `after`; `limit` None: every one),
+    the active one marked. Example: `list_policies(ledger, limit=20)`."""
+    with ledger.transaction() as tx:
+        return tx.policy_page(IdPage(after=after, limit=limit))

@@ -18,6 +18,7 @@ from dtem.domain.capacity import capacities_in_force
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ArgumentInvalid, LeaseConflict, NotFound
 from dtem.domain.expected_value import deal_value
+from dtem.domain.listings import IdPage
 from dtem.domain.model import Account, Lease, segment_of
 from dtem.domain.ports import (
     AccountTiersPort,
@@ -26,6 +27,7 @@ from dtem.domain.ports import (
     DirectoryPort,
     LeasesPort,
     LedgerOf,
+    ListingsPort,
     OutboxPort,
     PilotsPort,
     PolicyPort,
@@ -63,6 +65,10 @@ class RoutingTx(
 
 class _Route(RoutingTx, PolicyPort, Protocol):
     """A routing decision under the active policy."""
+
+
+class _Overflow(ListingsPort, DirectoryPort, Protocol):
+    """The overflow queue and the accounts it names."""
 
 
 class _Decisions(DecisionLogPort, DirectoryPort, Protocol):
@@ -331,10 +337,16 @@ def explain(ledger: LedgerOf[_Decisions], account: str, limit: int = 5) -> Expla
     )
 
 
-def overflow(ledger: LedgerOf[_Decisions], open_only: bool = True) -> list[dict[str, Any]]:
-    """The overflow queue with account ids resolved, oldest first (managers watch it)."""
+def overflow(
+    ledger: LedgerOf[_Overflow],
+    open_only: bool = True,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The overflow queue with account ids resolved, oldest first (entry ids above `after`;
+    `limit` None: every one) — managers watch it."""
     with ledger.transaction() as tx:
-        entries = tx.overflow_entries(open_only=open_only)
+        entries = tx.overflow_page(open_only, IdPage(after=after, limit=limit))
         accounts = tx.accounts_by_id({e.account_id for e in entries})
     return [
         {

@@ -18,11 +18,11 @@ from dtem.domain.listings import (
     RepQuery,
 )
 from dtem.domain.model import Account, Opportunity, Rep
-from dtem.domain.ports.governance import TokenRecord
+from dtem.domain.ports.governance import PolicyVersion, TokenRecord
 from dtem.domain.signals import SignalRecord
 from dtem.domain.store_comp import ClosedPeriod
 from dtem.domain.store_imports import ImportBatch
-from dtem.domain.store_market import RoutingRecord
+from dtem.domain.store_market import OverflowEntry, RoutingRecord
 from dtem.domain.store_radar import SignalSource
 from dtem.domain.tiers import AccountTier
 
@@ -44,6 +44,7 @@ class ListingsMemory:
     _table: Callable[[str], list[Any]]
     closed_comp_periods: Callable[[], dict[str, ClosedPeriod]]
     s: Any  # the fake's state
+    policy_versions: Callable[[], list[PolicyVersion]]
 
     def account_page(self, query: AccountQuery) -> list[tuple[Account, AccountTier | None]]:
         tiers = self.account_tiers()
@@ -127,6 +128,14 @@ class ListingsMemory:
         rows: list[SignalRecord] = self.s.extra.get("signals", [])  # id = position + 1
         numbered = [(i, r) for i, r in enumerate(rows, 1) if r.account_id is None]
         return _by_id(numbered, page, lambda x: x[0])
+
+    def overflow_page(self, open_only: bool, page: IdPage) -> list[OverflowEntry]:
+        rows: list[OverflowEntry] = self._table("overflow_queue")
+        kept = [e for e in rows if not open_only or e.resolved_at is None]
+        return _by_id(kept, page, lambda e: e.id)
+
+    def policy_page(self, page: IdPage) -> list[PolicyVersion]:
+        return _by_id(self.policy_versions(), page, lambda v: v.version)
 
     def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:
         periods = sorted(self.closed_comp_periods().values(), key=lambda p: p.period)[::-1]

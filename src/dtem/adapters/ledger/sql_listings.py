@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, lower_text, rep_from_row, token_from_row
 from dtem.adapters.ledger.sql_imports import _opportunity
-from dtem.adapters.ledger.sql_market import _decision
+from dtem.adapters.ledger.sql_market import _decision, _overflow
 from dtem.adapters.ledger.sql_signals import _record, _source
 from dtem.adapters.ledger.sql_tiers import _tier
 from dtem.domain.audit import AuditEntry
@@ -30,14 +30,17 @@ from dtem.domain.listings import (
     RepQuery,
 )
 from dtem.domain.model import Account, Opportunity, Rep
-from dtem.domain.ports.governance import TokenRecord
+from dtem.domain.ports.governance import PolicyVersion, TokenRecord
 from dtem.domain.signals import SignalRecord
 from dtem.domain.store_comp import ClosedPeriod
 from dtem.domain.store_imports import ImportBatch
-from dtem.domain.store_market import RoutingRecord
+from dtem.domain.store_market import OverflowEntry, RoutingRecord
 from dtem.domain.store_radar import SignalSource
 from dtem.domain.tiers import AccountTier
 
+_ACTIVE_VERSION = (  # the active version is the latest activation
+    sa.select(t.policy_activations.c.version).order_by(t.policy_activations.c.id.desc()).limit(1)
+)
 _TIER_COLUMNS = [c.label(f"tier_{c.name}") for c in t.account_tiers.c]
 
 
@@ -153,6 +156,24 @@ class ListingsSql:
     def unmatched_page(self, page: IdPage) -> list[tuple[int, SignalRecord]]:
         q = _by_id(t.signals, page).where(t.signals.c.account_id.is_(None))
         return [(r["id"], _record(r)) for r in self.conn.execute(q).mappings()]
+
+    def overflow_page(self, open_only: bool, page: IdPage) -> list[OverflowEntry]:
+        q = _by_id(t.overflow_queue, page)
+        if open_only:
+            q = q.where(t.overflow_queue.c.resolved_at.is_(None))
+        return [_overflow(r) for r in self.conn.execute(q).mappings()]
+
+    def policy_page(self, page: IdPage) -> list[PolicyVersion]:
+        active = self.conn.execute(_ACTIVE_VERSION).scalar()
+        p = t.policies.c
+        q = sa.select(t.policies).order_by(p.version.desc() if page.newest_first else p.version)
+        if page.after is not None:
+            q = q.where(p.version < page.after if page.newest_first else p.version > page.after)
+        return [
+            PolicyVersion(r["version"], as_utc(r["created_at"]), r["created_by"], r["note"],
+                          r["version"] == active)
+            for r in self.conn.execute(q.limit(page.limit)).mappings()
+        ]  # fmt: skip
 
     def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:
         p = t.comp_periods.c

@@ -19,11 +19,11 @@ from dtem.domain.listings import (
     RepQuery,
 )
 from dtem.domain.model import Account, Opportunity, Rep
-from dtem.domain.ports.governance import TokenRecord
+from dtem.domain.ports.governance import PolicyVersion, TokenRecord
 from dtem.domain.signals import SignalRecord
 from dtem.domain.store_comp import ClosedPeriod
 from dtem.domain.store_imports import ImportBatch
-from dtem.domain.store_market import RoutingRecord
+from dtem.domain.store_market import OverflowEntry, RoutingRecord
 from dtem.domain.store_radar import SignalSource
 from dtem.domain.tiers import AccountTier
 
@@ -52,6 +52,14 @@ class ListingsPort(Protocol):
     def source_page(self, page: IdPage) -> list[SignalSource]: ...
     def unmatched_page(self, page: IdPage) -> list[tuple[int, SignalRecord]]:
         """Signals kept without an account, by id (the key of the page), oldest first."""
+        ...
+
+    def overflow_page(self, open_only: bool, page: IdPage) -> list[OverflowEntry]:
+        """The overflow queue by entry id; `open_only`: not yet resolved."""
+        ...
+
+    def policy_page(self, page: IdPage) -> list[PolicyVersion]:
+        """Stored policy versions by version number (the id of the page)."""
         ...
 
     def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:

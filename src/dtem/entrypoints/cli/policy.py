@@ -74,8 +74,7 @@ def policy_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     """List stored policy versions.  Example:  dtem policy list"""
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
-    with c.ledger.transaction() as tx:
-        versions = tx.policy_versions()
+    versions = governance.list_policies(c.ledger)
     if json_out:
         print_json(versions)
         return

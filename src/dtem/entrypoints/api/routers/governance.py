@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
+from dtem.entrypoints.api.pagination import Page, PageDep
 from dtem.services import audit, capacity_rate, governance
 from dtem.services.policy_schema import policy_schema
 from dtem.services.preview import preview_policy
@@ -105,16 +106,16 @@ class RollbackIn(BaseModel):
     to: int | None = None  # an earlier active version; default: the one before the current
 
 
-@router.get("/policies", response_model=list[VersionOut])
-def list_policies(c: ContainerDep, _t: TokenDep) -> list[VersionOut]:
-    """Every stored version, oldest first."""
-    with c.ledger.transaction() as tx:
-        versions = tx.policy_versions()
-    return [
-        VersionOut(version=v.version, created_at=v.created_at.isoformat(),
-                   created_by=v.created_by, note=v.note, active=v.active)
-        for v in versions
-    ]  # fmt: skip
+@router.get("/policies", response_model=Page[VersionOut])
+def list_policies(c: ContainerDep, _t: TokenDep, page: PageDep) -> Page[VersionOut]:
+    """Every stored version, oldest first (`dtem policy list`)."""
+    found = governance.list_policies(c.ledger, page.after(int), page.fetch)
+    return page.of(
+        found,
+        key=lambda v: v.version,
+        item=lambda v: VersionOut(version=v.version, created_at=v.created_at.isoformat(),
+                                  created_by=v.created_by, note=v.note, active=v.active),
+    )  # fmt: skip
 
 
 @router.get("/policies/schema")

@@ -6,6 +6,7 @@ hand-raises). Leases, reps, decisions and opportunities have routers of their ow
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from dtem.entrypoints.api.callers import RouterDep, actor
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep
+from dtem.entrypoints.api.pagination import Page, PageDep
 from dtem.services import routing
 
 router = APIRouter(tags=["market"])
@@ -53,11 +55,23 @@ def route_account(account: str, body: RouteIn, c: ContainerDep, token: RouterDep
     )
 
 
-@router.get("/overflow")
+class OverflowOut(BaseModel):
+    id: int
+    account: str
+    queued_at: datetime
+    reason: str
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+@router.get("/overflow", response_model=Page[OverflowOut])
 def overflow(
     c: ContainerDep,
     _t: TokenDep,
-    include_resolved: Annotated[bool, Query(alias="all")] = False,
-) -> list[dict[str, Any]]:
-    """Accounts no rep could take, with the reason (retried by the daily review)."""
-    return routing.overflow(c.ledger, open_only=not include_resolved)
+    page: PageDep,
+    include_resolved: Annotated[bool, Query(alias="all", description="resolved ones too")] = False,
+) -> Page[OverflowOut]:
+    """Accounts no rep could take, with the reason, oldest first (retried by the daily
+    review; `dtem overflow list`)."""
+    found = routing.overflow(c.ledger, not include_resolved, page.after(int), page.fetch)
+    return page.of(found, key=lambda e: int(e["id"]), item=lambda e: OverflowOut(**e))
