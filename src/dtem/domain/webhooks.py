@@ -5,8 +5,9 @@ work of the change that caused it: one *delivery* row per (event, subscription).
 dispatcher, never the request that made the change, claims due deliveries, POSTs them
 and records each attempt. Pure: no I/O; time and randomness are passed in.
 
+>>> t0 = datetime(2027, 1, 4, tzinfo=UTC)
 >>> sub = WebhookSubscription("https://hooks.example.com/dtem", "whsec_x", ("lease.granted",),
-...                           T0, "cli")
+...                           t0, "cli")
 >>> sub.takes("lease.granted"), sub.takes("score.crossed")
 (True, False)
 >>> [d.total_seconds() for d in RETRY_DELAYS[:3]]
@@ -24,8 +25,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from dtem.domain.errors import ArgumentInvalid
-
-T0 = datetime(2027, 1, 4, tzinfo=UTC)  # for the examples
 
 EVENT_TYPES = (
     "lease.granted",
@@ -163,8 +162,8 @@ class DeliveryClaim:
 class RetryPlan:
     """When to try again after a failed attempt. `random` returns a float in [0, 1).
 
-    >>> plan = RetryPlan(random=lambda: 0.5)
-    >>> plan.next_retry(1, T0) - T0, plan.next_retry(len(RETRY_DELAYS) + 1, T0)
+    >>> plan, t0 = RetryPlan(random=lambda: 0.5), datetime(2027, 1, 4, tzinfo=UTC)
+    >>> plan.next_retry(1, t0) - t0, plan.next_retry(len(RETRY_DELAYS) + 1, t0)
     (datetime.timedelta(seconds=60), None)
     """
 
