@@ -165,3 +165,26 @@ def test_the_body_sent_is_the_json_envelope_and_nothing_else(market: Any) -> Non
     body = json.loads(got.body)
     assert sorted(body) == ["created_at", "data", "id", "type"]
     assert got.path == "/hook" and body["id"].startswith("evt_")
+
+
+def test_a_hanging_subscriber_does_not_hold_back_another_subscribers_events(market: Any) -> None:
+    ledger, clock = market
+    with Subscriber(hang=30) as stuck, Subscriber() as fine:
+        webhooks.subscribe(ledger, clock, stuck.url, ["lease.granted"], "cli")
+        webhooks.subscribe(ledger, clock, fine.url, ["lease.granted"], "cli")
+        stop = threading.Event()
+        dispatcher = _dispatcher(ledger, clock, timeout=20)
+        worker = threading.Thread(target=dispatcher.run, args=(stop, 0.05), daemon=True)
+        worker.start()
+        routing.route(ledger, clock, "A1", "crossed_up")
+        assert stuck.arrived.wait(10)
+        routing.route(ledger, clock, "A2", "crossed_up")  # while the first POST hangs
+        deadline = time.monotonic() + 10
+        while len(fine.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        accounts = [json.loads(r.body)["data"]["account"] for r in fine.received]
+        still_hanging = len(stuck.received)
+        stuck.release()
+        stop.set()
+        worker.join(30)
+    assert sorted(accounts) == ["A1", "A2"] and still_hanging >= 1 and not worker.is_alive()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -89,20 +89,30 @@ class Dispatcher:
 
     def deliver_due(self, only: int | None = None) -> DispatchReport:
         """One round: claim up to `batch` due deliveries (or just `only`), POST, record."""
-        claim = DeliveryClaim.new(self.clock(), self.hold, self.batch, only)
-        with self.ledger.transaction() as tx:
-            claimed = tx.claim_webhook_deliveries(self.clock(), claim)
-            subs = {d.subscription_id: tx.webhook_subscription(d.subscription_id) for d in claimed}
+        claimed = self._claim(self.batch, only)
         report = DispatchReport()
         if not claimed:
             return report
         with ThreadPoolExecutor(min(self.concurrency, len(claimed))) as pool:
-            posts = [pool.submit(self._attempt, d, subs[d.subscription_id]) for d in claimed]
-            for done in as_completed(posts):
-                attempt = done.result()
-                with self.ledger.transaction() as tx:
-                    report.add(attempt, tx.record_webhook_attempt(attempt, claim.token))
+            for done in as_completed([pool.submit(self._deliver, *job) for job in claimed]):
+                report.add(*done.result())
         return report
+
+    def _claim(self, limit: int, only: int | None = None) -> list[_Job]:
+        """Due deliveries, held for this dispatcher, each with its subscription."""
+        claim = DeliveryClaim.new(self.clock(), self.hold, limit, only)
+        with self.ledger.transaction() as tx:
+            claimed = tx.claim_webhook_deliveries(self.clock(), claim)
+            subs = {d.subscription_id: tx.webhook_subscription(d.subscription_id) for d in claimed}
+        return [(d, subs[d.subscription_id], claim.token) for d in claimed]
+
+    def _deliver(
+        self, d: WebhookDelivery, sub: WebhookSubscription, token: str
+    ) -> tuple[WebhookAttempt, bool]:
+        """POST one delivery and record the attempt (False: the claim was lost meanwhile)."""
+        attempt = self._attempt(d, sub)
+        with self.ledger.transaction() as tx:
+            return attempt, tx.record_webhook_attempt(attempt, token)
 
     def _attempt(self, d: WebhookDelivery, sub: WebhookSubscription) -> WebhookAttempt:
         assert d.id is not None
@@ -128,15 +138,33 @@ class Dispatcher:
         return WebhookAttempt(d.id, number, at, status, error, took, again)
 
     def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
-        """Deliver until `stop` is set; wait `idle_seconds` between rounds with nothing due.
+        """Deliver until `stop` is set, keeping up to `concurrency` POSTs in flight.
 
-        A round that fails (the database is away) is logged and tried again after the wait:
-        the outbox keeps what was not recorded, and lapsed claims are taken again."""
-        while not stop.is_set():
-            try:
-                busy = self.deliver_due().claimed > 0
-            except Exception:
-                log.exception("webhook delivery round failed; retrying in %s s", idle_seconds)
-                busy = False
-            if not busy:
-                stop.wait(idle_seconds)
+        A free slot is filled as soon as a POST ends, so a subscriber that hangs holds one
+        slot for one timeout, not the others' deliveries. A claim or a record that fails
+        (the database is away) is logged and tried again after `idle_seconds`: the outbox
+        keeps what was not recorded, and lapsed claims are taken again."""
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook") as pool:
+            flying: set[Future[tuple[WebhookAttempt, bool]]] = set()
+            while not stop.is_set():
+                free = self.concurrency - len(flying)
+                jobs = self._claim_or_log(free) if free else []
+                flying |= {pool.submit(self._deliver, *job) for job in jobs}
+                if not flying:
+                    stop.wait(idle_seconds)
+                    continue
+                done, flying = wait(flying, idle_seconds, return_when=FIRST_COMPLETED)
+                for post in done:
+                    if post.exception() is not None:
+                        log.error("recording a webhook attempt failed", exc_info=post.exception())
+            wait(flying)
+
+    def _claim_or_log(self, limit: int) -> list[_Job]:
+        try:
+            return self._claim(limit)
+        except Exception:
+            log.exception("claiming webhook deliveries failed; trying again shortly")
+            return []
+
+
+_Job = tuple[WebhookDelivery, WebhookSubscription, str]  # a delivery, where, the claim token
