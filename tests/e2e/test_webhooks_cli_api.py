@@ -8,6 +8,9 @@ replays and removes, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ import httpx
 import pytest
 
 from dtem.webhooks import verify
-from tests.e2e.conftest import Server, run_dtem
+from tests.e2e.conftest import DTEM, Server, run_dtem
 from tests.e2e.test_market_cli_api import _seed
 from tests.webhook_subscriber import Subscriber
 
@@ -98,3 +101,27 @@ def test_the_server_delivers_a_signed_lease_granted_after_routing(server: Server
     assert "secret" not in shown and shown["url"] == sub.url
     assert [d["event_id"] for d in log["items"]] == [event["id"]]
     assert removed["active"] is False
+
+
+def test_the_deliver_loop_sends_what_routing_queued_and_stops_on_sigterm(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/w.db"
+    _seed(db).engine.dispose()
+    with Subscriber() as sub:
+        created = _json("webhooks", "add", "--url", sub.url, db=db)
+        loop = subprocess.Popen(
+            [*DTEM, "webhooks", "deliver", "--db", db],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "DTEM_WEBHOOK_POLL_SECONDS": "0.2"},
+        )
+        try:
+            run_dtem("route", "HOT-1", db=db, check=True)
+            assert sub.arrived.wait(60), "the loop delivered nothing in 60 s"
+        finally:
+            loop.send_signal(signal.SIGTERM)
+            _, err = loop.communicate(timeout=30)
+        types = [json.loads(r.body)["type"] for r in sub.received]
+    assert loop.returncode == 0 and "delivering webhooks from" in err
+    assert "lease.granted" in types
+    log = _json("webhooks", "deliveries", str(created["id"]), db=db)
+    assert {d["status"] for d in log} == {"delivered"}
