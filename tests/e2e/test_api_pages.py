@@ -10,6 +10,7 @@ import pytest
 
 from dtem.domain.model import Account
 from dtem.domain.tiers import AccountTier, Tier
+from dtem.entrypoints.api.pagination import encode_cursor
 from dtem.services import leases, routing
 from dtem.services.governance import active_policy
 from tests.conftest import T0
@@ -78,6 +79,26 @@ def test_a_cursor_that_is_not_ours_is_a_422_naming_the_cursor(api: Api) -> None:
         assert "cursor" in got.text
     assert api.get("/accounts", params={"limit": 501}).status_code == 422
     assert api.get("/accounts", params={"limit": 0}).status_code == 422
+
+
+def test_values_no_column_can_hold_are_a_422_not_a_500(api: Api) -> None:
+    huge = 10**20  # beyond 64 bits
+    for path, params in [
+        (f"/leases/{huge}", {}),
+        (f"/routing/decisions/{huge}", {}),
+        ("/leases", {"cursor": encode_cursor(huge)}),
+    ]:
+        got = api.get(path, params=params)
+        assert got.status_code == 422, (path, got.status_code, got.text)
+    for path, params in [  # NUL is text to SQLite, refused by PostgreSQL: never a 500
+        ("/accounts/a%00b", {}),
+        ("/accounts", {"cursor": encode_cursor("a\x00")}),
+        ("/reps", {"team": "a\x00"}),
+        ("/routing/decisions", {"account": "a\x00"}),
+    ]:
+        got = api.get(path, params=params)
+        assert got.status_code in (200, 404, 422), (path, got.status_code, got.text)
+    assert api.post("/sources", json={"name": "a\x00b"}).status_code in (201, 422)
 
 
 def test_accounts_filter_by_tier_and_contact_and_an_agent_sees_only_the_ai_pool(

@@ -34,6 +34,7 @@ from dtem.adapters.ledger.sql_tiers import TiersSql
 from dtem.adapters.ledger.sql_training import TrainingSql
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import (
+    ArgumentInvalid,
     LeaseConflict,
     LeaseVersionConflict,
     NotFound,
@@ -43,6 +44,9 @@ from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.ports import LambdaStep, PolicyActivation, PolicyVersion, TokenRecord
 
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
+_UNSTORABLE = (
+    "a value the database cannot hold: text with a NUL character, or a number beyond 64 bits"
+)
 _RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
 # Statements on every lease grant, built once (building them per call costs milliseconds).
 _INSERT_LEASE = {
@@ -101,6 +105,10 @@ class SqlLedger:
             state = _sqlstate(exc)
             if state in _RETRYABLE:
                 raise WriteConflict(f"concurrent writers collided ({state}); retry") from exc
+            if isinstance(exc, sa.exc.DataError | OverflowError):
+                # a value no column can hold (a NUL character in text on PostgreSQL, an
+                # integer beyond 64 bits): the caller's input, not a fault of the ledger
+                raise ArgumentInvalid(_UNSTORABLE) from exc
             raise
 
 

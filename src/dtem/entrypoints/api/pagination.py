@@ -53,7 +53,7 @@ def decode_cursor(cursor: str, kind: type[KeyT]) -> KeyT:
         key = json.loads(raw)["k"]
     except (ValueError, binascii.Error, KeyError, TypeError):
         key = None
-    if type(key) is not kind:
+    if type(key) is not kind or (isinstance(key, int) and not -(2**63) <= key < 2**63):
         raise RequestValidationError(
             [
                 {
