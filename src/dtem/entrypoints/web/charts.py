@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from dtem.domain.kpis import DecayBucket
 from dtem.domain.score_records import ScoreRecord
 from dtem.services.dashboard import Bin
+from dtem.services.kpis import KpiRow
 
 WIDTH = 600
 HEIGHT = 200
@@ -44,6 +45,7 @@ class BarChart:
     width: int = WIDTH
     height: int = HEIGHT
     baseline: float = PLOT_TOP + PLOT_HEIGHT
+    slanted: bool = False  # long labels, written at an angle below their bars
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,22 @@ class LineChart:
     height: int = HEIGHT
 
 
-def _bars(values: Sequence[float], labels: Sequence[str], titles: Sequence[str]) -> list[Bar]:
+def _bars(
+    values: Sequence[float], labels: Sequence[str], titles: Sequence[str], left: float = 0
+) -> list[Bar]:
+    """Bars side by side from `left` to the right edge, the tallest `PLOT_HEIGHT` high."""
     top = max(values, default=0) or 1
-    slot = WIDTH / max(1, len(values))
+    slot = (WIDTH - left) / max(1, len(values))
     bars = []
     for i, (v, label, title) in enumerate(zip(values, labels, titles, strict=True)):
         h = PLOT_HEIGHT * v / top
-        bars.append(Bar(i * slot + 2, PLOT_TOP + PLOT_HEIGHT - h, slot - 4, h, label, title))
+        x = left + i * slot + 2
+        bars.append(Bar(x, PLOT_TOP + PLOT_HEIGHT - h, slot - 4, h, label, title))
     return bars
+
+
+SLANT_LEFT = 100  # room left of the first bar for its slanted label
+SLANT_BELOW = 90  # room below the bars for slanted labels
 
 
 def histogram(bins: Sequence[Bin], threshold: float) -> BarChart:
@@ -88,9 +98,32 @@ def lead_decay(decay: Mapping[str, Sequence[DecayBucket]]) -> BarChart:
             css.append(f"bar {side}")
     bars = [
         Bar(b.x, b.y, b.width, b.height, b.label, b.title, c)
-        for b, c in zip(_bars(values, labels, titles), css, strict=True)
+        for b, c in zip(_bars(values, labels, titles, SLANT_LEFT), css, strict=True)
     ]
-    return BarChart(bars, "Win rate of hand-raises by time to first human touch")
+    title = "Win rate of hand-raises by time to first human touch"
+    return BarChart(bars, title, height=HEIGHT + SLANT_BELOW, slanted=True)
+
+
+def shares(rows: Sequence[KpiRow]) -> BarChart:
+    """Every KPI that is a share (phantom equity, dead zones, coverage, win rate, …),
+    static beside DTEM; a side the ledger has no figure for is left out."""
+    values, labels, titles, css = [], [], [], []
+    for row in rows:
+        if row.unit != "share":
+            continue
+        for side, value in (("static", row.static), ("dtem", row.dtem)):
+            if value is None:
+                continue
+            values.append(value)
+            labels.append(f"{side} {row.name}")
+            titles.append(f"{row.name}, {side}: {value:.1%}")
+            css.append(f"bar {side}")
+    bars = [
+        Bar(b.x, b.y, b.width, b.height, b.label, b.title, c)
+        for b, c in zip(_bars(values, labels, titles, SLANT_LEFT), css, strict=True)
+    ]
+    title = "Shares: static territories beside DTEM"
+    return BarChart(bars, title, height=HEIGHT + SLANT_BELOW, slanted=True)
 
 
 def score_line(history: Sequence[ScoreRecord], threshold: float) -> LineChart:

@@ -66,4 +66,5 @@ def kpi_page(
     return page(
         request, "kpis.html", session, report=report, start=f"{since:%Y-%m-%d}",
         end=f"{to:%Y-%m-%d}", decay=charts.lead_decay(report.lead_decay),
+        shares=charts.shares(report.rows),
     )  # fmt: skip
