@@ -81,3 +81,19 @@ def test_team_load_is_active_leases_against_capacity() -> None:
         ("R2", 0, 6),
     ]
     assert load.utilisation == pytest.approx(3 / 10)
+
+
+def test_a_long_queue_pages_by_lease_id_without_repeats() -> None:
+    ledger, clock = MemoryLedger(), FixedClock(T0)
+    n = rep_queue.PAGE_SIZE + 5
+    acc, rep = seed(ledger, clock, [Account(f"A{i}", f"A {i}") for i in range(n)],
+                    [Rep("R1", "Rita", capacity=n)])  # fmt: skip
+    with ledger.transaction() as tx:
+        policy = active_policy(tx)
+        for i in range(n):
+            leases.grant(tx, acc[f"A{i}"], rep["R1"], T0, 80.0, policy, "crossing", "test")
+    first = rep_queue.rep_queue(ledger, clock, "R1")
+    second = rep_queue.rep_queue(ledger, clock, "R1", before=first.next_before)
+    ids = [q.view.lease.id for q in first.leases + second.leases]
+    assert len(first.leases) == rep_queue.PAGE_SIZE and second.next_before is None
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == n
