@@ -209,3 +209,20 @@ def test_policy_pages_by_version_mark_the_active_one(ledger: Any) -> None:
         newest = tx.policy_page(IdPage(newest_first=True, limit=1))
     assert [(v.version, v.active) for v in first + rest] == [(1, False), (2, True), (3, False)]
     assert [v.note for v in newest] == ["v3"]
+
+
+def test_bid_pages_by_quarter_and_rep(ledger: Any) -> None:
+    with ledger.transaction() as tx:
+        tx.insert_reps([Rep("R1", "Rita"), Rep("R2", "Raj")], T0)
+        rep = {r.external_id: r.id for r in tx.all_reps()}
+        for quarter in ("2027Q2", "2027Q1"):
+            for key in ("R2", "R1"):
+                tx.put_capacity_bid(rep[key], quarter, 5, T0)
+    with ledger.transaction() as tx:
+        first = tx.bid_page(None, None, 3)
+        rest = tx.bid_page(None, (first[-1].quarter, first[-1].rep_id), 10)
+        q2 = tx.bid_page("2027Q2", None, 10)
+    keys = [(b.quarter, b.rep_id) for b in first + rest]
+    assert keys == [("2027Q1", rep["R1"]), ("2027Q1", rep["R2"]),
+                    ("2027Q2", rep["R1"]), ("2027Q2", rep["R2"])]  # fmt: skip
+    assert [b.quarter for b in q2] == ["2027Q2", "2027Q2"]

@@ -62,7 +62,16 @@ def test_bids_and_award_over_http(server: Server) -> None:
         f"{base}/bids", params={"quarter": "2027Q2"}, headers=_auth(tokens["viewer"])
     )
     # no history: equal indexes, so the four leases split evenly
-    assert [r["awarded"] for r in listed.json()] == [2, 2]
+    assert [r["awarded"] for r in listed.json()["items"]] == [2, 2]
+    first = httpx.get(f"{base}/bids", params={"limit": 1}, headers=_auth(tokens["viewer"]))
+    cursor = first.json()["next_cursor"]
+    rest = httpx.get(f"{base}/bids", params={"cursor": cursor}, headers=_auth(tokens["viewer"]))
+    reps = [r["rep"] for r in first.json()["items"] + rest.json()["items"]]
+    assert sorted(reps) == ["R1", "R2"] and rest.json()["next_cursor"] is None
+    bad = httpx.get(
+        f"{base}/bids", params={"cursor": "eyJrIjoieCJ9"}, headers=_auth(tokens["viewer"])
+    )
+    assert bad.status_code == 422 and "cursor" in bad.text
 
 
 def test_export_over_http_returns_csv_and_names_reps_missing_a_crm_id(server: Server) -> None:

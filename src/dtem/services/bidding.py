@@ -28,11 +28,18 @@ from dtem.domain.clock import Clock
 from dtem.domain.errors import InputInvalid, NotFound, RowError
 from dtem.domain.model import Rep
 from dtem.domain.policy import Policy
-from dtem.domain.ports import AuditPort, BiddingPort, DirectoryPort, LedgerOf, PolicyPort
+from dtem.domain.ports import (
+    AuditPort,
+    BiddingPort,
+    DirectoryPort,
+    LedgerOf,
+    ListingsPort,
+    PolicyPort,
+)
 from dtem.services.governance import active_policy
 
 
-class _Bids(BiddingPort, DirectoryPort, Protocol):
+class _Bids(BiddingPort, DirectoryPort, ListingsPort, Protocol):
     """Bids and awards with the reps they belong to."""
 
 
@@ -79,10 +86,24 @@ def submit_bid(
 
 def list_bids(ledger: LedgerOf[_Bids], quarter: str | None = None) -> list[dict[str, object]]:
     """Bids (of one quarter, or all) with rep external ids, oldest quarter first."""
+    return [row for _, row in bid_page(ledger, quarter)]
+
+
+BidKey = tuple[str, int]  # (quarter, rep id): the order of the bids
+
+
+def bid_page(
+    ledger: LedgerOf[_Bids],
+    quarter: str | None = None,
+    after: BidKey | None = None,
+    limit: int | None = None,
+) -> list[tuple[BidKey, dict[str, object]]]:
+    """Bids by (quarter, rep id) after `after` (`limit` None: every one), each with its
+    key and as `list_bids` shows it."""
     with ledger.transaction() as tx:
-        names = {r.id: r.external_id for r in tx.all_reps()}
-        bids = tx.capacity_bids(quarter)
-    return [_bid_row(b, names) for b in bids]
+        bids = tx.bid_page(quarter, after, limit)
+        names = {r.id: r.external_id for r in tx.all_reps()} if bids else {}
+    return [((b.quarter, b.rep_id), _bid_row(b, names)) for b in bids]
 
 
 def _bid_row(b: CapacityBid, names: dict[int | None, str]) -> dict[str, object]:

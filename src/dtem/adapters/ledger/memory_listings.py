@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from dtem.domain.audit import AuditEntry
+from dtem.domain.bidding import CapacityBid
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import NotFound
 from dtem.domain.listings import (
@@ -136,6 +137,15 @@ class ListingsMemory:
 
     def policy_page(self, page: IdPage) -> list[PolicyVersion]:
         return _by_id(self.policy_versions(), page, lambda v: v.version)
+
+    def bid_page(
+        self, quarter: str | None, after: tuple[str, int] | None, limit: int | None
+    ) -> list[CapacityBid]:
+        rows: list[CapacityBid] = self._table("capacity_bids")
+        kept = sorted(
+            (b for b in rows if quarter in (None, b.quarter)), key=lambda b: (b.quarter, b.rep_id)
+        )
+        return [b for b in kept if after is None or (b.quarter, b.rep_id) > after][:limit]
 
     def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:
         periods = sorted(self.closed_comp_periods().values(), key=lambda p: p.period)[::-1]

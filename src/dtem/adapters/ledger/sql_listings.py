@@ -15,10 +15,11 @@ from sqlalchemy.engine import Connection
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, lower_text, rep_from_row, token_from_row
 from dtem.adapters.ledger.sql_imports import _opportunity
-from dtem.adapters.ledger.sql_market import _decision, _overflow
+from dtem.adapters.ledger.sql_market import _bid, _decision, _overflow
 from dtem.adapters.ledger.sql_signals import _record, _source
 from dtem.adapters.ledger.sql_tiers import _tier
 from dtem.domain.audit import AuditEntry
+from dtem.domain.bidding import CapacityBid
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import NotFound
 from dtem.domain.listings import (
@@ -174,6 +175,17 @@ class ListingsSql:
                           r["version"] == active)
             for r in self.conn.execute(q.limit(page.limit)).mappings()
         ]  # fmt: skip
+
+    def bid_page(
+        self, quarter: str | None, after: tuple[str, int] | None, limit: int | None
+    ) -> list[CapacityBid]:
+        b = t.capacity_bids.c
+        q = sa.select(t.capacity_bids).order_by(b.quarter, b.rep_id).limit(limit)
+        if quarter is not None:
+            q = q.where(b.quarter == quarter)
+        if after is not None:
+            q = q.where(sa.tuple_(b.quarter, b.rep_id) > sa.tuple_(*after))
+        return [_bid(r) for r in self.conn.execute(q).mappings()]
 
     def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:
         p = t.comp_periods.c

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from dtem.domain.audit import AuditEntry
+from dtem.domain.bidding import CapacityBid
 from dtem.domain.listings import (
     AccountQuery,
     AuditQuery,
@@ -60,6 +61,12 @@ class ListingsPort(Protocol):
 
     def policy_page(self, page: IdPage) -> list[PolicyVersion]:
         """Stored policy versions by version number (the id of the page)."""
+        ...
+
+    def bid_page(
+        self, quarter: str | None, after: tuple[str, int] | None, limit: int | None
+    ) -> list[CapacityBid]:
+        """Capacity bids by (quarter, rep id), after that pair; of one quarter or all."""
         ...
 
     def period_page(self, before: str | None, limit: int) -> list[ClosedPeriod]:

@@ -54,17 +54,22 @@ def decode_cursor(cursor: str, kind: type[KeyT]) -> KeyT:
     except (ValueError, binascii.Error, KeyError, TypeError):
         key = None
     if type(key) is not kind or (isinstance(key, int) and not -(2**63) <= key < 2**63):
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "cursor"),
-                    "msg": "not a cursor of this list: pass the next_cursor of its previous page",
-                    "type": "value_error",
-                    "input": cursor,
-                }
-            ]
-        )
+        raise invalid_cursor(cursor)
     return key
+
+
+def invalid_cursor(cursor: str) -> RequestValidationError:
+    """The 422 of a cursor that is not one of this list's (it names the parameter)."""
+    return RequestValidationError(
+        [
+            {
+                "loc": ("query", "cursor"),
+                "msg": "not a cursor of this list: pass the next_cursor of its previous page",
+                "type": "value_error",
+                "input": cursor,
+            }
+        ]
+    )
 
 
 class PageParams:

@@ -18,6 +18,7 @@ from dtem.domain.clock import as_utc
 from dtem.domain.errors import Forbidden
 from dtem.domain.ports import TokenRecord
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep, require_role
+from dtem.entrypoints.api.pagination import Page, PageDep, PageParams, invalid_cursor
 from dtem.services import bidding, export
 
 router = APIRouter(tags=["optimiser"])
@@ -70,11 +71,36 @@ def post_bid(body: BidIn, c: ContainerDep, token: BidderDep) -> dict[str, Any]:
     return {"rep": body.rep, "quarter": bid.quarter, "leases": bid.leases}
 
 
-@router.get("/bids")
+class BidOut(BaseModel):
+    rep: str
+    quarter: str
+    leases: int
+    submitted_at: datetime
+    awarded: int | None
+    award_reason: str | None
+    awarded_at: datetime | None
+
+
+@router.get("/bids", response_model=Page[BidOut])
 def get_bids(
-    c: ContainerDep, _t: TokenDep, quarter: Annotated[str | None, Query()] = None
-) -> list[dict[str, Any]]:
-    return bidding.list_bids(c.ledger, quarter)
+    c: ContainerDep, _t: TokenDep, page: PageDep, quarter: Annotated[str | None, Query()] = None
+) -> Page[BidOut]:
+    """Capacity bids by quarter, then rep (`dtem bid list`)."""
+    found = bidding.bid_page(c.ledger, quarter, _bid_key(page), page.fetch)
+    return page.of(
+        found, key=lambda kv: f"{kv[0][0]}/{kv[0][1]}", item=lambda kv: BidOut.model_validate(kv[1])
+    )
+
+
+def _bid_key(page: PageParams) -> bidding.BidKey | None:
+    """The (quarter, rep id) a bids cursor holds as `quarter/rep_id`."""
+    after = page.after(str)
+    if after is None:
+        return None
+    quarter, _, rep_id = after.rpartition("/")
+    if not quarter or not rep_id.isdigit() or len(rep_id) > 18:
+        raise invalid_cursor(page.cursor or "")
+    return quarter, int(rep_id)
 
 
 @router.post("/bids/award")
