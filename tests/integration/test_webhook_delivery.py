@@ -22,7 +22,8 @@ from dtem.adapters.webhooks.http_sender import HttpxSender
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, Rep
 from dtem.domain.webhooks import DELIVERED, FAILED, PENDING, DeliveryFilter, RetryPlan
-from dtem.services import routing, webhooks
+from dtem.services import leases, routing, webhooks
+from dtem.services.governance import active_policy
 from dtem.services.webhook_dispatch import Dispatcher
 from dtem.webhooks import WebhookVerificationError, verify
 from tests.conftest import T0, sql_ledger
@@ -188,3 +189,15 @@ def test_a_hanging_subscriber_does_not_hold_back_another_subscribers_events(mark
         stop.set()
         worker.join(30)
     assert sorted(accounts) == ["A1", "A2"] and still_hanging >= 1 and not worker.is_alive()
+
+
+def test_an_event_rolls_back_with_the_change_that_wrote_it(market: Any) -> None:
+    ledger, clock = market
+    webhooks.subscribe(ledger, clock, "https://hooks.example.com/a", ["lease.granted"], "cli")
+    with pytest.raises(RuntimeError, match="after the grant"), ledger.transaction() as tx:
+        account_id = tx.accounts_by_external_id(["A1"])["A1"].id
+        leases.grant(tx, account_id, 1, T0, 80.0, active_policy(tx), "manual", "cli")
+        assert len(tx.webhook_deliveries(DeliveryFilter())) == 1  # written in this unit
+        raise RuntimeError("the unit of work fails after the grant")
+    with ledger.transaction() as tx:
+        assert tx.active_leases() == [] and tx.webhook_deliveries(DeliveryFilter()) == []

@@ -12,7 +12,7 @@ from tests.market_seed import put_score, seed
 
 from dtem.adapters.ledger.memory import MemoryLedger
 from dtem.domain.clock import FixedClock
-from dtem.domain.errors import ArgumentInvalid, NotFound
+from dtem.domain.errors import ArgumentInvalid
 from dtem.domain.model import Account, Rep
 from dtem.domain.score_records import ScoreEvent
 from dtem.domain.webhooks import DeliveryFilter, WebhookEvent
@@ -55,14 +55,6 @@ def test_a_grant_writes_its_event_with_the_lease_it_made(market: Any) -> None:
         "R1",
         "granted",
     )
-
-
-def test_a_failed_unit_of_work_leaves_no_event_behind(market: Any) -> None:
-    ledger, clock = market
-    webhooks.subscribe(ledger, clock, "https://hooks.example.com/a", [], "cli")
-    with pytest.raises(NotFound):
-        governance.activate_policy(ledger, 99, clock, "cli")
-    assert _events(ledger) == []
 
 
 def test_activation_and_rollback_tell_subscribers_which_version_is_in_force(market: Any) -> None:
