@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dtem.domain.model import LeaseState
-from dtem.services import account_story, dashboard, kpis, leases
+from dtem.services import account_story, dashboard, governance, kpis, leases
 from dtem.services.governance import ensure_policy
 from dtem.services.preview import preview_policy
 from tests.browser.conftest import BROWSER_TESTS, SCRIPT_NAME, Site, number, sign_in
@@ -84,8 +84,18 @@ def test_an_admin_previews_activates_and_rolls_back_a_policy(page: Any, site: Si
     with site.c.ledger.transaction() as tx:
         candidate = max(v.version for v in tx.policy_versions())
     expected = preview_policy(site.c.ledger, candidate, batch_scorer("duckdb"), site.c.clock)
+    diff = governance.diff_policies(site.c.ledger, before, candidate)
     sign_in(page, site, "admin")
     page.goto(f"{site.base}/ui/policy")
+    page.get_by_label("From version").fill(str(before))
+    page.get_by_label("to version (empty: active)").fill(str(candidate))
+    page.get_by_role("button", name="Diff").click()
+    rows = page.locator("#diff-out table.diff tbody tr")
+    rows.first.wait_for()
+    assert [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())] == [
+        c.path for c in diff.changes
+    ]
+
     page.locator("#preview-v").fill(str(candidate))
     page.get_by_role("button", name="Preview").click()
     shown = page.locator(f"[data-preview='{candidate}']")
