@@ -39,14 +39,17 @@ def policy_page(
     c: ContainerDep,
     session: PolicyReader,
     done: Annotated[str, Query(max_length=200)] = "",
+    after: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
-    """Every version, the active one's settings, and (admins) the forms that change it."""
+    """The versions a page at a time (oldest first, keyset by version), the active one's
+    settings, and (admins) the forms that change it."""
     active = governance.ensure_policy(c.ledger, c.clock)
-    with c.ledger.transaction() as tx:
-        versions = list(reversed(tx.policy_versions()))[: dashboard.PAGE_SIZE]
+    versions = governance.list_policies(c.ledger, after, dashboard.PAGE_SIZE + 1)
+    more = len(versions) > dashboard.PAGE_SIZE
+    versions = versions[: dashboard.PAGE_SIZE]
     return page(
         request, "policy.html", session, active=active, versions=versions, done=done,
-        document=active.stored.to_dict(),
+        document=active.stored.to_dict(), next_after=versions[-1].version if more else None,
     )  # fmt: skip
 
 
