@@ -1,8 +1,8 @@
-"""Every score, trigger, routing decision, lease, lease transition, agent claim and
+"""Every score, trigger, routing decision, lease, lease transition, agent claim, λ step and
 commission line records the policy version in force when it was written — on SQLite and
 PostgreSQL, through a whole scenario: signals imported and scored, accounts routed and
-leased, an advance, a revocation by the review, an agent claim, a win paying commission;
-then a new version is activated and everything written afterwards carries it."""
+leased, an advance, a revocation (and a λ step) by the review, an agent claim, a win paying
+commission; a new version is activated and everything written afterwards carries it."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ VERSIONED = {  # table -> its column naming the policy version a row was written
     t.lease_events: "policy_version",
     t.agent_claims: "policy_version",
     t.comp_lines: "policy_version",
+    t.lambda_steps: "policy_version",  # the capacity interest rate's step at each review
 }
 
 
@@ -135,7 +136,7 @@ def test_every_decision_records_the_policy_version_in_force(ledger: Any, tmp_pat
     report = run_review(ledger, clock, clock.now.date(), actor="review")
     assert report.policy_version == 2 and report.revoked + report.expired_to_pool >= 1
     got = rows.all_carry(2)
-    assert {"lease_events", "routing_decisions"} <= set(got)
+    assert {"lease_events", "routing_decisions", "lambda_steps"} <= set(got)
 
     # a win on A1: the commission line and the lease's close, under v2
     stages.change_stage(ledger, clock, "O1", "closed_won", actor="crm")
