@@ -109,6 +109,9 @@ def test_lines_filter_by_rep_period_and_opportunity(ledger: Any) -> None:
         c = tx.add_commission_line(_line(rep_id, lease_id, opportunity="O2"))
     with ledger.transaction() as tx:
         assert tx.commission_lines(LineFilter(periods={"2027-02"})) == [b]
+        assert tx.commission_lines(LineFilter(limit=1)) == [a]
+        assert tx.commission_lines(LineFilter(after_id=a.id)) == [b, c]
+        assert tx.commission_lines(LineFilter(after_id=a.id, limit=1)) == [b]
         assert tx.commission_lines(LineFilter(opportunities=["O2"])) == [c]
         assert tx.commission_lines(LineFilter(rep_id=rep_id, periods={"2027-01"})) == [a, c]
         assert tx.commission_lines(LineFilter(rep_id=rep_id + 1)) == []

@@ -4,11 +4,16 @@ activation, over HTTP through the same services (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 
-from dtem.domain.model import Account
+from dtem.domain.model import Account, Opportunity
 from dtem.domain.signals import SignalRecord
+from dtem.domain.store_comp import CommissionLine
+from dtem.services import leases
+from dtem.services.comp.plans import ensure_plans
+from dtem.services.governance import active_policy
 from tests.conftest import T0
 from tests.e2e.inprocess import Api, serve
 
@@ -135,3 +140,28 @@ def test_policy_versions_and_the_overflow_queue_are_pages(api: Api) -> None:
     more = api.get("/overflow", params={"all": "true", "cursor": every["next_cursor"]}).json()
     assert [e["account"] for e in every["items"] + more["items"]] == ["A1", "A2"]
     assert every["items"][0]["resolution"] == "leased"
+
+
+def test_commission_lines_page_by_id_and_a_rep_sees_only_its_own(api: Api) -> None:
+    with api.c.ledger.transaction() as tx:
+        tx.insert_accounts([Account("A1", "Acme")], T0)
+        tx.insert_opportunities([Opportunity(f"O{i}", "A1", "closed_won") for i in (1, 2, 3)], T0)
+        rep = tx.reps_by_external_id(["R1"])["R1"].id
+        lease = leases.grant(tx, tx.all_account_ids()["A1"], rep, T0, 80.0,
+                             active_policy(tx), "test", "t")  # fmt: skip
+        plan = ensure_plans(tx, T0, "test")[0].version
+        for i in (1, 2, 3):
+            tx.add_commission_line(
+                CommissionLine(f"O{i}", rep, lease.id, 0, "deal", "2027-01", T0.date(),
+                               Decimal("80.00"), plan, Decimal("0.1"), Decimal("100.00"),
+                               Decimal("10.00"), T0, 1)
+            )  # fmt: skip
+    first = api.get("/comp/lines", "rep", params={"rep": "R1", "limit": 2}).json()
+    rest = api.get("/comp/lines", "rep", params={"rep": "R1", "cursor": first["next_cursor"]})
+    lines = first["items"] + rest.json()["items"]
+    assert [x["opportunity"] for x in lines] == ["O1", "O2", "O3"]
+    assert lines[0]["commission"] == "10.00" and rest.json()["next_cursor"] is None
+    assert api.get("/comp/lines", "rep", params={"rep": "R2"}).status_code == 403
+    other = api.get("/comp/lines", "manager", params={"rep": "R1", "period": "2027-02"})
+    assert other.json()["items"] == []
+    assert api.get("/comp/lines", "viewer", params={"rep": "R1"}).status_code == 403

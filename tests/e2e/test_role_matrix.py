@@ -129,6 +129,7 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("GET", "/comp/plans"): ANY,
     ("POST", "/comp/plans"): ADMIN,
     ("GET", "/comp/periods"): READER,
+    ("GET", "/comp/lines"): REP_OR_MANAGER,  # a rep only its own (?rep=R1 below)
     ("POST", "/comp/periods/{period}/close"): ADMIN,
     # KPIs and reports
     ("GET", "/kpis"): READER,

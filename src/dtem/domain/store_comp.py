@@ -59,6 +59,8 @@ class LineFilter:
     rep_id: int | None = None
     periods: Collection[str] | None = None
     opportunities: Collection[str] | None = None
+    after_id: int | None = None  # keyset paging: only lines with a larger id
+    limit: int | None = None  # at most this many (None: every one)
 
 
 @dataclass(frozen=True)

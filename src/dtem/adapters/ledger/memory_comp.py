@@ -62,7 +62,8 @@ class CompMemory:
             if (where.rep_id is None or x.rep_id == where.rep_id)
             and (where.periods is None or x.period in where.periods)
             and (where.opportunities is None or x.opportunity in where.opportunities)
-        ]
+            and (where.after_id is None or (x.id or 0) > where.after_id)
+        ][: where.limit]
 
     def close_comp_period(self, period: str, at: datetime, actor: str) -> bool:
         periods = self._comp("comp_periods")

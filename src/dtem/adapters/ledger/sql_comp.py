@@ -127,7 +127,9 @@ class CompSql:
             q = q.where(c.rep_id == where.rep_id)
         if where.periods is not None:
             q = q.where(c.period.in_(sorted(where.periods)))
-        q = q.order_by(c.id)
+        if where.after_id is not None:
+            q = q.where(c.id > where.after_id)
+        q = q.order_by(c.id).limit(where.limit)
         if where.opportunities is None:
             return [_line(r) for r in self.conn.execute(q).mappings()]
         out: list[CommissionLine] = []
@@ -135,7 +137,7 @@ class CompSql:
             out += [
                 _line(r) for r in self.conn.execute(q.where(o.external_id.in_(chunk))).mappings()
             ]
-        return sorted(out, key=lambda x: x.id or 0)
+        return sorted(out, key=lambda x: x.id or 0)[: where.limit]
 
     # --- periods --------------------------------------------------------------------------
     def close_comp_period(self, period: str, at: datetime, actor: str) -> bool:

@@ -93,6 +93,23 @@ def statement(
     return Statement(found.external_id, found.name, period, closed is not None, closed_at, rows)
 
 
+def list_lines(
+    ledger: LedgerOf[StatementTx],
+    rep: str,
+    viewer: Viewer = ADMIN,
+    period: str | None = None,
+    after: int | None = None,
+    limit: int | None = 50,
+) -> list[CommissionLine]:
+    """A rep's commission lines by id (after `after`), of one period or all; who may see
+    them as for a statement. Example: `list_lines(ledger, "R1", period="2027-01")`."""
+    periods = {parse_period(period)} if period else None
+    with ledger.transaction() as tx:
+        found = _rep(tx, rep, viewer)
+        where = LineFilter(rep_id=found.id, periods=periods, after_id=after, limit=limit)
+        return tx.commission_lines(where)
+
+
 def _rep(tx: DirectoryPort, rep: str, viewer: Viewer) -> Rep:
     """The rep, if the viewer may see their statement (checked before existence)."""
     if viewer.role == "rep" and viewer.subject != rep:

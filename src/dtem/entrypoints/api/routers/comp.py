@@ -9,13 +9,14 @@ admin any; agents and viewers none. `GET /comp/plans` for any token; `POST /comp
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from dtem.entrypoints.api.callers import ReaderDep, actor
+from dtem.domain.store_comp import CommissionLine
+from dtem.entrypoints.api.callers import ReaderDep, RepOrManagerDep, actor
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
 from dtem.entrypoints.api.pagination import Page, PageDep
 from dtem.services.comp import plans, statements
@@ -49,6 +50,49 @@ def store_plan(document: dict[str, Any], c: ContainerDep, token: AdminDep) -> di
     note = str(document.pop("note", ""))
     stored = plans.store_plan(c.ledger, c.clock, document, f"token:{token.id}", note)
     return plan_json(stored)
+
+
+class LineOut(BaseModel):
+    id: int
+    opportunity: str
+    lease_id: int
+    seq: int = Field(description="0: the won deal; 1, 2, …: later adjustments")
+    kind: str
+    period: str
+    won_on: date
+    score_at_grant: str
+    plan_version: int
+    rate: str
+    amount: str = Field(description="exact decimal; an adjustment holds the change")
+    commission: str = Field(description="exact decimal; an adjustment holds the change")
+    posted_at: datetime
+    policy_version: int
+    reason: str
+
+    @classmethod
+    def of(cls, x: CommissionLine) -> LineOut:
+        return cls(
+            id=x.id or 0, opportunity=x.opportunity, lease_id=x.lease_id, seq=x.seq,
+            kind=x.kind, period=x.period, won_on=x.won_on, score_at_grant=str(x.score_at_grant),
+            plan_version=x.plan_version, rate=str(x.rate), amount=str(x.amount),
+            commission=str(x.commission), posted_at=x.posted_at,
+            policy_version=x.policy_version, reason=x.reason,
+        )  # fmt: skip
+
+
+@router.get("/lines", response_model=Page[LineOut])
+def list_lines(
+    c: ContainerDep,
+    token: RepOrManagerDep,
+    page: PageDep,
+    rep: Annotated[str, Query(description="the rep's external id")],
+    period: Annotated[str | None, Query(examples=["2027-01"])] = None,
+) -> Page[LineOut]:
+    """A rep's commission lines by id, of one period or every one; who may see them as for
+    a statement (a rep only its own)."""
+    viewer = statements.Viewer(token.role, token.subject)
+    found = statements.list_lines(c.ledger, rep, viewer, period, page.after(int), page.fetch)
+    return page.of(found, key=lambda x: x.id or 0, item=LineOut.of)
 
 
 class PeriodOut(BaseModel):
