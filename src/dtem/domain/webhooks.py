@@ -25,17 +25,19 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from dtem.domain.errors import ArgumentInvalid
+from dtem.domain.slack import slack_message
 
 EVENT_TYPES = (
     "lease.granted",
     "lease.revoked",
     "lease.expired",
+    "lease.reassigned",
     "score.crossed",
     "policy.activated",
     "comp.period_closed",
 )
 TEST_EVENT = "webhook.test"  # sent by `dtem webhooks test`, whatever a subscription takes
-FORMATS = ("json",)  # how a delivery's body is written; `slack` will join it
+FORMATS = ("json", "slack")  # how a delivery's body is written
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 
 # After attempt n fails, the next one waits RETRY_DELAYS[n - 1] (± 10% jitter); after the
@@ -62,10 +64,20 @@ class WebhookSubscription:
     active: bool = True
     removed_at: datetime | None = None
     id: int | None = None
+    rep_id: int | None = None  # only this rep's events (a rep's own Slack)
+    team: str | None = None  # only the events of this team's reps (a team channel)
 
     def takes(self, event_type: str) -> bool:
         """Whether an event of this type is delivered here (while active)."""
         return self.active and (not self.events or event_type in self.events)
+
+    def takes_event(self, event: WebhookEvent) -> bool:
+        """Whether this event is delivered here: its type, and its rep or team if scoped.
+
+        A scoped subscription takes only events that name a rep (`data.rep_id`, and
+        `data.team` for a team); an event about no rep (a policy activation) is not its.
+        """
+        return self.takes(event.type) and in_scope(self.rep_id, self.team, event.data)
 
 
 @dataclass(frozen=True)
@@ -183,12 +195,27 @@ class RetryPlan:
         return at + self.delays[attempt - 1] * spread
 
 
+def in_scope(rep_id: int | None, team: str | None, data: dict[str, Any]) -> bool:
+    """Whether an event's data falls in a subscription's scope (none: every event).
+
+    >>> in_scope(7, None, {"rep_id": 7}), in_scope(7, None, {"rep_id": 8})
+    (True, False)
+    >>> in_scope(None, "east", {"rep_id": 8, "team": "east"}), in_scope(None, None, {})
+    (True, True)
+    """
+    if rep_id is not None and data.get("rep_id") != rep_id:
+        return False
+    return team is None or data.get("team") == team
+
+
 # --- formats -------------------------------------------------------------------------------
 def render(format_: str, event: WebhookEvent) -> tuple[bytes, str]:
     """The body and content type of an event in a subscription's format."""
     if format_ == "json":
         body = json.dumps(event.envelope(), separators=(",", ":"), sort_keys=True)
         return body.encode(), "application/json"
+    if format_ == "slack":
+        return json.dumps(slack_message(event), sort_keys=True).encode(), "application/json"
     raise ArgumentInvalid(f"format: unknown webhook format {format_!r}; use {', '.join(FORMATS)}")
 
 

@@ -20,7 +20,12 @@ from dtem.domain.ports import DirectoryPort, OutboxPort
 from dtem.domain.score_records import ScoreEvent
 from dtem.domain.webhooks import WebhookEvent
 
-LEASE_EVENTS = {"granted": "lease.granted", "revoked": "lease.revoked", "expired": "lease.expired"}
+LEASE_EVENTS = {
+    "granted": "lease.granted",
+    "revoked": "lease.revoked",
+    "expired": "lease.expired",
+    "reassigned": "lease.reassigned",
+}
 CROSSINGS = {"crossed_up": "up", "crossed_down": "down"}
 
 
@@ -36,7 +41,8 @@ def emit(tx: OutboxPort, event_type: str, at: datetime, data: Callable[[], dict[
 
 
 def lease_changed(tx: _LeaseFacts, lease: Lease, kind: str, at: datetime, actor: str) -> int:
-    """`lease.granted`, `lease.revoked` or `lease.expired` (other transitions: nothing)."""
+    """`lease.granted`, `lease.revoked`, `lease.expired` or `lease.reassigned` (the old
+    lease of a reassignment; the new one is `lease.granted`). Other transitions: nothing."""
     event_type = LEASE_EVENTS.get(kind)
     if event_type is None:
         return 0
@@ -53,6 +59,7 @@ def _lease_data(tx: DirectoryPort, lease: Lease, actor: str) -> dict[str, Any]:
         "account_id": lease.account_id,
         "rep": rep.external_id if rep else None,
         "rep_id": lease.rep_id,
+        "team": rep.team if rep else None,
         "state": lease.state.value,
         "granted_at": _iso(lease.granted_at),
         "expires_at": _iso(lease.expires_at),

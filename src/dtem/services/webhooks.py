@@ -10,13 +10,13 @@ returns it (`SubscriptionView` has no secret).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import ArgumentInvalid
-from dtem.domain.ports import AuditPort, LedgerOf, OutboxPort
+from dtem.domain.ports import AuditPort, DirectoryPort, LedgerOf, OutboxPort
 from dtem.domain.webhooks import (
     EVENT_TYPES,
     PENDING,
@@ -33,7 +33,7 @@ from dtem.domain.webhooks import (
 from dtem.webhooks import new_secret
 
 
-class _AuditedOutbox(OutboxPort, AuditPort, Protocol):
+class _AuditedOutbox(OutboxPort, AuditPort, DirectoryPort, Protocol):
     """Subscriptions and deliveries, every change audited in the same transaction."""
 
 
@@ -49,13 +49,15 @@ class SubscriptionView:
     created_at: datetime
     created_by: str
     removed_at: datetime | None
+    rep_id: int | None = None  # only this rep's events
+    team: str | None = None  # only the events of this team's reps
 
     @staticmethod
     def of(sub: WebhookSubscription) -> SubscriptionView:
         assert sub.id is not None
         return SubscriptionView(
             sub.id, sub.url, list(sub.events), sub.format, sub.active,
-            sub.created_at, sub.created_by, sub.removed_at,
+            sub.created_at, sub.created_by, sub.removed_at, sub.rep_id, sub.team,
         )  # fmt: skip
 
 
@@ -74,17 +76,37 @@ def subscribe(
     events: Sequence[str],
     actor: str,
     format_: str = "json",
+    rep: str | None = None,
+    team: str | None = None,
 ) -> CreatedSubscription:
-    """Store a subscription with a fresh secret. Raises `ArgumentInvalid` naming the field."""
+    """Store a subscription with a fresh secret. Raises `ArgumentInvalid` naming the field.
+
+    `rep` (external id) or `team` scope it to that rep's or team's events: a rep's own
+    Slack incoming webhook, or a team channel's."""
+    if rep is not None and team is not None:
+        raise ArgumentInvalid("team: give a rep or a team, not both")
+    if team is not None and not team.strip():
+        raise ArgumentInvalid("team: must not be empty")
     sub = WebhookSubscription(
         check_url(url), new_secret(), check_events(events), clock(), actor, check_format(format_)
     )
     with ledger.transaction() as tx:
+        sub = replace(sub, rep_id=_rep_id(tx, rep), team=team.strip() if team else None)
         stored = tx.add_webhook_subscription(sub)
         view = SubscriptionView.of(stored)
         detail = {"id": view.id, "url": view.url, "events": view.events, "format": view.format}
-        tx.append_audit(actor, "webhook.subscribe", detail, clock())
+        scope = {"rep_id": view.rep_id, "team": view.team}
+        tx.append_audit(actor, "webhook.subscribe", {**detail, **scope}, clock())
     return CreatedSubscription(view, sub.secret)
+
+
+def _rep_id(tx: DirectoryPort, rep: str | None) -> int | None:
+    if rep is None:
+        return None
+    found = tx.reps_by_external_id([rep]).get(rep)
+    if found is None or found.id is None:
+        raise ArgumentInvalid(f"rep: no rep {rep!r}")
+    return found.id
 
 
 def subscriptions(

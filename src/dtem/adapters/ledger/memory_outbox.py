@@ -78,7 +78,7 @@ class OutboxMemory:
         written = 0
         for e in events:
             for sub in subs:
-                if sub.takes(e.type):
+                if sub.takes_event(e):
                     assert sub.id is not None
                     self._add(sub.id, e, e.created_at, None)
                     written += 1

@@ -29,14 +29,14 @@ from dtem.domain.webhooks import (
 )
 
 S, D, A = t.webhook_subscriptions, t.webhook_deliveries, t.webhook_attempts
-_ACTIVE_SUBSCRIPTIONS = sa.select(S.c.id, S.c.events).where(S.c.active.is_(True))
+_ACTIVE_SUBSCRIPTIONS = sa.select(S).where(S.c.active.is_(True))
 
 
 class OutboxSql:
     """Mixed into `SqlTx`. Active subscriptions are read once per unit of work."""
 
     conn: Connection
-    _takers: list[tuple[int, tuple[str, ...]]] | None = None
+    _takers: list[WebhookSubscription] | None = None
 
     def add_webhook_subscription(self, sub: WebhookSubscription) -> WebhookSubscription:
         values = _subscription_row(sub)
@@ -66,20 +66,20 @@ class OutboxSql:
         return int(res.rowcount)
 
     def has_webhook_subscribers(self, event_type: str) -> bool:
-        return any(not events or event_type in events for _, events in self._subscribers())
+        return any(sub.takes(event_type) for sub in self._subscribers())
 
-    def _subscribers(self) -> list[tuple[int, tuple[str, ...]]]:
+    def _subscribers(self) -> list[WebhookSubscription]:
         if self._takers is None:
-            rows = self.conn.execute(_ACTIVE_SUBSCRIPTIONS)
-            self._takers = [(int(i), tuple(events)) for i, events in rows]
+            rows = self.conn.execute(_ACTIVE_SUBSCRIPTIONS).mappings()
+            self._takers = [_subscription(r) for r in rows]
         return self._takers
 
     def enqueue_webhook_events(self, events: Sequence[WebhookEvent]) -> int:
         rows = [
-            _delivery_row(sub_id, e, e.created_at, None)
+            _delivery_row(sub.id, e, e.created_at, None)
             for e in events
-            for sub_id, types in self._subscribers()
-            if not types or e.type in types
+            for sub in self._subscribers()
+            if sub.id is not None and sub.takes_event(e)
         ]
         if rows:
             self.conn.execute(sa.insert(D), rows)
@@ -170,6 +170,8 @@ def _subscription_row(sub: WebhookSubscription) -> dict[str, Any]:
         "created_at": sub.created_at,
         "created_by": sub.created_by,
         "removed_at": sub.removed_at,
+        "rep_id": sub.rep_id,
+        "team": sub.team,
     }
 
 
@@ -184,6 +186,8 @@ def _subscription(r: RowMapping) -> WebhookSubscription:
         active=bool(r["active"]),
         removed_at=as_utc(r["removed_at"]) if r["removed_at"] else None,
         id=int(r["id"]),
+        rep_id=r["rep_id"],
+        team=r["team"],
     )
 
 

@@ -575,6 +575,8 @@ webhook_subscriptions = sa.Table(  # where to POST which events; never deleted, 
     sa.Column("created_at", TS, nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("removed_at", TS),
+    sa.Column("rep_id", sa.ForeignKey("reps.id")),  # only this rep's events (NULL: any)
+    sa.Column("team", sa.String(128)),  # only the events of this team's reps (NULL: any)
 )
 
 webhook_deliveries = sa.Table(  # one event owed to one subscription (the outbox rows)

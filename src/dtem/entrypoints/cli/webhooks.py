@@ -46,16 +46,20 @@ def add(
     format_: Annotated[
         str, typer.Option("--format", help=f"Body format: {', '.join(FORMATS)}.")
     ] = "json",
+    rep: Annotated[str | None, typer.Option(help="Only this rep's events (external id).")] = None,
+    team: Annotated[str | None, typer.Option(help="Only the events of this team's reps.")] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Subscribe a URL; prints its signing secret, which is never shown again.
 
     Example:  dtem webhooks add --url https://hooks.acme.com/dtem --events lease.granted
+    A rep's Slack:  dtem webhooks add --url https://hooks.slack.com/services/T/B/X
+    --format slack --rep R1 --events lease.granted,lease.revoked
     """
     c = open_ledger(db)
     created = webhooks.subscribe(
-        c.ledger, c.clock, url, events.split(","), c.settings.actor, format_
+        c.ledger, c.clock, url, events.split(","), c.settings.actor, format_, rep, team
     )
     if json_out:
         print_json({**_view(created.subscription), "secret": created.secret})
@@ -264,6 +268,8 @@ def _view(sub: webhooks.SubscriptionView) -> dict[str, Any]:
         "created_at": sub.created_at,
         "created_by": sub.created_by,
         "removed_at": sub.removed_at,
+        "rep_id": sub.rep_id,
+        "team": sub.team,
     }
 
 

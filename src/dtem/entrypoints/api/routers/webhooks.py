@@ -33,6 +33,7 @@ EventType = Literal[
     "lease.granted",
     "lease.revoked",
     "lease.expired",
+    "lease.reassigned",
     "score.crossed",
     "policy.activated",
     "comp.period_closed",
@@ -54,7 +55,15 @@ class SubscriptionIn(BaseModel):
     events: list[EventType] = Field(
         default_factory=list, max_length=len(EVENT_TYPES), description="Types taken; []: all"
     )
-    format: Literal["json"] = Field("json", description="Body format")
+    format: Literal["json", "slack"] = Field(
+        "json", description="Body format: json (the signed envelope) or slack (text, blocks)"
+    )
+    rep: str | None = Field(
+        None, min_length=1, max_length=255, description="Only this rep's events (external id)"
+    )
+    team: str | None = Field(
+        None, min_length=1, max_length=128, description="Only the events of this team's reps"
+    )
 
     @field_validator("url", mode="before")
     @classmethod
@@ -72,6 +81,8 @@ class SubscriptionOut(BaseModel):
     created_at: datetime
     created_by: str
     removed_at: datetime | None
+    rep_id: int | None = Field(description="Only this rep's events; null: any rep")
+    team: str | None = Field(description="Only this team's events; null: any team")
 
     @classmethod
     def of(cls, v: webhooks.SubscriptionView) -> SubscriptionOut:
@@ -129,7 +140,9 @@ class ReplayIn(BaseModel):
 
 @router.post("/webhooks", response_model=CreatedOut, status_code=201)
 def create_subscription(body: SubscriptionIn, c: ContainerDep, token: AdminDep) -> CreatedOut:
-    made = webhooks.subscribe(c.ledger, c.clock, body.url, body.events, actor(token), body.format)
+    made = webhooks.subscribe(
+        c.ledger, c.clock, body.url, body.events, actor(token), body.format, body.rep, body.team
+    )
     return CreatedOut(**SubscriptionOut.of(made.subscription).model_dump(), secret=made.secret)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 00:02:41.243300
+Create Date: 2026-12-02 00:36:41.090647
 """
 
 from collections.abc import Sequence
@@ -189,18 +189,6 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_sync_watermarks'))
-    )
-    op.create_table('webhook_subscriptions',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('url', sa.String(length=2000), nullable=False),
-    sa.Column('secret', sa.String(length=128), nullable=False),
-    sa.Column('events', sa.JSON(), nullable=False),
-    sa.Column('format', sa.String(length=16), nullable=False),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('created_by', sa.String(length=128), nullable=False),
-    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions'))
     )
     op.create_table('account_attributes',
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -475,28 +463,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_signals_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_signals_occurred_at'), ['occurred_at'], unique=False)
 
-    op.create_table('webhook_deliveries',
+    op.create_table('webhook_subscriptions',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('subscription_id', sa.Integer(), nullable=False),
-    sa.Column('event_id', sa.String(length=40), nullable=False),
-    sa.Column('event_type', sa.String(length=64), nullable=False),
-    sa.Column('event_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('secret', sa.String(length=128), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('format', sa.String(length=16), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('replay_of', sa.Integer(), nullable=True),
-    sa.Column('claim_token', sa.String(length=32), nullable=True),
-    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_deliveries_subscription_id_webhook_subscriptions')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
+    sa.Column('created_by', sa.String(length=128), nullable=False),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('rep_id', sa.Integer(), nullable=True),
+    sa.Column('team', sa.String(length=128), nullable=True),
+    sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_webhook_subscriptions_rep_id_reps')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions'))
     )
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.create_index('ix_webhook_deliveries_created', ['created_at'], unique=False)
-        batch_op.create_index('ix_webhook_deliveries_due', ['next_attempt_at'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
-        batch_op.create_index('ix_webhook_deliveries_subscription', ['subscription_id', 'id'], unique=False)
-
     op.create_table('comp_lines',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('opportunity_id', sa.Integer(), nullable=False),
@@ -570,6 +551,28 @@ def upgrade() -> None:
     with op.batch_alter_table('routing_decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_routing_decisions_account_id'), ['account_id'], unique=False)
 
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.String(length=40), nullable=False),
+    sa.Column('event_type', sa.String(length=64), nullable=False),
+    sa.Column('event_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('replay_of', sa.Integer(), nullable=True),
+    sa.Column('claim_token', sa.String(length=32), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_deliveries_subscription_id_webhook_subscriptions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_due', ['next_attempt_at'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.create_index('ix_webhook_deliveries_subscription', ['subscription_id', 'id'], unique=False)
+
     op.create_table('webhook_attempts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('delivery_id', sa.Integer(), nullable=False),
@@ -589,6 +592,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('webhook_attempts')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_deliveries_subscription')
+        batch_op.drop_index('ix_webhook_deliveries_due', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.drop_index('ix_webhook_deliveries_created')
+
+    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('routing_decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_routing_decisions_account_id'))
 
@@ -603,12 +612,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_comp_lines_period')
 
     op.drop_table('comp_lines')
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.drop_index('ix_webhook_deliveries_subscription')
-        batch_op.drop_index('ix_webhook_deliveries_due', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
-        batch_op.drop_index('ix_webhook_deliveries_created')
-
-    op.drop_table('webhook_deliveries')
+    op.drop_table('webhook_subscriptions')
     with op.batch_alter_table('signals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signals_occurred_at'))
         batch_op.drop_index(batch_op.f('ix_signals_account_id'))
@@ -668,7 +672,6 @@ def downgrade() -> None:
     op.drop_table('account_tiers')
     op.drop_table('account_state')
     op.drop_table('account_attributes')
-    op.drop_table('webhook_subscriptions')
     op.drop_table('sync_watermarks')
     op.drop_table('signal_sources')
     op.drop_table('signal_retention')
