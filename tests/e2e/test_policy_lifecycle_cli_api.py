@@ -4,6 +4,7 @@ document, diff it, activate it, roll it back — each step audited, the chain in
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -93,3 +94,27 @@ def test_api_store_diff_activate_rollback(any_server: Server) -> None:
     viewer = run_dtem("token", "create", "--role", "viewer", "--json", db=any_server.db).stdout
     vh = {"Authorization": f"Bearer {json.loads(viewer)['token']}"}
     assert httpx.post(f"{base}/policies/rollback", json={}, headers=vh).status_code == 403
+
+
+def test_lambda_history_over_the_cli_and_http(any_server: Server, tmp_path: Path) -> None:
+    """A review steps λ; `dtem policy lambda` and GET /policies/lambda show the same step."""
+    db = any_server.db
+    reps = tmp_path / "reps.csv"
+    reps.write_text("external_id,name,capacity\nR1,Rita,10\n")
+    run_dtem("import", "reps", str(reps), db=db, check=True)
+    run_dtem("review", "--date", "2027-01-05", db=db, check=True)
+    cli = json.loads(run_dtem("policy", "lambda", "--json", db=db, check=True).stdout)
+    (step,) = cli["steps"]
+    assert step["on"] == "2027-01-05" and step["utilisation"] == 0.0 and step["capacity"] == 10
+    assert step["lambda_after"] < step["lambda_before"]  # idle: cheaper capacity
+    assert cli["threshold"] == 60.0 and cli["threshold_in_force"] < 60.0
+    out = run_dtem("token", "create", "--role", "viewer", "--subject", "ops", "--json", db=db)
+    headers = {"Authorization": f"Bearer {json.loads(out.stdout)['token']}"}
+    got = httpx.get(f"{any_server.base_url}/policies/lambda", headers=headers)
+    assert got.status_code == 200
+    (http_step,) = got.json()["steps"]
+    assert datetime.fromisoformat(http_step.pop("at")) == datetime.fromisoformat(step.pop("at"))
+    assert http_step == step
+    assert got.json()["threshold_in_force"] == cli["threshold_in_force"]
+    table = run_dtem("policy", "lambda", db=db, check=True).stdout
+    assert "2027-01-05" in table and "0 / 10" in table

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from dtem.domain.ports import LambdaStep
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
 from dtem.entrypoints.api.pagination import Page, PageDep
 from dtem.services import audit, capacity_rate, governance
@@ -124,32 +125,12 @@ def get_policy_schema(_t: TokenDep) -> dict[str, Any]:
     return policy_schema()
 
 
-class LambdaStepOut(BaseModel):
-    on: str
-    at: str
-    policy_version: int
-    lambda_before: float
-    lambda_after: float
-    policy_lambda: float
-    ratio: float
-    utilisation: float
-    target_utilisation: float
-    k: float
-    active_leases: int
-    capacity: int
-    threshold: float
-    threshold_in_force: float
-    open_pipeline: float
-    mean_deal: float | None
-    pipeline_bloat: float | None
-
-
 class LambdaOut(BaseModel):
     active_version: int
     lambda_ratio: float
     threshold: float
     threshold_in_force: float
-    steps: list[LambdaStepOut]
+    steps: list[LambdaStep]  # the ledger's record, as stored
 
 
 @router.get("/policies/lambda", response_model=LambdaOut)
@@ -163,7 +144,7 @@ def get_lambda(
     return LambdaOut(
         active_version=active.version, lambda_ratio=active.lambda_ratio,
         threshold=active.stored.threshold, threshold_in_force=active.policy.threshold,
-        steps=[LambdaStepOut.model_validate(capacity_rate.step_to_dict(s)) for s in steps],
+        steps=steps,
     )  # fmt: skip
 
 
