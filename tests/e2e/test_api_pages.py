@@ -85,7 +85,7 @@ def test_values_no_column_can_hold_are_a_422_not_a_500(api: Api) -> None:
     huge = 10**20  # beyond 64 bits
     for path, params in [
         (f"/leases/{huge}", {}),
-        (f"/routing/decisions/{huge}", {}),
+        (f"/decisions/{huge}", {}),
         ("/leases", {"cursor": encode_cursor(huge)}),
     ]:
         got = api.get(path, params=params)
@@ -94,7 +94,7 @@ def test_values_no_column_can_hold_are_a_422_not_a_500(api: Api) -> None:
         ("/accounts/a%00b", {}),
         ("/accounts", {"cursor": encode_cursor("a\x00")}),
         ("/reps", {"team": "a\x00"}),
-        ("/routing/decisions", {"account": "a\x00"}),
+        ("/decisions", {"account": "a\x00"}),
     ]:
         got = api.get(path, params=params)
         assert got.status_code in (200, 404, 422), (path, got.status_code, got.text)
@@ -124,18 +124,18 @@ def test_decisions_list_with_filters_and_show_one_with_its_candidates(api: Api) 
     _insert_accounts(api, ["A1", "A2"])
     for key in ["A1", "A2", "A1"]:
         routing.route(api.c.ledger, api.c.clock, key, "manual", "test")
-    of_a1 = api.get("/routing/decisions", params={"account": "A1"}).json()["items"]
+    of_a1 = api.get("/decisions", params={"account": "A1"}).json()["items"]
     assert [d["account"] for d in of_a1] == ["A1", "A1"]
     assert of_a1[0]["id"] > of_a1[1]["id"]  # newest first
-    pages = _walk(api, "/routing/decisions", limit=2)
+    pages = _walk(api, "/decisions", limit=2)
     assert [len(p) for p in pages] == [2, 1]
-    one = api.get(f"/routing/decisions/{of_a1[0]['id']}").json()
+    one = api.get(f"/decisions/{of_a1[0]['id']}").json()
     assert set(one) >= {"candidates", "exclusions", "outcome", "policy_version"}
-    mine = api.get("/routing/decisions", "rep").json()["items"]
+    mine = api.get("/decisions", "rep").json()["items"]
     assert all(d["rep"] == "R1" for d in mine)
-    since = api.get("/routing/decisions", params={"since": "2100-01-01T00:00:00Z"})
+    since = api.get("/decisions", params={"since": "2100-01-01T00:00:00Z"})
     assert since.json() == {"items": [], "next_cursor": None}
-    assert api.get("/routing/decisions", params={"rep": "R404"}).status_code == 404
+    assert api.get("/decisions", params={"rep": "R404"}).status_code == 404
 
 
 def test_reps_page_show_one_and_record_leave(api: Api) -> None:

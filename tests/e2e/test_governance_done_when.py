@@ -149,7 +149,7 @@ def test_an_admin_lowers_the_threshold_and_rolls_it_back_over_http(
     assert activated.status_code == 200 and activated.json()["version"] == 2
     routed = http.post("/routing/A1", json={"trigger": "manual"})
     assert (routed.json()["policy_version"], routed.json()["outcome"]) == (2, "leased")
-    decisions = http.get("/routing/decisions", params={"account": "A1"})
+    decisions = http.get("/decisions", params={"account": "A1"})
     assert decisions.status_code == 200, decisions.text
     assert [(d["policy_version"], d["outcome"]) for d in decisions.json()["items"]] == [
         (2, "leased"), (1, "pool")]  # fmt: skip

@@ -104,8 +104,8 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("GET", "/reps"): ANY,
     ("GET", "/reps/{external_id}"): ANY,
     ("POST", "/reps/{external_id}/leave"): MANAGER,
-    ("GET", "/routing/decisions"): ANY,  # a rep only those that chose it
-    ("GET", "/routing/decisions/{decision_id}"): ANY,
+    ("GET", "/decisions"): ANY,  # a rep only those that chose it
+    ("GET", "/decisions/{decision_id}"): ANY,
     ("GET", "/overflow"): ANY,
     # optimiser, bids, CRM export
     ("POST", "/rebalance"): MANAGER,

@@ -17,15 +17,32 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 ItemT = TypeVar("ItemT")
 RowT = TypeVar("RowT")
 KeyT = TypeVar("KeyT", int, str)
+
+
+def _iso_text(value: object) -> object:
+    """A time in a query is ISO 8601 text (pydantic alone would read `0.5` as a Unix time)."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                "an ISO 8601 time with its offset, e.g. 2027-01-31T00:00:00Z"
+            ) from None
+    return value
+
+
+# A query parameter's time: RFC 3339 (`format: date-time`), with an offset or Z.
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

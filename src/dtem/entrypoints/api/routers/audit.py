@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -15,7 +14,7 @@ from pydantic import BaseModel
 from dtem.domain.audit import AuditEntry
 from dtem.domain.clock import as_utc
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep
-from dtem.entrypoints.api.pagination import Page, PageDep
+from dtem.entrypoints.api.pagination import IsoTime, Page, PageDep
 from dtem.services import audit
 
 router = APIRouter(tags=["audit"])
@@ -42,7 +41,7 @@ def list_entries(
     page: PageDep,
     action: str | None = Query(None, examples=["policy.activate"]),
     actor: str | None = Query(None, description="e.g. cli, or token:7"),
-    since: datetime | None = Query(None, description="Only entries at or after this time."),
+    since: IsoTime | None = Query(None, description="Only entries at or after this time."),
 ) -> Page[AuditEntryOut]:
     """Audit entries, newest first, of one action and/or actor."""
     when = as_utc(since) if since else None

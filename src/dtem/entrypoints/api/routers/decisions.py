@@ -3,7 +3,7 @@
 Any token may read them, but a rep token only the decisions that chose its rep (another's
 is a 404, as a missing one).
 
-    curl -H "Authorization: Bearer $TOKEN" 'localhost:8000/routing/decisions?account=ACME-001'
+    curl -H "Authorization: Bearer $TOKEN" 'localhost:8000/decisions?account=ACME-001'
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from dtem.domain.clock import as_utc
 from dtem.entrypoints.api.callers import rep_scope
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep
-from dtem.entrypoints.api.pagination import Page, PageDep
+from dtem.entrypoints.api.pagination import IsoTime, Page, PageDep
 from dtem.services import decisions
 
 router = APIRouter(tags=["routing"])
@@ -43,14 +43,14 @@ class DecisionDetailOut(DecisionOut):
     exclusions: dict[str, str]
 
 
-@router.get("/routing/decisions", response_model=Page[DecisionOut])
+@router.get("/decisions", response_model=Page[DecisionOut])
 def list_decisions(
     c: ContainerDep,
     token: TokenDep,
     page: PageDep,
     account: str | None = Query(None, description="Only this account's (external id)."),
     rep: str | None = Query(None, description="Only those that chose this rep."),
-    since: datetime | None = Query(None, description="Only those at or after this time."),
+    since: IsoTime | None = Query(None, description="Only those at or after this time."),
 ) -> Page[DecisionOut]:
     """Routing decisions, newest first (`dtem route --explain` shows an account's)."""
     rep = rep_scope(token) or rep
@@ -59,7 +59,7 @@ def list_decisions(
     return page.of(found, key=lambda d: d.id, item=DecisionOut.of)
 
 
-@router.get("/routing/decisions/{decision_id}", response_model=DecisionDetailOut)
+@router.get("/decisions/{decision_id}", response_model=DecisionDetailOut)
 def show_decision(decision_id: int, c: ContainerDep, token: TokenDep) -> DecisionDetailOut:
     """One decision with every candidate and why the others were excluded."""
     v = decisions.show_decision(c.ledger, decision_id, as_rep=rep_scope(token))
