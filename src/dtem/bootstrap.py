@@ -17,7 +17,7 @@ from dtem.config import Settings
 from dtem.domain.batch import BatchScorer
 from dtem.domain.clock import Clock, system_clock
 from dtem.domain.errors import ArgumentInvalid
-from dtem.domain.webhooks import RetryPlan
+from dtem.domain.webhooks import RetryPlan, WebhookSender
 from dtem.services.governance import PolicyCache
 from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.stages import route_triggered, score_committed
@@ -79,7 +79,8 @@ def connect(settings: Settings) -> Container:
 
 
 def webhook_dispatcher(container: Container) -> Dispatcher:
-    """A dispatcher of the container's outbox, POSTing with httpx (jittered retries)."""
+    """A dispatcher of the container's outbox, POSTing with httpx (jittered retries), and
+    sending `email` deliveries over SMTP when `DTEM_SMTP_HOST` is set."""
     from dtem.adapters.webhooks.http_sender import HttpxSender
 
     return Dispatcher(
@@ -88,6 +89,24 @@ def webhook_dispatcher(container: Container) -> Dispatcher:
         container.clock,
         RetryPlan(random.random),
         timeout=container.settings.webhook_timeout_seconds,
+        mailer=smtp_mailer(container.settings),
+    )
+
+
+def smtp_mailer(settings: Settings) -> WebhookSender | None:
+    """The digest mailer of `DTEM_SMTP_*`, or None when no host is set."""
+    from dtem.adapters.webhooks.smtp_sender import SmtpMailer
+
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        settings.smtp_user,
+        password,
+        settings.smtp_starttls,
     )
 
 

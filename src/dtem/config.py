@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         1.0, gt=0, description="how long a dispatcher waits when no delivery is due"
     )
+
+    smtp_host: str | None = Field(
+        None, description="SMTP server of the daily digest e-mails (unset: no e-mail is sent)"
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port (587 with STARTTLS)")
+    smtp_from: str = Field("dtem@localhost", description="the From address of digest e-mails")
+    smtp_user: str | None = Field(None, description="SMTP login, if the server wants one")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password (never logged)")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

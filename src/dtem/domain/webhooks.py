@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from dtem.domain.digest_mail import DIGEST_EVENT, EMAIL_FORMAT, digest_email
 from dtem.domain.errors import ArgumentInvalid
 from dtem.domain.slack import slack_message
 
@@ -77,6 +78,8 @@ class WebhookSubscription:
         A scoped subscription takes only events that name a rep (`data.rep_id`, and
         `data.team` for a team); an event about no rep (a policy activation) is not its.
         """
+        if (event.type == DIGEST_EVENT) != (self.format == EMAIL_FORMAT):
+            return False  # a digest goes by e-mail only, and e-mail carries digests only
         return self.takes(event.type) and in_scope(self.rep_id, self.team, event.data)
 
 
@@ -216,6 +219,8 @@ def render(format_: str, event: WebhookEvent) -> tuple[bytes, str]:
         return body.encode(), "application/json"
     if format_ == "slack":
         return json.dumps(slack_message(event), sort_keys=True).encode(), "application/json"
+    if format_ == EMAIL_FORMAT:
+        return digest_email(event.id, event.data), "message/rfc822"
     raise ArgumentInvalid(f"format: unknown webhook format {format_!r}; use {', '.join(FORMATS)}")
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from dtem.domain.clock import Clock
+from dtem.domain.digest_mail import EMAIL_FORMAT
 from dtem.domain.ports import LedgerOf, OutboxPort
 from dtem.domain.webhooks import (
     DELIVERED,
@@ -86,6 +87,7 @@ class Dispatcher:
     batch: int = 20
     concurrency: int = 8
     hold: timedelta = timedelta(minutes=5)
+    mailer: WebhookSender | None = None  # sends `email` deliveries (SMTP); None: not set up
 
     def deliver_due(self, only: int | None = None) -> DispatchReport:
         """One round: claim up to `batch` due deliveries (or just `only`), POST, record."""
@@ -128,7 +130,7 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         try:
-            status = self.sender.post(sub.url, body, headers, self.timeout)
+            status = self._sender(sub).post(sub.url, body, headers, self.timeout)
         except WebhookSendFailed as exc:
             error = str(exc)
         took = round((time.monotonic() - started) * 1000)
@@ -136,6 +138,13 @@ class Dispatcher:
         ok = status is not None and 200 <= status < 300
         again = None if ok or d.event.type == TEST_EVENT else self.retries.next_retry(number, at)
         return WebhookAttempt(d.id, number, at, status, error, took, again)
+
+    def _sender(self, sub: WebhookSubscription) -> WebhookSender:
+        if sub.format != EMAIL_FORMAT:
+            return self.sender
+        if self.mailer is None:
+            raise WebhookSendFailed("no SMTP server set up: set DTEM_SMTP_HOST")
+        return self.mailer
 
     def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set, keeping up to `concurrency` POSTs in flight.

@@ -13,6 +13,7 @@ from dtem.entrypoints.cli import (
     imports,
     kpis,
     market,
+    notify,
     opportunities,
     optim,
     policy,
@@ -55,6 +56,7 @@ opportunities.register(app)
 accounts.register(app)
 privacy.register(app)
 webhooks.register(app)
+notify.register(app)
 
 
 def main() -> None:

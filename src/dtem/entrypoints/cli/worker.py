@@ -45,7 +45,11 @@ def worker(
         float | None, typer.Option(help="Stop after this many idle seconds.", show_default=False)
     ] = None,
     review: Annotated[
-        bool, typer.Option(help="Also run the daily review at the policy's review hour.")
+        bool,
+        typer.Option(
+            help="Also run the daily review at the policy's review hour, then queue the reps' "
+            "digest e-mails (dtem notify digest)."
+        ),
     ] = True,
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -84,6 +88,7 @@ def worker(
 
 def _daily_review(c: Container) -> Task:
     from dtem.entrypoints.worker import daily
+    from dtem.services.digest import queue_digests
     from dtem.services.review import next_run, run_review
 
     def next_at() -> datetime:
@@ -91,7 +96,12 @@ def _daily_review(c: Container) -> Task:
             policy = governance.active_policy(tx).policy
         return next_run(c.clock(), policy)
 
-    return daily(next_at, c.clock, lambda: run_review(c.ledger, c.clock, actor="worker"))
+    def review_then_digest() -> object:
+        done = run_review(c.ledger, c.clock, actor="worker")
+        queue_digests(c.ledger, c.clock, c.clock().date(), actor="worker")
+        return done
+
+    return daily(next_at, c.clock, review_then_digest)
 
 
 async def _until_signalled(tasks: list[Task], quiet: bool) -> None:
