@@ -58,3 +58,14 @@ def _queue_and_send(tmp_path: Path, port: int, monkeypatch: pytest.MonkeyPatch) 
 def test_a_digest_date_that_is_not_a_date_names_the_field(tmp_path: Path) -> None:
     proc = run_dtem("notify", "digest", "--date", "5 Jan", db=_ledger(tmp_path))
     assert proc.returncode == 2 and "date: expected YYYY-MM-DD, got '5 Jan'" in proc.stderr
+
+
+def test_mute_and_unmute_from_the_command_line(tmp_path: Path) -> None:
+    db = _ledger(tmp_path)
+    muted = _json("notify", "mute", "--rep", "R1", "--kind", "lease.granted", db=db)
+    listed = run_dtem("notify", "mutes", "--rep", "R1", db=db, check=True).stdout
+    unmuted = _json("notify", "unmute", "--rep", "R1", "--kind", "lease.granted", db=db)
+    bad = run_dtem("notify", "mute", "--rep", "R1", "--kind", "policy.activated", db=db)
+    assert muted == {"rep": "R1", "muted": ["lease.granted"]}
+    assert listed.strip() == "R1 muted: lease.granted" and unmuted["muted"] == []
+    assert bad.returncode == 2 and "kind: cannot mute 'policy.activated'" in bad.stderr

@@ -126,6 +126,10 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str | Page] = {
     ("PUT", "/accounts/{external_id}/do-not-contact"): MANAGER,
     # compensation (a rep its own statement: the path below names the rep token's rep)
     ("GET", "/comp/statements/{rep}/{period}"): REP_OR_MANAGER,
+    # a rep's notification mutes (a rep its own: the path names the rep token's rep)
+    ("GET", "/notifications/{rep}/mutes"): REP_OR_MANAGER,
+    ("PUT", "/notifications/{rep}/mutes/{kind}"): REP_OR_MANAGER,
+    ("DELETE", "/notifications/{rep}/mutes/{kind}"): REP_OR_MANAGER,
     ("GET", "/comp/plans"): ANY,
     ("POST", "/comp/plans"): ADMIN,
     ("GET", "/comp/periods"): READER,

@@ -39,6 +39,7 @@ EVENT_TYPES = (
 )
 TEST_EVENT = "webhook.test"  # sent by `dtem webhooks test`, whatever a subscription takes
 FORMATS = ("json", "slack")  # how a delivery's body is written
+PERSONAL_FORMATS = ("slack", "email")  # read by people: a rep's mutes apply to these only
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 
 # After attempt n fails, the next one waits RETRY_DELAYS[n - 1] (± 10% jitter); after the
@@ -196,6 +197,25 @@ class RetryPlan:
             return None
         spread = 1 + self.jitter * (2 * self.random() - 1)
         return at + self.delays[attempt - 1] * spread
+
+
+def muted(sub: WebhookSubscription, event: WebhookEvent, mutes: set[tuple[int, str]]) -> bool:
+    """Whether the rep of `event` muted its kind, for a subscription people read.
+
+    >>> e = WebhookEvent("evt_1", "lease.granted", datetime(2027, 1, 4, tzinfo=UTC), {"rep_id": 7})
+    >>> s = WebhookSubscription("https://x.test", "k", (), e.created_at, "cli", "slack")
+    >>> mutes, crm = {(7, "lease.granted")}, WebhookSubscription("https://y.test", "k", (),
+    ...                                                          e.created_at, "cli", "json")
+    >>> muted(s, e, mutes), muted(crm, e, mutes)
+    (True, False)
+    """
+    rep_id = event.data.get("rep_id")
+    return sub.format in PERSONAL_FORMATS and (rep_id, event.type) in mutes
+
+
+def event_reps(events: Sequence[WebhookEvent]) -> set[int]:
+    """The reps these events are about (whose mutes to read)."""
+    return {e.data["rep_id"] for e in events if isinstance(e.data.get("rep_id"), int)}
 
 
 def in_scope(rep_id: int | None, team: str | None, data: dict[str, Any]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,8 @@ from dtem.domain.webhooks import (
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
+    event_reps,
+    muted,
 )
 
 
@@ -75,14 +77,32 @@ class OutboxMemory:
 
     def enqueue_webhook_events(self, events: Sequence[WebhookEvent]) -> int:
         subs = [s for s in self._rows("webhook_subscriptions") if s.active]
+        mutes = self.muted_notifications(event_reps(events))
         written = 0
         for e in events:
             for sub in subs:
-                if sub.takes_event(e):
+                if sub.takes_event(e) and not muted(sub, e, mutes):
                     assert sub.id is not None
                     self._add(sub.id, e, e.created_at, None)
                     written += 1
         return written
+
+    def mute_notification(self, rep_id: int, kind: str, at: datetime, actor: str) -> bool:
+        mutes: dict[tuple[int, str], tuple[datetime, str]] = self.s.extra.setdefault(
+            "notification_mutes", {}
+        )
+        if (rep_id, kind) in mutes:
+            return False
+        mutes[(rep_id, kind)] = (as_utc(at), actor)
+        return True
+
+    def unmute_notification(self, rep_id: int, kind: str) -> bool:
+        mutes: dict[tuple[int, str], Any] = self.s.extra.setdefault("notification_mutes", {})
+        return mutes.pop((rep_id, kind), None) is not None
+
+    def muted_notifications(self, rep_ids: Collection[int]) -> set[tuple[int, str]]:
+        wanted = set(rep_ids)
+        return {k for k in self.s.extra.get("notification_mutes", {}) if k[0] in wanted}
 
     def add_webhook_delivery(
         self, subscription_id: int, event: WebhookEvent, at: datetime, replay_of: int | None

@@ -7,7 +7,7 @@ writer at a time), so a claim's read and update are never interleaved with anoth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,15 +20,19 @@ from dtem.domain.errors import NotFound
 from dtem.domain.webhooks import (
     CANCELLED,
     PENDING,
+    PERSONAL_FORMATS,
     DeliveryClaim,
     DeliveryFilter,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
+    event_reps,
+    muted,
 )
 
 S, D, A = t.webhook_subscriptions, t.webhook_deliveries, t.webhook_attempts
+M = t.notification_mutes
 _ACTIVE_SUBSCRIPTIONS = sa.select(S).where(S.c.active.is_(True))
 
 
@@ -75,15 +79,35 @@ class OutboxSql:
         return self._takers
 
     def enqueue_webhook_events(self, events: Sequence[WebhookEvent]) -> int:
+        subs = self._subscribers()
+        people = any(s.format in PERSONAL_FORMATS for s in subs)
+        mutes = self.muted_notifications(event_reps(events)) if people else set()
         rows = [
             _delivery_row(sub.id, e, e.created_at, None)
             for e in events
-            for sub in self._subscribers()
-            if sub.id is not None and sub.takes_event(e)
+            for sub in subs
+            if sub.id is not None and sub.takes_event(e) and not muted(sub, e, mutes)
         ]
         if rows:
             self.conn.execute(sa.insert(D), rows)
         return len(rows)
+
+    def mute_notification(self, rep_id: int, kind: str, at: datetime, actor: str) -> bool:
+        if (rep_id, kind) in self.muted_notifications([rep_id]):
+            return False
+        row = {"rep_id": rep_id, "kind": kind, "muted_at": at, "muted_by": actor}
+        self.conn.execute(sa.insert(M).values(**row))
+        return True
+
+    def unmute_notification(self, rep_id: int, kind: str) -> bool:
+        gone = self.conn.execute(sa.delete(M).where(M.c.rep_id == rep_id, M.c.kind == kind))
+        return bool(gone.rowcount)
+
+    def muted_notifications(self, rep_ids: Collection[int]) -> set[tuple[int, str]]:
+        if not rep_ids:
+            return set()
+        q = sa.select(M.c.rep_id, M.c.kind).where(M.c.rep_id.in_(sorted(rep_ids)))
+        return {(int(r), str(k)) for r, k in self.conn.execute(q)}
 
     def add_webhook_delivery(
         self, subscription_id: int, event: WebhookEvent, at: datetime, replay_of: int | None

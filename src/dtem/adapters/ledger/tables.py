@@ -579,6 +579,15 @@ webhook_subscriptions = sa.Table(  # where to POST which events; never deleted, 
     sa.Column("team", sa.String(128)),  # only the events of this team's reps (NULL: any)
 )
 
+notification_mutes = sa.Table(  # a kind a rep does not want in Slack or e-mail (unmute: removed)
+    "notification_mutes",
+    metadata,
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), primary_key=True),
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("muted_at", TS, nullable=False),
+    sa.Column("muted_by", sa.String(128), nullable=False),
+)
+
 webhook_deliveries = sa.Table(  # one event owed to one subscription (the outbox rows)
     "webhook_deliveries",
     metadata,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -69,4 +69,16 @@ class OutboxPort(Protocol):
 
     def webhook_attempts(self, delivery_ids: Sequence[int]) -> list[WebhookAttempt]:
         """The attempts of these deliveries, by delivery then attempt number."""
+        ...
+
+    def mute_notification(self, rep_id: int, kind: str, at: datetime, actor: str) -> bool:
+        """Stop `kind` reaching this rep's Slack and e-mail; False if it was muted already."""
+        ...
+
+    def unmute_notification(self, rep_id: int, kind: str) -> bool:
+        """Let `kind` through again; False if it was not muted."""
+        ...
+
+    def muted_notifications(self, rep_ids: Collection[int]) -> set[tuple[int, str]]:
+        """(rep id, kind) of every mute of these reps."""
         ...

@@ -23,6 +23,7 @@ from dtem.entrypoints.api.routers import (
     kpis,
     leases,
     market,
+    notifications,
     opportunities,
     optim,
     privacy,
@@ -71,6 +72,7 @@ def create_app(container: Container, dispatch_webhooks: bool = False) -> FastAPI
     app.include_router(accounts.router)
     app.include_router(privacy.router)
     app.include_router(webhooks.router)
+    app.include_router(notifications.router)
     dashboard.install(app)  # the pages people open in a browser, at / and /ui/…
     contract.install(app)  # reads the routes when the document is first asked for
     if container.settings.cors_origins:

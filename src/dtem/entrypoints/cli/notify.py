@@ -16,7 +16,7 @@ from dtem.entrypoints.cli.common import (
     open_ledger,
     print_json,
 )
-from dtem.services import digest
+from dtem.services import digest, notification_mutes
 
 notify_app = typer.Typer(
     help="Reps' notifications: the daily e-mail digest (Slack: dtem webhooks add --format slack).",
@@ -77,3 +77,50 @@ def _day(value: str | None, today: date) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise ArgumentInvalid(f"date: expected YYYY-MM-DD, got {value!r}") from exc
+
+
+RepOption = Annotated[str, typer.Option("--rep", help="The rep (external id).")]
+KindOption = Annotated[
+    str, typer.Option("--kind", help=f"A kind: {', '.join(notification_mutes.MUTABLE_KINDS)}.")
+]
+
+
+@notify_app.command("mute")
+@handle_errors
+def mute(
+    rep: RepOption, kind: KindOption, db: DbOption = None, json_out: JsonOption = False
+) -> None:
+    """Stop one kind reaching a rep's Slack and digest e-mail.
+
+    Example:  dtem notify mute --rep R1 --kind lease.granted
+    """
+    c = open_ledger(db)
+    _show(rep, notification_mutes.mute(c.ledger, c.clock, rep, kind, c.settings.actor), json_out)
+
+
+@notify_app.command("unmute")
+@handle_errors
+def unmute(
+    rep: RepOption, kind: KindOption, db: DbOption = None, json_out: JsonOption = False
+) -> None:
+    """Let a muted kind reach the rep again.
+
+    Example:  dtem notify unmute --rep R1 --kind lease.granted
+    """
+    c = open_ledger(db)
+    _show(rep, notification_mutes.unmute(c.ledger, c.clock, rep, kind, c.settings.actor), json_out)
+
+
+@notify_app.command("mutes")
+@handle_errors
+def mutes(rep: RepOption, db: DbOption = None, json_out: JsonOption = False) -> None:
+    """The kinds a rep muted.  Example:  dtem notify mutes --rep R1"""
+    c = open_ledger(db)
+    _show(rep, notification_mutes.muted_kinds(c.ledger, rep), json_out)
+
+
+def _show(rep: str, kinds: list[str], json_out: bool) -> None:
+    if json_out:
+        print_json({"rep": rep, "muted": kinds})
+    else:
+        console.print(f"{rep} muted: {', '.join(kinds) or 'nothing'}", highlight=False)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 00:36:41.090647
+Create Date: 2026-12-02 00:53:49.409460
 """
 
 from collections.abc import Sequence
@@ -306,6 +306,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_leases_rep_id'), ['rep_id'], unique=False)
         batch_op.create_index('uq_leases_one_active_per_account', ['account_id'], unique=True, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 
+    op.create_table('notification_mutes',
+    sa.Column('rep_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('muted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('muted_by', sa.String(length=128), nullable=False),
+    sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_notification_mutes_rep_id_reps')),
+    sa.PrimaryKeyConstraint('rep_id', 'kind', name=op.f('pk_notification_mutes'))
+    )
     op.create_table('opportunities',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('external_id', sa.String(length=128), nullable=False),
@@ -652,6 +660,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_opportunities_account_id'))
 
     op.drop_table('opportunities')
+    op.drop_table('notification_mutes')
     with op.batch_alter_table('leases', schema=None) as batch_op:
         batch_op.drop_index('uq_leases_one_active_per_account', sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_leases_rep_id'))
