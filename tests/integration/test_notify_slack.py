@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from dtem.domain.clock import FixedClock
 from dtem.domain.errors import ArgumentInvalid
 from dtem.domain.model import Account, Rep
 from dtem.domain.webhooks import RetryPlan
-from dtem.services import leases, routing, webhooks
+from dtem.services import leases, review, routing, webhooks
 from dtem.services.webhook_dispatch import Dispatcher
 from tests.conftest import T0, sql_ledger
 from tests.market_seed import put_score, seed
@@ -110,3 +111,23 @@ def test_a_scope_names_a_known_rep_and_not_both_a_rep_and_a_team(market: Any) ->
         webhooks.subscribe(
             ledger, clock, "https://hooks.example.com/x", [], "cli", "slack", "R1", "east"
         )
+
+
+def test_the_daily_review_announces_a_sprint_ending_within_3_days_once(market: Any) -> None:
+    ledger, clock = market
+    with Subscriber() as mine:
+        lease = routing.route(ledger, clock, "A4", "crossed_up").lease  # ends 2027-02-03 09:00
+        assert lease is not None
+        rep = _rep_of(lease)
+        webhooks.subscribe(ledger, clock, mine.url, ["lease.sprint_ending"], "cli", "slack", rep)
+        written = []
+        for day in (31, 32, 32, 33):  # 2027-01-31 is 3 days 3 h before the end: too early
+            on = date(2027, 1, 1) + timedelta(days=day - 1)
+            clock.now = datetime.combine(on, time(7), tzinfo=UTC)
+            written.append(review.run_review(ledger, clock, on).sprints_ending)
+        _deliver(ledger, clock)
+    assert written == [0, 1, 0, 0]  # announced once, by the 2027-02-01 review
+    (msg,) = _messages(mine)
+    assert msg["text"] == (
+        f"Sprint ending: {rep}'s lease on A4 ends 2027-02-03, 3 day(s) left to advance it."
+    )

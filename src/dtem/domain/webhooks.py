@@ -33,6 +33,7 @@ EVENT_TYPES = (
     "lease.revoked",
     "lease.expired",
     "lease.reassigned",
+    "lease.sprint_ending",
     "score.crossed",
     "policy.activated",
     "comp.period_closed",

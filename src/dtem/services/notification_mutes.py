@@ -31,7 +31,7 @@ def check_kind(kind: str) -> str:
     Traceback (most recent call last):
     ...
     dtem.domain.errors.ArgumentInvalid: kind: cannot mute 'score.crossed'; use lease.granted, \
-lease.revoked, lease.expired, lease.reassigned, rep.digest
+lease.revoked, lease.expired, lease.reassigned, lease.sprint_ending, rep.digest
     """
     if kind not in MUTABLE_KINDS:
         raise ArgumentInvalid(f"kind: cannot mute {kind!r}; use {', '.join(MUTABLE_KINDS)}")

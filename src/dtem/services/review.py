@@ -49,6 +49,7 @@ from dtem.services import capacity_rate, leases
 from dtem.services.governance import active_policy
 from dtem.services.retention import RetentionSweep, sweep_signals
 from dtem.services.routing import RoutingTx, rep_velocity, route_in_tx
+from dtem.services.sprint_notices import announce_sprints_ending
 
 Progress = Callable[[str, int, int], None]  # step, done, total
 REVIEW_ATTEMPTS = 3  # reads of one lease before a stale write is reported, not retried
@@ -76,6 +77,7 @@ class ReviewReport:
     overflow_retried: int = 0
     triggers_consumed: int = 0
     conflicts_retried: int = 0  # leases read again because they moved during the review
+    sprints_ending: int = 0  # lease.sprint_ending deliveries written (within 3 days)
     outcomes: dict[str, int] = field(default_factory=dict)  # routing outcome -> count
     retention: RetentionSweep = field(default_factory=RetentionSweep)
 
@@ -126,6 +128,7 @@ def run_review(
     _retry_overflow(ledger, report, actor, progress)
     _consume_triggers(ledger, report, actor, progress)
     _step_lambda(ledger, report, actor, progress)
+    report.sprints_ending = announce_sprints_ending(ledger, report.at)
     if report.changed:
         with ledger.transaction() as tx:
             summary = {"date": day.isoformat(), **_summary(report)}

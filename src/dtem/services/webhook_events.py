@@ -71,6 +71,16 @@ def _lease_data(tx: DirectoryPort, lease: Lease, actor: str) -> dict[str, Any]:
     }
 
 
+def sprint_ending(tx: _LeaseFacts, lease: Lease, at: datetime, days_left: int) -> int:
+    """`lease.sprint_ending`: the lease's data and the whole days left in its sprint."""
+    return emit(
+        tx,
+        "lease.sprint_ending",
+        at,
+        lambda: {**_lease_data(tx, lease, "review"), "days_left": days_left},
+    )
+
+
 def score_crossings(
     tx: OutboxPort, events: Sequence[ScoreEvent], names: Mapping[int, str], threshold: float
 ) -> int:

@@ -104,6 +104,16 @@ class OutboxMemory:
         wanted = set(rep_ids)
         return {k for k in self.s.extra.get("notification_mutes", {}) if k[0] in wanted}
 
+    def note_sprint_ending(self, lease_id: int, expires_at: datetime, at: datetime) -> bool:
+        noticed: dict[tuple[int, datetime], datetime] = self.s.extra.setdefault(
+            "sprint_notices", {}
+        )
+        key = (lease_id, as_utc(expires_at))
+        if key in noticed:
+            return False
+        noticed[key] = as_utc(at)
+        return True
+
     def add_webhook_delivery(
         self, subscription_id: int, event: WebhookEvent, at: datetime, replay_of: int | None
     ) -> WebhookDelivery:

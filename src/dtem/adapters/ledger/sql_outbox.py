@@ -32,7 +32,7 @@ from dtem.domain.webhooks import (
 )
 
 S, D, A = t.webhook_subscriptions, t.webhook_deliveries, t.webhook_attempts
-M = t.notification_mutes
+M, N = t.notification_mutes, t.sprint_notices
 _ACTIVE_SUBSCRIPTIONS = sa.select(S).where(S.c.active.is_(True))
 
 
@@ -108,6 +108,14 @@ class OutboxSql:
             return set()
         q = sa.select(M.c.rep_id, M.c.kind).where(M.c.rep_id.in_(sorted(rep_ids)))
         return {(int(r), str(k)) for r, k in self.conn.execute(q)}
+
+    def note_sprint_ending(self, lease_id: int, expires_at: datetime, at: datetime) -> bool:
+        q = sa.select(N.c.lease_id).where(N.c.lease_id == lease_id, N.c.expires_at == expires_at)
+        if self.conn.execute(q).first() is not None:
+            return False
+        row = {"lease_id": lease_id, "expires_at": expires_at, "noticed_at": at}
+        self.conn.execute(sa.insert(N).values(**row))
+        return True
 
     def add_webhook_delivery(
         self, subscription_id: int, event: WebhookEvent, at: datetime, replay_of: int | None

@@ -588,6 +588,14 @@ notification_mutes = sa.Table(  # a kind a rep does not want in Slack or e-mail 
     sa.Column("muted_by", sa.String(128), nullable=False),
 )
 
+sprint_notices = sa.Table(  # a lease.sprint_ending written once per lease and sprint
+    "sprint_notices",
+    metadata,
+    sa.Column("lease_id", sa.ForeignKey("leases.id"), primary_key=True),
+    sa.Column("expires_at", TS, primary_key=True),  # the sprint (an advance moves it)
+    sa.Column("noticed_at", TS, nullable=False),
+)
+
 webhook_deliveries = sa.Table(  # one event owed to one subscription (the outbox rows)
     "webhook_deliveries",
     metadata,

@@ -82,3 +82,8 @@ class OutboxPort(Protocol):
     def muted_notifications(self, rep_ids: Collection[int]) -> set[tuple[int, str]]:
         """(rep id, kind) of every mute of these reps."""
         ...
+
+    def note_sprint_ending(self, lease_id: int, expires_at: datetime, at: datetime) -> bool:
+        """Record that this lease's sprint (ending `expires_at`) was announced; False (no
+        change) when it already was — a sprint is announced once."""
+        ...

@@ -34,6 +34,7 @@ EventType = Literal[
     "lease.revoked",
     "lease.expired",
     "lease.reassigned",
+    "lease.sprint_ending",
     "score.crossed",
     "policy.activated",
     "comp.period_closed",

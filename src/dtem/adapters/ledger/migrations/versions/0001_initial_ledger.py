@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 00:53:49.409460
+Create Date: 2026-12-02 00:58:36.245240
 """
 
 from collections.abc import Sequence
@@ -559,6 +559,13 @@ def upgrade() -> None:
     with op.batch_alter_table('routing_decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_routing_decisions_account_id'), ['account_id'], unique=False)
 
+    op.create_table('sprint_notices',
+    sa.Column('lease_id', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('noticed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['lease_id'], ['leases.id'], name=op.f('fk_sprint_notices_lease_id_leases')),
+    sa.PrimaryKeyConstraint('lease_id', 'expires_at', name=op.f('pk_sprint_notices'))
+    )
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('subscription_id', sa.Integer(), nullable=False),
@@ -606,6 +613,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_webhook_deliveries_created')
 
     op.drop_table('webhook_deliveries')
+    op.drop_table('sprint_notices')
     with op.batch_alter_table('routing_decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_routing_decisions_account_id'))
 
