@@ -131,3 +131,22 @@ def test_the_daily_review_announces_a_sprint_ending_within_3_days_once(market: A
     assert msg["text"] == (
         f"Sprint ending: {rep}'s lease on A4 ends 2027-02-03, 3 day(s) left to advance it."
     )
+
+
+def test_a_hand_raise_on_a_leased_account_reaches_the_holders_slack(market: Any) -> None:
+    ledger, clock = market
+    with Subscriber() as mine, Subscriber() as theirs:
+        lease = routing.route(ledger, clock, "A2", "crossed_up").lease
+        assert lease is not None
+        rep, other = _rep_of(lease), {"R1": "R2", "R2": "R1"}[_rep_of(lease)]
+        webhooks.subscribe(ledger, clock, mine.url, ["account.hand_raise"], "cli", "slack", rep)
+        webhooks.subscribe(ledger, clock, theirs.url, ["account.hand_raise"], "cli", "slack", other)
+        clock.advance(hours=2)
+        routing.route(ledger, clock, "A2", "hand_raise")  # the holder keeps it
+        routing.route(ledger, clock, "A3", "hand_raise")  # no lease yet: nobody to tell
+        _deliver(ledger, clock)
+    (msg,) = _messages(mine)
+    assert msg["text"] == (
+        f"Hand-raise on A2 ({rep}'s lease): hand_raise at 2027-01-04T11:00:00+00:00."
+    )
+    assert theirs.received == []

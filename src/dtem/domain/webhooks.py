@@ -34,6 +34,7 @@ EVENT_TYPES = (
     "lease.expired",
     "lease.reassigned",
     "lease.sprint_ending",
+    "account.hand_raise",
     "score.crossed",
     "policy.activated",
     "comp.period_closed",

@@ -17,7 +17,11 @@ from dtem.domain.errors import ArgumentInvalid
 from dtem.domain.ports import AuditPort, DirectoryPort, LedgerOf, OutboxPort
 from dtem.domain.webhooks import EVENT_TYPES
 
-MUTABLE_KINDS = (*[t for t in EVENT_TYPES if t.startswith("lease.")], DIGEST_EVENT)
+MUTABLE_KINDS = (
+    *[t for t in EVENT_TYPES if t.startswith("lease.")],
+    "account.hand_raise",
+    DIGEST_EVENT,
+)
 
 
 class _Mutes(OutboxPort, AuditPort, DirectoryPort, Protocol):
@@ -31,7 +35,8 @@ def check_kind(kind: str) -> str:
     Traceback (most recent call last):
     ...
     dtem.domain.errors.ArgumentInvalid: kind: cannot mute 'score.crossed'; use lease.granted, \
-lease.revoked, lease.expired, lease.reassigned, lease.sprint_ending, rep.digest
+lease.revoked, lease.expired, lease.reassigned, lease.sprint_ending, account.hand_raise, \
+rep.digest
     """
     if kind not in MUTABLE_KINDS:
         raise ArgumentInvalid(f"kind: cannot mute {kind!r}; use {', '.join(MUTABLE_KINDS)}")

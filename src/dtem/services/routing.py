@@ -38,7 +38,7 @@ from dtem.domain.routing import TRIGGERS, RoutingDecision, RoutingRequest, Score
 from dtem.domain.store_market import MarketQuery, RoutingRecord, ScoreRow
 from dtem.domain.tiers import tier_in_force
 from dtem.domain.win_rate import win_rate_multiplier
-from dtem.services import leases
+from dtem.services import leases, webhook_events
 from dtem.services.governance import ActivePolicy, active_policy
 from dtem.services.pipeline_worth import pipeline_worth
 from dtem.services.tiering import tier_override
@@ -123,6 +123,8 @@ def route_in_tx(
     """
     assert account.id is not None
     current = tx.active_lease(account.id)  # the lease the grant is decided on
+    if trigger == "hand_raise" and current is not None:  # tell the rep who holds it
+        webhook_events.hand_raise(tx, current, account, at)
     request = routing_request(tx, account, trigger, active, current, min_velocity, latest, at=at)
     roster, load = tx.rep_market(market_query(account, at, active))
     pod = tx.pilot_pod()

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from dtem.domain.model import Lease
+from dtem.domain.model import Account, Lease
 from dtem.domain.ports import DirectoryPort, OutboxPort
 from dtem.domain.score_records import ScoreEvent
 from dtem.domain.webhooks import WebhookEvent
@@ -78,6 +78,17 @@ def sprint_ending(tx: _LeaseFacts, lease: Lease, at: datetime, days_left: int) -
         "lease.sprint_ending",
         at,
         lambda: {**_lease_data(tx, lease, "review"), "days_left": days_left},
+    )
+
+
+def hand_raise(tx: _LeaseFacts, lease: Lease, account: Account, at: datetime) -> int:
+    """`account.hand_raise`: a hand-raise landed on an account under an active lease (the
+    lease's data, `signal` and `at`), in the unit of work that routes it."""
+    return emit(
+        tx,
+        "account.hand_raise",
+        at,
+        lambda: {**_lease_data(tx, lease, "signal"), "signal": "hand_raise", "at": _iso(at)},
     )
 
 

@@ -35,6 +35,7 @@ EventType = Literal[
     "lease.expired",
     "lease.reassigned",
     "lease.sprint_ending",
+    "account.hand_raise",
     "score.crossed",
     "policy.activated",
     "comp.period_closed",
