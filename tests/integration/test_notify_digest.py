@@ -121,3 +121,11 @@ def test_a_digest_retried_after_smtp_comes_back_is_delivered(market: Any, smtp: 
 def _reps(ledger: SqlLedger) -> list[Rep]:
     with ledger.transaction() as tx:
         return tx.all_reps()
+
+
+def test_a_reps_digest_of_a_day_is_queued_once_however_often_it_runs(market: Any) -> None:
+    ledger, clock = market
+    first = digest.queue_digests(ledger, clock, DAY, actor="worker")
+    again = digest.queue_digests(ledger, clock, DAY, actor="cli")
+    next_day = digest.queue_digests(ledger, clock, DAY + timedelta(days=1), actor="worker")
+    assert (first.queued, again.queued, next_day.queued) == (2, 0, 2)

@@ -4,7 +4,8 @@
 their leases with days left, the leases they gained and lost over the day before `day`,
 hand-raises on their accounts that day — and writes it to the outbox in one transaction.
 The dispatcher sends it over SMTP later, retried and logged like any webhook, so a dead
-SMTP server slows nothing. The first run makes the one `email` subscription that carries
+SMTP server slows nothing. A rep's digest of a day is queued once (`digest_notices`),
+however often the command runs. The first run makes the one `email` subscription that carries
 digests (removing it stops them until the next run makes it again).
 
 >>> # queue_digests(ledger, clock, date(2027, 1, 5), actor="worker")
@@ -64,9 +65,10 @@ def queue_digests(
         if dry_run:
             return DigestRun(day, digests, 0)
         _ensure_email_subscription(tx, clock, actor)
-        events = [WebhookEvent.new(DIGEST_EVENT, clock(), d) for d in digests]
+        fresh = [d for d in digests if tx.note_digest(d["rep_id"], day, clock())]
+        events = [WebhookEvent.new(DIGEST_EVENT, clock(), d) for d in fresh]
         queued = tx.enqueue_webhook_events(events) if events else 0
-        detail = {"day": day.isoformat(), "digests": len(digests), "queued": queued}
+        detail = {"day": day.isoformat(), "digests": len(fresh), "queued": queued}
         tx.append_audit(actor, "notify.digest", detail, clock())
     return DigestRun(day, digests, queued)
 

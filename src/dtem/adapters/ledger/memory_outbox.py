@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from dtem.domain.clock import as_utc
@@ -112,6 +112,13 @@ class OutboxMemory:
         if key in noticed:
             return False
         noticed[key] = as_utc(at)
+        return True
+
+    def note_digest(self, rep_id: int, day: date, at: datetime) -> bool:
+        queued: dict[tuple[int, date], datetime] = self.s.extra.setdefault("digest_notices", {})
+        if (rep_id, day) in queued:
+            return False
+        queued[(rep_id, day)] = as_utc(at)
         return True
 
     def add_webhook_delivery(

@@ -8,7 +8,7 @@ writer at a time), so a claim's read and update are never interleaved with anoth
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ from dtem.domain.webhooks import (
 )
 
 S, D, A = t.webhook_subscriptions, t.webhook_deliveries, t.webhook_attempts
-M, N = t.notification_mutes, t.sprint_notices
+M, N, G = t.notification_mutes, t.sprint_notices, t.digest_notices
 _ACTIVE_SUBSCRIPTIONS = sa.select(S).where(S.c.active.is_(True))
 
 
@@ -115,6 +115,13 @@ class OutboxSql:
             return False
         row = {"lease_id": lease_id, "expires_at": expires_at, "noticed_at": at}
         self.conn.execute(sa.insert(N).values(**row))
+        return True
+
+    def note_digest(self, rep_id: int, day: date, at: datetime) -> bool:
+        q = sa.select(G.c.rep_id).where(G.c.rep_id == rep_id, G.c.day == day)
+        if self.conn.execute(q).first() is not None:
+            return False
+        self.conn.execute(sa.insert(G).values(rep_id=rep_id, day=day, queued_at=at))
         return True
 
     def add_webhook_delivery(

@@ -596,6 +596,14 @@ sprint_notices = sa.Table(  # a lease.sprint_ending written once per lease and s
     sa.Column("noticed_at", TS, nullable=False),
 )
 
+digest_notices = sa.Table(  # a rep's digest of a day queued once, however often it is run
+    "digest_notices",
+    metadata,
+    sa.Column("rep_id", sa.ForeignKey("reps.id"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("queued_at", TS, nullable=False),
+)
+
 webhook_deliveries = sa.Table(  # one event owed to one subscription (the outbox rows)
     "webhook_deliveries",
     metadata,

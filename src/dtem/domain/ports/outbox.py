@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from dtem.domain.webhooks import (
@@ -86,4 +86,9 @@ class OutboxPort(Protocol):
     def note_sprint_ending(self, lease_id: int, expires_at: datetime, at: datetime) -> bool:
         """Record that this lease's sprint (ending `expires_at`) was announced; False (no
         change) when it already was — a sprint is announced once."""
+        ...
+
+    def note_digest(self, rep_id: int, day: date, at: datetime) -> bool:
+        """Record that this rep's digest of `day` is queued; False (no change) when it
+        already was — a digest is queued once per rep and day."""
         ...

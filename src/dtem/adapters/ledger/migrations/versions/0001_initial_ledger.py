@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 00:58:36.245240
+Create Date: 2026-12-02 01:05:41.431929
 """
 
 from collections.abc import Sequence
@@ -260,6 +260,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_capacity_bids_rep_id_reps')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_capacity_bids')),
     sa.UniqueConstraint('rep_id', 'quarter', name=op.f('uq_capacity_bids_rep_id_quarter'))
+    )
+    op.create_table('digest_notices',
+    sa.Column('rep_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], name=op.f('fk_digest_notices_rep_id_reps')),
+    sa.PrimaryKeyConstraint('rep_id', 'day', name=op.f('pk_digest_notices'))
     )
     op.create_table('lambda_steps',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -677,6 +684,7 @@ def downgrade() -> None:
 
     op.drop_table('leases')
     op.drop_table('lambda_steps')
+    op.drop_table('digest_notices')
     op.drop_table('capacity_bids')
     with op.batch_alter_table('agent_claims', schema=None) as batch_op:
         batch_op.drop_index('uq_agent_claims_one_open_per_account', sqlite_where=sa.text('released_at IS NULL'), postgresql_where=sa.text('released_at IS NULL'))
