@@ -51,7 +51,7 @@ def test_bids_and_award_over_http(server: Server) -> None:
     assert httpx.post(f"{base}/bids", json=other, headers=_auth(tokens["rep"])).status_code == 403
     bad = {"rep": "R1", "quarter": "Q2-2027", "leases": 3}
     resp = httpx.post(f"{base}/bids", json=bad, headers=_auth(tokens["manager"]))
-    assert resp.status_code == 422 and resp.json()["rows"][0]["field"] == "quarter"
+    assert resp.status_code == 422 and resp.json()["errors"][0]["loc"] == ["body", "quarter"]
     httpx.post(f"{base}/bids", json=other, headers=_auth(tokens["manager"]))
     award = httpx.post(
         f"{base}/bids/award", json={"quarter": "2027Q2", "total": 4},

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dtem.domain.clock import Clock
-from dtem.domain.errors import ArgumentInvalid
+from dtem.domain.errors import ArgumentInvalid, NotFound
 from dtem.domain.ports import AuditPort, DirectoryPort, LedgerOf, OutboxPort
 from dtem.domain.webhooks import (
     EVENT_TYPES,
@@ -224,7 +224,7 @@ def _replay(tx: _AuditedOutbox, d: WebhookDelivery, at: datetime, actor: str) ->
     if d.status == PENDING:
         raise ArgumentInvalid(f"delivery: {d.id} is still pending; it will be tried anyway")
     if not tx.webhook_subscription(d.subscription_id).active:
-        raise ArgumentInvalid(f"delivery: subscription {d.subscription_id} was removed")
+        raise NotFound(f"delivery: subscription {d.subscription_id} was removed")
     again = tx.add_webhook_delivery(d.subscription_id, d.event, at, d.id)
     detail = {"delivery_id": d.id, "replay_id": again.id, "event_id": d.event.id}
     tx.append_audit(actor, "webhook.replay", detail, at)
@@ -238,7 +238,7 @@ def queue_test(
     `webhook_dispatch` then sends it at once. Raises `NotFound`, `ArgumentInvalid`."""
     with ledger.transaction() as tx:
         if not tx.webhook_subscription(sub_id).active:
-            raise ArgumentInvalid(f"id: subscription {sub_id} was removed")
+            raise NotFound(f"id: subscription {sub_id} was removed")
         data = {"subscription_id": sub_id, "event_types": list(EVENT_TYPES)}
         event = WebhookEvent.new(TEST_EVENT, clock(), data)
         delivery = tx.add_webhook_delivery(sub_id, event, clock(), None)

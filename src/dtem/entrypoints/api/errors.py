@@ -16,6 +16,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,6 +66,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(HTTPException, problems.http_exception)
     app.add_exception_handler(RequestValidationError, problems.validation_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
     app.add_middleware(LastResort)
 
 
@@ -90,6 +93,31 @@ def error_response(exc: DomainError, instance: str = "") -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"}
     kind = problems.kebab(type(exc).__name__)
     return problems.problem_response(code, detail, instance, kind, headers, **extra)
+
+
+INT64 = range(-(2**63), 2**63)  # what a database integer holds
+
+
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A number too large for the database (SQLite: `OverflowError`; PostgreSQL: SQLSTATE
+    22003). In the path it names an id that cannot exist (404); elsewhere it is 422."""
+    if isinstance(exc, DataError) and getattr(exc.orig, "sqlstate", None) != "22003":
+        raise exc
+    too_big = [k for k, v in request.path_params.items() if _int(v) not in INT64]
+    if too_big:
+        detail = f"no {too_big[0]} {request.path_params[too_big[0]]}: ids are 64-bit integers"
+        return error_response(NotFound(detail), request.url.path)
+    detail = "a number in the request is out of range (64-bit integers only)"
+    return problems.problem_response(
+        422, detail, request.url.path, "number-out-of-range", error="NumberOutOfRange"
+    )
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:

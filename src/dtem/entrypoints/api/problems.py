@@ -48,6 +48,8 @@ TITLES: dict[str, str] = {
     "ledger-unavailable": "Ledger unavailable",
     "ledger-missing": "Ledger unavailable",
     "request-invalid": "Invalid request",
+    "number-out-of-range": "Number out of range",
+    "idempotency-key-invalid": "Invalid idempotency key",
     "tracking-call-invalid": "Invalid tracking call",
     "write-key-missing": "Write key missing",
     "body-too-large": "Body too large",
@@ -133,15 +135,20 @@ async def http_exception(request: Request, exc: Exception) -> JSONResponse:
 
 
 def allowed_methods(request: Request) -> set[str]:
-    """Every method some route serves at this path (Starlette names only the first route's:
-    `GET /bids` and `POST /bids` are two routes)."""
+    """The methods of the resource the path names: every route with the most literal
+    template matching it (Starlette names only the first route's; `GET /bids` and
+    `POST /bids` are two routes, and `/routing/decisions` is not `/routing/{account}`)."""
     path = request.url.path
-    methods: set[str] = set()
-    for route in iter_route_contexts(request.app.routes):
-        regex = getattr(route, "path_regex", None)
-        if route.methods and regex is not None and regex.match(path):
-            methods |= route.methods
-    return methods
+    matching = [
+        route
+        for route in iter_route_contexts(request.app.routes)
+        if route.methods
+        and getattr(route, "path_regex", None) is not None
+        and route.path_regex.match(path)
+    ]
+    literal = sorted(matching, key=lambda r: str(r.path_format).count("{"))
+    template = literal[0].path_format if literal else None
+    return {m for r in matching if r.path_format == template for m in r.methods or ()}
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

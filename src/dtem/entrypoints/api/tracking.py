@@ -46,7 +46,12 @@ async def key_and_body(request: Request) -> tuple[str, Any]:
     """The write key (Basic auth, else the body's `writeKey`) and the document without it."""
     header = write_key_of(request) if request.headers.get("authorization") else None
     doc = await read_body(request)
-    in_body = doc.pop(WRITE_KEY_FIELD, None) if isinstance(doc, dict) else None
+    has_key = isinstance(doc, dict) and WRITE_KEY_FIELD in doc
+    in_body = doc.pop(WRITE_KEY_FIELD) if has_key else None
+    if has_key and not isinstance(in_body, str):
+        raise Refused(400, f"{WRITE_KEY_FIELD}: must be a string", errors=[
+            f"{WRITE_KEY_FIELD}: must be a string"
+        ])  # fmt: skip
     key = header or (in_body if isinstance(in_body, str) else None)
     if not key:
         raise Refused(

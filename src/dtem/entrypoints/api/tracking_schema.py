@@ -19,31 +19,38 @@ MEDIA_TYPES = ("application/json", "text/plain")  # analytics.js posts text/plai
 SECURITY_SCHEME = {"type": "http", "scheme": "basic", "description": "the write key as user"}
 
 _ID = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": "number"}]}
-_TEXT = {"type": "string", "maxLength": 255}
-_TIME = {"type": "string", "format": "date-time"}
-_VALUE = {"type": "number", "minimum": 0}
+_NULL = {"type": "null"}
+_ID_OR_NULL = {"anyOf": [{"type": "string", "maxLength": 255}, {"type": "number"}, _NULL]}
+_TEXT = {"anyOf": [{"type": "string", "maxLength": 255}, _NULL]}
+_TIME = {"anyOf": [{"type": "string", "format": "date-time"}, _NULL]}
+_VALUE = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]}
 _PROPERTIES = {"type": "object", "properties": {"value": _VALUE}}
 _COMMON: dict[str, Any] = {
-    "userId": _ID,
-    "anonymousId": _ID,
+    "userId": _ID_OR_NULL,
+    "anonymousId": _ID_OR_NULL,
     "context": {"type": "object"},
     "timestamp": _TIME,
     "originalTimestamp": _TIME,
     "sentAt": _TIME,
-    "messageId": {"type": "string", "minLength": 1, "maxLength": 255},
+    "messageId": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 255}, _NULL]},
     "writeKey": {"type": "string", "description": "the write key (browsers; no header)"},
 }
 _OWN: dict[str, tuple[dict[str, Any], list[str]]] = {
     "track": ({"event": {"type": "string", "minLength": 1, "maxLength": 255},
                "properties": _PROPERTIES}, ["event"]),
-    "page": ({"name": _TEXT, "category": {"type": "string"}, "properties": _PROPERTIES}, []),
-    "screen": ({"name": _TEXT, "category": {"type": "string"}, "properties": _PROPERTIES}, []),
+    "page": ({"name": _TEXT, "category": {"anyOf": [{"type": "string"}, _NULL]},
+              "properties": _PROPERTIES}, []),
+    "screen": ({"name": _TEXT, "category": {"anyOf": [{"type": "string"}, _NULL]},
+                "properties": _PROPERTIES}, []),
     "identify": ({"traits": {"type": "object"}}, []),
     "group": ({"groupId": _ID, "traits": {"type": "object"}}, ["groupId"]),
     "alias": ({"previousId": {"type": "string", "minLength": 1, "maxLength": 255}},
               ["previousId"]),
 }  # fmt: skip
-_A_USER = [{"required": ["userId"]}, {"required": ["anonymousId"]}]
+_A_USER = [  # a user that is there: a non-empty text or a number
+    {"required": ["userId"], "properties": {"userId": _ID}},
+    {"required": ["anonymousId"], "properties": {"anonymousId": _ID}},
+]
 
 
 class TrackingProblem(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from dtem.domain.errors import Forbidden
 from dtem.domain.model import Tier
@@ -52,7 +52,7 @@ class TierIn(BaseModel):
 
 
 class ContactIn(BaseModel):
-    do_not_contact: bool
+    do_not_contact: StrictBool
     note: str = Field("", max_length=500)
 
 

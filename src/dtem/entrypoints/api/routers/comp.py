@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from dtem.domain.store_comp import CommissionLine
@@ -24,9 +24,13 @@ from dtem.services.comp.presenters import plan_json, statement_json
 
 router = APIRouter(prefix="/comp", tags=["compensation"])
 
+PeriodPath = Annotated[  # what `domain.comp_schedule.parse_period` reads
+    str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2027-01"])
+]
+
 
 @router.get("/statements/{rep}/{period}")
-def get_statement(rep: str, period: str, c: ContainerDep, token: TokenDep) -> dict[str, Any]:
+def get_statement(rep: str, period: PeriodPath, c: ContainerDep, token: TokenDep) -> dict[str, Any]:
     """A rep's commission lines in a period (YYYY-MM), with totals and the lock."""
     viewer = statements.Viewer(token.role, token.subject)
     return statement_json(statements.statement(c.ledger, rep, period, viewer))
@@ -115,7 +119,7 @@ def list_periods(c: ContainerDep, _t: ReaderDep, page: PageDep) -> Page[PeriodOu
 
 
 @router.post("/periods/{period}/close", response_model=PeriodCloseOut)
-def close_period(period: str, c: ContainerDep, token: AdminDep) -> PeriodCloseOut:
+def close_period(period: PeriodPath, c: ContainerDep, token: AdminDep) -> PeriodCloseOut:
     """Close a period (`dtem comp close`): its lines are locked; later corrections post in
     an open period. Closing a closed period changes nothing."""
     done = statements.close_period(c.ledger, c.clock, period, actor(token))

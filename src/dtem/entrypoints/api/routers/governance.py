@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 from dtem.domain.ports import LambdaStep
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
@@ -25,7 +25,7 @@ class PolicyOut(BaseModel):
 
 class ActivateIn(BaseModel):
     version: int
-    force: bool = False  # activate a trained version its gate refused (needs a reason)
+    force: StrictBool = False  # activate a trained version its gate refused (needs a reason)
     reason: str = ""
 
 
@@ -44,7 +44,7 @@ def get_policy(version: int, c: ContainerDep, _t: TokenDep) -> PolicyOut:
 
 
 class ActivateVersionIn(BaseModel):
-    force: bool = False  # activate a trained version its gate refused (needs a reason)
+    force: StrictBool = False  # activate a trained version its gate refused (needs a reason)
     reason: str = ""
 
 
@@ -73,7 +73,7 @@ class StoreIn(BaseModel):
 
     document: dict[str, Any]
     note: str = ""
-    replace: bool = False
+    replace: StrictBool = False
     base: int | None = None
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from dtem.domain.routing import TRIGGERS
 from dtem.entrypoints.api.callers import RouterDep, actor
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep
 from dtem.entrypoints.api.pagination import Page, PageDep
@@ -21,7 +22,9 @@ router = APIRouter(tags=["market"])
 
 
 class RouteIn(BaseModel):
-    trigger: str = Field("manual", examples=["hand_raise"])
+    trigger: str = Field(
+        "manual", examples=["hand_raise"], json_schema_extra={"enum": list(TRIGGERS)}
+    )  # an unknown one is refused by routing.route as 422, naming the valid ones
 
 
 class RouteOut(BaseModel):

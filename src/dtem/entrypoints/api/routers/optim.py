@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import Forbidden
 from dtem.domain.ports import TokenRecord
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep, require_role
-from dtem.entrypoints.api.pagination import Page, PageDep, PageParams, invalid_cursor
+from dtem.entrypoints.api.pagination import IsoTime, Page, PageDep, PageParams, invalid_cursor
 from dtem.services import bidding, export
 
 router = APIRouter(tags=["optimiser"])
@@ -27,22 +27,27 @@ ManagerDep = Annotated[TokenRecord, Depends(require_role("manager"))]
 BidderDep = Annotated[TokenRecord, Depends(require_role("manager", "rep"))]
 
 
+QUARTER = r"^\d{4}Q[1-4]$"  # what `domain.bidding.parse_quarter` reads
+
+
 class RebalanceIn(BaseModel):
-    move_leases: bool = False
-    hours: bool = Field(False, description="hour capacities: a GAP MIP instead of min-cost flow")
+    move_leases: StrictBool = False
+    hours: StrictBool = Field(
+        False, description="hour capacities: a GAP MIP instead of min-cost flow"
+    )
     top_k: int = Field(50, ge=1)
     time_limit: float = Field(60.0, gt=0, le=3600)
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 class BidIn(BaseModel):
     rep: str
-    quarter: str = Field(examples=["2027Q1"])
-    leases: int
+    quarter: str = Field(pattern=QUARTER, examples=["2027Q1"])
+    leases: int = Field(ge=1, le=1_000_000)
 
 
 class AwardIn(BaseModel):
-    quarter: str = Field(examples=["2027Q1"])
+    quarter: str = Field(pattern=QUARTER, examples=["2027Q1"])
     total: int | None = Field(None, ge=0, description="default: Σ capacity of active reps")
 
 
@@ -115,14 +120,32 @@ def post_award(body: AwardIn, c: ContainerDep, token: ManagerDep) -> dict[str, A
     }
 
 
-@router.get("/exports/assignments", response_class=PlainTextResponse)
+class CsvResponse(PlainTextResponse):
+    """A CSV document: declared and served as `text/csv`."""
+
+    media_type = "text/csv"
+
+
+@router.get(
+    "/exports/assignments",
+    response_class=CsvResponse,
+    responses={
+        200: {
+            "description": "the bulk-update CSV",
+            "headers": {
+                "X-DTEM-Rows": {"description": "rows in the CSV", "schema": {"type": "integer"}},
+                "X-DTEM-Until": {"description": "the new watermark", "schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def get_export(
     c: ContainerDep,
     token: ManagerDep,
     format: Annotated[str, Query(pattern="^(salesforce|hubspot)$")],
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[IsoTime | None, Query()] = None,
     pool_owner: Annotated[str | None, Query()] = None,
-) -> PlainTextResponse:
+) -> CsvResponse:
     """The owner changes since `since` (default: the watermark) as a bulk-update CSV."""
     parts: list[str] = []
     start = as_utc(since) if since is not None else None
@@ -130,4 +153,4 @@ def get_export(
         c.ledger, c.clock, format, parts.append, start, pool_owner, f"token:{token.id}"
     )
     headers = {"X-DTEM-Rows": str(result.rows), "X-DTEM-Until": result.until.isoformat()}
-    return PlainTextResponse(parts[0], media_type="text/csv", headers=headers)
+    return CsvResponse(parts[0], headers=headers)

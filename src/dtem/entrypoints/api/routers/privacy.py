@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from dtem.domain.privacy import Person
-from dtem.domain.retention import SourceRetention
+from dtem.domain.retention import MAX_RETENTION_DAYS, SourceRetention
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep
 from dtem.services import privacy, retention
 
@@ -16,7 +16,21 @@ router = APIRouter(tags=["privacy"])
 class ErasureIn(BaseModel):
     """Exactly one of `email` and `user_id`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [  # what Person.of accepts: an address with an @, or a user id
+                {
+                    "required": ["email"],
+                    "properties": {"email": {"type": "string", "pattern": "@"}},
+                },
+                {
+                    "required": ["user_id"],
+                    "properties": {"user_id": {"type": "string", "pattern": "\\S"}},
+                },
+            ]
+        },
+    )
     email: str | None = None
     user_id: str | None = None
 
@@ -51,7 +65,9 @@ class RetentionIn(BaseModel):
     """`retention_days`: a whole number of days ≥ 1, or null to keep forever."""
 
     model_config = ConfigDict(extra="forbid")
-    retention_days: int | None = Field(description="days ≥ 1; null keeps forever")
+    retention_days: int | None = Field(
+        ge=1, le=MAX_RETENTION_DAYS, description="days ≥ 1; null keeps forever"
+    )
 
 
 @router.get("/privacy/retention", response_model=list[RetentionOut])

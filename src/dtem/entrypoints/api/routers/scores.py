@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from dtem.entrypoints.api.deps import ContainerDep, TokenDep
+from dtem.entrypoints.api.pagination import IsoTime
 from dtem.services import accounts, governance
 from dtem.services.scoring import Explanation, explain
 
@@ -44,7 +45,7 @@ def account_score(
     external_id: str,
     c: ContainerDep,
     _t: TokenDep,
-    as_of: datetime | None = Query(None, description="Score at this time (default: now)."),
+    as_of: IsoTime | None = Query(None, description="Score at this time (default: now)."),
 ) -> ScoreOut:
     """The account's Equity Score now (decayed to this moment) and its last recorded one."""
     e = _explain(c, external_id, as_of)
@@ -57,7 +58,7 @@ def account_explain(
     external_id: str,
     c: ContainerDep,
     _t: TokenDep,
-    as_of: datetime | None = Query(None, description="Explain at this time (default: now)."),
+    as_of: IsoTime | None = Query(None, description="Explain at this time (default: now)."),
 ) -> dict[str, Any]:
     """S, E, P, V, C, every logit term, the five strongest signals and the policy version;
     `account`: the tier and why, do-not-contact, the lease and what routed it."""

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dtem.domain.ports import TokenRecord
 from dtem.entrypoints.api.callers import actor
@@ -25,10 +25,23 @@ router = APIRouter(tags=["tokens"])
 
 
 class TokenIn(BaseModel):
+    """A rep token names its rep (`subject`), an agent token its agent."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"role": {"enum": ["rep", "agent"]}}},
+            "then": {
+                "properties": {"subject": {"type": "string", "pattern": "\\S"}},
+                "required": ["subject"],
+            },
+        }
+    )
     role: Literal["admin", "manager", "rep", "agent", "viewer"]
     name: str = Field("", max_length=128)
     subject: str | None = Field(None, description="a rep's external id, or an agent's name")
-    ttl_days: float | None = Field(None, gt=0, description="expire after this many days")
+    ttl_days: float | None = Field(
+        None, gt=0, le=36_500, description="expire after this many days (at most 100 years)"
+    )
 
 
 class TokenOut(BaseModel):

@@ -19,7 +19,7 @@ from dtem.domain.clock import as_utc
 from dtem.domain.webhooks import EVENT_TYPES, WebhookDelivery, check_url
 from dtem.entrypoints.api.callers import actor
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep
-from dtem.entrypoints.api.pagination import Page, PageDep
+from dtem.entrypoints.api.pagination import IsoTime, Page, PageDep
 from dtem.services import webhooks
 
 router = APIRouter(tags=["webhooks"])
@@ -158,14 +158,14 @@ def list_subscriptions(
     return page.of(found[: page.fetch], key=lambda s: s.id, item=SubscriptionOut.of)
 
 
-@router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
+@router.get("/webhooks/{subscription_id:int}", response_model=SubscriptionOut)
 def show_subscription(
     subscription_id: SubscriptionId, c: ContainerDep, _t: AdminDep
 ) -> SubscriptionOut:
     return SubscriptionOut.of(webhooks.subscription(c.ledger, subscription_id))
 
 
-@router.delete("/webhooks/{subscription_id}", response_model=SubscriptionOut)
+@router.delete("/webhooks/{subscription_id:int}", response_model=SubscriptionOut)
 def remove_subscription(
     subscription_id: SubscriptionId, c: ContainerDep, token: AdminDep
 ) -> SubscriptionOut:
@@ -175,13 +175,13 @@ def remove_subscription(
     )
 
 
-@router.get("/webhooks/{subscription_id}/deliveries", response_model=Page[DeliveryOut])
+@router.get("/webhooks/{subscription_id:int}/deliveries", response_model=Page[DeliveryOut])
 def list_deliveries(
     subscription_id: SubscriptionId,
     c: ContainerDep,
     _t: AdminDep,
     page: PageDep,
-    since: AwareDatetime | datetime | None = None,
+    since: IsoTime | None = None,
 ) -> Page[DeliveryOut]:
     """The delivery log, newest first: every attempt's answer or error and the next retry."""
     found = webhooks.delivery_log(
@@ -190,7 +190,7 @@ def list_deliveries(
     return page.of(found, key=lambda e: e.delivery.id or 0, item=DeliveryOut.of)
 
 
-@router.post("/webhooks/{subscription_id}/test", response_model=QueuedOut, status_code=202)
+@router.post("/webhooks/{subscription_id:int}/test", response_model=QueuedOut, status_code=202)
 def test_subscription(
     subscription_id: SubscriptionId, c: ContainerDep, token: AdminDep
 ) -> QueuedOut:
