@@ -69,12 +69,12 @@ def _seeded(tmp: Path) -> tuple[Container, str, str]:
     return c, token, write_key
 
 
-def _schema(c: Container, token: str, write_key: str) -> Any:
+def _schema(c: Container, token: str, write_key: str, nul: bool = True) -> Any:
     auth = {"HTTPBearer": {"bearer": token}, "writeKey": {"username": write_key, "password": ""}}
     config = SchemathesisConfig.from_dict(
         {
             "auth": {"openapi": auth},
-            "generation": {"max-examples": EXAMPLES},
+            "generation": {"max-examples": EXAMPLES, "allow-x00": nul},
             "phases": {"stateful": {"enabled": False}},
         }
     )
@@ -95,7 +95,9 @@ def bearer_api(seeded: tuple[Container, str, str]) -> Any:
 
 @pytest.fixture(scope="module")
 def tracking_api(seeded: tuple[Container, str, str]) -> Any:
-    return _schema(*seeded)
+    # A call is refused with a NUL character anywhere in it (PostgreSQL cannot store one);
+    # its free-form objects (context, properties, traits) cannot say so in their schema.
+    return _schema(*seeded, nul=False)
 
 
 @pytest.fixture(autouse=True)

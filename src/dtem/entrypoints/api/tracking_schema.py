@@ -22,7 +22,9 @@ _ID = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": 
 _NULL = {"type": "null"}
 _ID_OR_NULL = {"anyOf": [{"type": "string", "maxLength": 255}, {"type": "number"}, _NULL]}
 _TEXT = {"anyOf": [{"type": "string", "maxLength": 255}, _NULL]}
-_TIME = {"anyOf": [{"type": "string", "format": "date-time"}, _NULL]}
+_TIME = {  # pydantic also reads a number as seconds since the epoch
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}, _NULL]
+}
 _VALUE = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]}
 _PROPERTIES = {"type": "object", "properties": {"value": _VALUE}}
 _COMMON: dict[str, Any] = {
@@ -86,7 +88,8 @@ def batch_schema() -> dict[str, Any]:
     calls = []
     for call_type in ("track", "page", "screen", "identify", "group", "alias"):
         one = call_schema(call_type)
-        one["properties"] = {**one["properties"], "type": {"const": call_type}}
+        own = {k: v for k, v in one["properties"].items() if k != "writeKey"}  # top level only
+        one["properties"] = {**own, "type": {"const": call_type}}
         one["required"] = [*one["required"], "type"]
         calls.append(one)
     item = {"oneOf": calls}
@@ -94,7 +97,7 @@ def batch_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "batch": {"type": "array", "items": item, "minItems": 1},
-            "context": {"type": "object"},
+            "context": {"description": "an object shared by every call (else ignored)"},
             "writeKey": _COMMON["writeKey"],
         },
         "required": ["batch"],

@@ -10,6 +10,7 @@ from pydantic import BaseModel, StrictBool
 from dtem.domain.ports import LambdaStep
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
 from dtem.entrypoints.api.pagination import Page, PageDep
+from dtem.entrypoints.api.params import VersionNumber, VersionPath
 from dtem.services import audit, capacity_rate, governance
 from dtem.services.policy_schema import policy_schema
 from dtem.services.preview import preview_policy
@@ -24,7 +25,7 @@ class PolicyOut(BaseModel):
 
 
 class ActivateIn(BaseModel):
-    version: int
+    version: VersionNumber
     force: StrictBool = False  # activate a trained version its gate refused (needs a reason)
     reason: str = ""
 
@@ -50,7 +51,7 @@ class ActivateVersionIn(BaseModel):
 
 @router.post("/policies/{version}/activate", response_model=PolicyOut)
 def activate_version(
-    version: int, c: ContainerDep, token: AdminDep, body: ActivateVersionIn | None = None
+    version: VersionPath, c: ContainerDep, token: AdminDep, body: ActivateVersionIn | None = None
 ) -> PolicyOut:
     """Activate stored version `version` (`dtem policy activate N`); audited."""
     body = body or ActivateVersionIn()
@@ -74,7 +75,7 @@ class StoreIn(BaseModel):
     document: dict[str, Any]
     note: str = ""
     replace: StrictBool = False
-    base: int | None = None
+    base: VersionNumber | None = None
 
 
 class StoredOut(BaseModel):
@@ -104,7 +105,7 @@ class DiffOut(BaseModel):
 
 class RollbackIn(BaseModel):
     reason: str = ""
-    to: int | None = None  # an earlier active version; default: the one before the current
+    to: VersionNumber | None = None  # an earlier active version; default: the one before
 
 
 @router.get("/policies", response_model=Page[VersionOut])
