@@ -22,10 +22,10 @@ _ID = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": 
 _NULL = {"type": "null"}
 _ID_OR_NULL = {"anyOf": [{"type": "string", "maxLength": 255}, {"type": "number"}, _NULL]}
 _TEXT = {"anyOf": [{"type": "string", "maxLength": 255}, _NULL]}
-_TIME = {  # pydantic also reads a number as seconds since the epoch
-    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}, _NULL]
+_TIME = {"anyOf": [{"type": "string", "format": "date-time"}, _NULL]}
+_VALUE = {  # the cap is the active policy's per signal type (default 1e6)
+    "anyOf": [{"type": "number", "minimum": 0, "maximum": 1_000_000}, {"type": "null"}]
 }
-_VALUE = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]}
 _PROPERTIES = {"type": "object", "properties": {"value": _VALUE}}
 _COMMON: dict[str, Any] = {
     "userId": _ID_OR_NULL,

@@ -43,6 +43,13 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
+def _time_text(value: Any) -> Any:
+    # Segment sends ISO 8601 text; pydantic would also read a number as epoch seconds
+    if value is None or isinstance(value, str | datetime):
+        return value
+    raise ValueError("must be an ISO 8601 date-time string")
+
+
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -82,6 +89,9 @@ class SegmentCall(BaseModel):
     message_id: str | None = Field(None, min_length=1, max_length=255)
 
     _coerce_ids = field_validator("user_id", "anonymous_id", mode="before")(_as_text)
+    _times = field_validator("timestamp", "original_timestamp", "sent_at", mode="before")(
+        _time_text
+    )
     _safe = model_validator(mode="wrap")(classmethod(_safe_json))  # type: ignore[arg-type]
 
     @model_validator(mode="after")
