@@ -103,7 +103,7 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     22003). In the path it names an id that cannot exist (404); elsewhere it is 422."""
     if isinstance(exc, DataError) and getattr(exc.orig, "sqlstate", None) != "22003":
         raise exc
-    too_big = [k for k, v in request.path_params.items() if _int(v) not in INT64]
+    too_big = _ids_beyond_64_bits(request)
     if too_big:
         detail = f"no {too_big[0]} {request.path_params[too_big[0]]}: ids are 64-bit integers"
         return error_response(NotFound(detail), request.url.path)
@@ -122,7 +122,14 @@ def _int(value: object) -> int:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    too_big = _ids_beyond_64_bits(request)
+    if isinstance(exc, ArgumentInvalid) and too_big:  # the ledger could not even look it up
+        exc = NotFound(f"no {too_big[0]} {request.path_params[too_big[0]]}: ids are 64-bit")
     return error_response(exc, request.url.path)
+
+
+def _ids_beyond_64_bits(request: Request) -> list[str]:
+    return [k for k, v in request.path_params.items() if _int(v) not in INT64]
 
 
 class LastResort:
