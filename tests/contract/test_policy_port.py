@@ -79,3 +79,23 @@ def test_lambda_steps_one_per_date_and_the_latest_ratio_is_in_force(ledger: Any)
         assert [(s.on.day, s.ratio) for s in steps] == [(4, 0.9), (6, 1.05)]
         assert steps[-1] == _step(6, 1.05, v1)  # every field round-trips
         assert [s.on.day for s in tx.lambda_steps(limit=1)] == [6]
+
+
+def test_schedules_are_ordered_by_time_and_close_once(ledger: Any) -> None:
+    later, sooner = T0 + timedelta(days=2), T0 + timedelta(days=1)
+    with ledger.transaction() as tx:
+        v1 = tx.add_policy({"threshold": 60.0}, T0, "admin", "first")
+        a = tx.schedule_policy(v1, later, T0, "ana")
+        b = tx.schedule_policy(v1, sooner, T0, "bo")
+        with pytest.raises(NotFound):
+            tx.schedule_policy(99, later, T0, "ana")
+    with ledger.transaction() as tx:
+        assert [(x.id, x.at, x.actor) for x in tx.policy_schedules()] == [
+            (b, sooner, "bo"), (a, later, "ana")
+        ]  # fmt: skip
+        assert tx.close_schedule(b, later, "applied") is True
+        assert tx.close_schedule(b, later, "cancelled") is False  # closed once only
+    with ledger.transaction() as tx:
+        assert [x.id for x in tx.policy_schedules(pending_only=True)] == [a]
+        closed = tx.policy_schedules()[0]
+        assert (closed.id, closed.closed_at, closed.outcome) == (b, later, "applied")

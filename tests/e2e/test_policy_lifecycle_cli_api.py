@@ -118,3 +118,43 @@ def test_lambda_history_over_the_cli_and_http(any_server: Server, tmp_path: Path
     assert got.json()["threshold_in_force"] == cli["threshold_in_force"]
     table = run_dtem("policy", "lambda", db=db, check=True).stdout
     assert "2027-01-05" in table and "0 / 10" in table
+
+
+def test_activate_at_schedules_over_the_cli_and_http(any_server: Server, tmp_path: Path) -> None:
+    """`activate N --at TS` and POST /policies/{n}/schedule record a schedule, listed and
+    cancelled at the CLI and over HTTP; a past time is refused with the field named."""
+    db = any_server.db
+    doc = tmp_path / "lower.yaml"
+    doc.write_text("threshold: 55\n")
+    run_dtem("policy", "store", str(doc), db=db, check=True)
+    proc = run_dtem("policy", "activate", "2", "--at", "2020-01-01T00:00:00+00:00", db=db)
+    assert proc.returncode == 2 and "not in the future" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    naive = run_dtem("policy", "activate", "2", "--at", "2099-01-01T00:00:00", db=db)
+    assert naive.returncode == 2 and "time zone" in naive.stderr
+    out = run_dtem(
+        "policy", "activate", "2", "--at", "2099-01-01T06:00:00+00:00", "--json", db=db, check=True
+    )
+    first = json.loads(out.stdout)
+    assert first["version"] == 2 and first["at"] == "2099-01-01T06:00:00+00:00"
+    token = run_dtem("token", "create", "--role", "admin", "--json", db=db, check=True)
+    headers = {"Authorization": f"Bearer {json.loads(token.stdout)['token']}"}
+    base = any_server.base_url
+    made = httpx.post(
+        f"{base}/policies/2/schedule", json={"at": "2098-06-01T00:00:00Z"}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    listed = httpx.get(f"{base}/policies/schedules", headers=headers).json()
+    assert [(x["id"], x["version"]) for x in listed] == [(made.json()["id"], 2), (first["id"], 2)]
+    past = httpx.post(
+        f"{base}/policies/2/schedule", json={"at": "2001-01-01T00:00:00Z"}, headers=headers
+    )
+    assert past.status_code == 422 and "not in the future" in past.text
+    gone = httpx.post(f"{base}/policies/schedules/{made.json()['id']}/cancel", headers=headers)
+    assert gone.status_code == 204
+    cancelled = run_dtem("policy", "scheduled", "--cancel", str(first["id"]), "--json", db=db)
+    assert json.loads(cancelled.stdout) == {"scheduled": []}
+    shown = json.loads(run_dtem("policy", "show", "--json", db=db, check=True).stdout)
+    assert shown["version"] == 1  # nothing fell due: the schedules were cancelled
+    actions = [e["action"] for e in json.loads(run_dtem("audit", "list", "--json", db=db).stdout)]
+    assert actions.count("policy.schedule") == 2 and actions.count("policy.schedule_cancel") == 2

@@ -7,11 +7,12 @@ holding the earlier document, so the history reads in order.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from dtem.domain.capacity import threshold_in_force
 from dtem.domain.clock import Clock
-from dtem.domain.errors import ActivationRefused, NotFound
+from dtem.domain.errors import ActivationRefused, ArgumentInvalid, NotFound
 from dtem.domain.listings import IdPage
 from dtem.domain.policy import Policy, default_policy
 from dtem.domain.policy_docs import Change, diff_documents, merge_patch
@@ -21,6 +22,7 @@ from dtem.domain.ports import (
     ListingsPort,
     OutboxPort,
     PolicyPort,
+    PolicySchedule,
     PolicyVersion,
 )
 from dtem.services import webhook_events
@@ -57,7 +59,8 @@ class ActivePolicy:
 def ensure_policy(
     ledger: LedgerOf[_Activation], clock: Clock, actor: str = "system"
 ) -> ActivePolicy:
-    """Make sure a policy is active; the first run stores and activates the defaults."""
+    """Make sure a policy is active (the first run stores and activates the defaults) and
+    apply scheduled activations that fell due."""
     with ledger.transaction() as tx:
         if tx.active_policy_version() is None:
             version = _store(tx, default_policy().to_dict(), clock, actor, "default policy")
@@ -65,6 +68,10 @@ def ensure_policy(
             tx.append_audit(actor, "policy.activate", {"version": version}, clock())
             refresh_tiers(tx, active_policy(tx).policy, version, clock())
             webhook_events.policy_activated(tx, version, None, clock(), actor)
+        due = any(x.at <= clock() for x in tx.policy_schedules(pending_only=True))
+    if due:  # a scheduled activation fell due: the first caller at or after it applies it
+        apply_due_activations(ledger, clock)
+    with ledger.transaction() as tx:
         return active_policy(tx)
 
 
@@ -227,22 +234,99 @@ def activate_policy(
     (both audited). Raises `NotFound`, `PolicyInvalid`, `ActivationRefused`.
     """
     with ledger.transaction() as tx:
-        previous = tx.active_policy_version()
-        Policy.from_dict(tx.policy_document(version))
-        refused = _refusals(tx.policy_check(version))
-        if refused and not force:
-            raise ActivationRefused(version, refused)
-        if force and not reason.strip():
-            raise ActivationRefused(version, [*refused, "--force needs a --reason"])
-        tx.activate_policy(version, clock(), actor)
-        detail: dict[str, Any] = {"version": version, "previous": previous}
-        if force:
-            detail |= {"forced": True, "reason": reason, "refused": refused}
-        active = active_policy(tx)
-        detail["tiers_changed"] = refresh_tiers(tx, active.policy, version, clock())
-        tx.append_audit(actor, "policy.activate", detail, clock())
-        webhook_events.policy_activated(tx, version, previous, clock(), actor)
-        return active
+        return _activate(tx, version, clock, actor, force, reason)
+
+
+def _activate(
+    tx: _Activation,
+    version: int,
+    clock: Clock,
+    actor: str,
+    force: bool = False,
+    reason: str = "",
+    extra: dict[str, Any] | None = None,
+) -> ActivePolicy:
+    previous = tx.active_policy_version()
+    Policy.from_dict(tx.policy_document(version))
+    refused = _refusals(tx.policy_check(version))
+    if refused and not force:
+        raise ActivationRefused(version, refused)
+    if force and not reason.strip():
+        raise ActivationRefused(version, [*refused, "--force needs a --reason"])
+    tx.activate_policy(version, clock(), actor)
+    detail: dict[str, Any] = {"version": version, "previous": previous, **(extra or {})}
+    if force:
+        detail |= {"forced": True, "reason": reason, "refused": refused}
+    active = active_policy(tx)
+    detail["tiers_changed"] = refresh_tiers(tx, active.policy, version, clock())
+    tx.append_audit(actor, "policy.activate", detail, clock())
+    webhook_events.policy_activated(tx, version, previous, clock(), actor)
+    return active
+
+
+# --- scheduled activation (dtem policy activate N --at TS) -------------------------------
+def schedule_activation(
+    ledger: LedgerOf[_AuditedPolicies], version: int, at: datetime, clock: Clock, actor: str
+) -> PolicySchedule:
+    """Activate `version` at `at` (a future instant): applied by the first review, worker
+    tick, command or API call at or after it (`apply_due_activations`). Audited."""
+    now = clock()
+    if at.tzinfo is None:
+        raise ArgumentInvalid(f"--at {at.isoformat()} needs a time zone (e.g. …Z or +02:00)")
+    if at <= now:
+        raise ArgumentInvalid(
+            f"--at {at.isoformat()} is not in the future (now {now.isoformat(timespec='seconds')}):"
+            " activate without --at"
+        )
+    with ledger.transaction() as tx:
+        Policy.from_dict(tx.policy_document(version))  # NotFound, PolicyInvalid
+        sid = tx.schedule_policy(version, at, now, actor)
+        detail = {"version": version, "at": at.isoformat(), "schedule": sid}
+        tx.append_audit(actor, "policy.schedule", detail, now)
+        return next(x for x in tx.policy_schedules() if x.id == sid)
+
+
+def cancel_schedule(
+    ledger: LedgerOf[_AuditedPolicies], schedule_id: int, clock: Clock, actor: str
+) -> None:
+    """Cancel a pending scheduled activation (audited); NotFound when none is pending."""
+    with ledger.transaction() as tx:
+        if not tx.close_schedule(schedule_id, clock(), "cancelled"):
+            raise NotFound(f"no pending scheduled activation {schedule_id}")
+        tx.append_audit(actor, "policy.schedule_cancel", {"schedule": schedule_id}, clock())
+
+
+def pending_schedules(ledger: LedgerOf[PolicyPort]) -> list[PolicySchedule]:
+    """Scheduled activations not yet applied nor cancelled, soonest first."""
+    with ledger.transaction() as tx:
+        return tx.policy_schedules(pending_only=True)
+
+
+def apply_due_activations(
+    ledger: LedgerOf[_Activation], clock: Clock, actor: str = "scheduler"
+) -> list[int]:
+    """Activate every version whose time has come, in order; the versions activated.
+
+    Each schedule is closed in the unit of work that activates it, so with several
+    processes exactly one applies it. A trained version its gate refuses is closed as
+    `refused` and audited, never forced.
+    """
+    with ledger.transaction() as tx:
+        due = [x for x in tx.policy_schedules(pending_only=True) if x.at <= clock()]
+    applied: list[int] = []
+    for x in due:
+        extra = {"schedule": x.id, "scheduled_at": x.at.isoformat(), "scheduled_by": x.actor}
+        try:
+            with ledger.transaction() as tx:
+                if tx.close_schedule(x.id, clock(), "applied"):
+                    _activate(tx, x.version, clock, actor, extra=extra)
+                    applied.append(x.version)
+        except ActivationRefused as exc:
+            with ledger.transaction() as tx:
+                if tx.close_schedule(x.id, clock(), "refused"):
+                    detail = {**extra, "version": x.version, "refused": exc.problems}
+                    tx.append_audit(actor, "policy.schedule_refused", detail, clock())
+    return applied
 
 
 def _refusals(check: dict[str, Any] | None) -> list[str]:

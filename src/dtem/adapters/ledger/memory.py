@@ -29,7 +29,13 @@ from dtem.domain.audit import GENESIS, AuditEntry, ChainHead, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import AuditChainBroken, LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, Lease, LeaseState, Rep
-from dtem.domain.ports import LambdaStep, PolicyActivation, PolicyVersion, TokenRecord
+from dtem.domain.ports import (
+    LambdaStep,
+    PolicyActivation,
+    PolicySchedule,
+    PolicyVersion,
+    TokenRecord,
+)
 
 
 @dataclass
@@ -41,6 +47,7 @@ class _State:
     activation_log: list[PolicyActivation] = field(default_factory=list)
     policy_checks: dict[int, dict[str, Any]] = field(default_factory=dict)
     lambda_steps: list[LambdaStep] = field(default_factory=list)
+    policy_schedules: list[PolicySchedule] = field(default_factory=list)
     tokens: list[TokenRecord] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)
     reps: dict[str, Rep] = field(default_factory=dict)
@@ -135,6 +142,23 @@ class MemoryTx(
             return None
         steps = self.s.lambda_steps
         return version, max(steps, key=lambda x: x.on).ratio if steps else 1.0
+
+    def schedule_policy(self, version: int, at: datetime, created_at: datetime, actor: str) -> int:
+        self.policy_document(version)
+        sid = len(self.s.policy_schedules) + 1
+        self.s.policy_schedules.append(PolicySchedule(sid, version, at, created_at, actor))
+        return sid
+
+    def policy_schedules(self, pending_only: bool = False) -> list[PolicySchedule]:
+        rows = sorted(self.s.policy_schedules, key=lambda x: (x.at, x.id))
+        return [x for x in rows if x.closed_at is None or not pending_only]
+
+    def close_schedule(self, schedule_id: int, at: datetime, outcome: str) -> bool:
+        for i, x in enumerate(self.s.policy_schedules):
+            if x.id == schedule_id and x.closed_at is None:
+                self.s.policy_schedules[i] = replace(x, closed_at=at, outcome=outcome)
+                return True
+        return False
 
     def add_lambda_step(self, step: LambdaStep) -> bool:
         if any(x.on == step.on for x in self.s.lambda_steps):

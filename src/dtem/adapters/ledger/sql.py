@@ -41,7 +41,13 @@ from dtem.domain.errors import (
     WriteConflict,
 )
 from dtem.domain.model import Account, Lease, LeaseState, Rep
-from dtem.domain.ports import LambdaStep, PolicyActivation, PolicyVersion, TokenRecord
+from dtem.domain.ports import (
+    LambdaStep,
+    PolicyActivation,
+    PolicySchedule,
+    PolicyVersion,
+    TokenRecord,
+)
 
 _CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
 _UNSTORABLE = (
@@ -183,6 +189,31 @@ class SqlTx(
         if row is None:
             return None
         return int(row[0]), 1.0 if row[1] is None else float(row[1])
+
+    def schedule_policy(self, version: int, at: datetime, created_at: datetime, actor: str) -> int:
+        self.policy_document(version)  # raises NotFound
+        values = {"version": version, "at": at, "created_at": created_at, "actor": actor}
+        q = sa.insert(t.policy_schedules).values(**values).returning(t.policy_schedules.c.id)
+        return int(self.conn.execute(q).scalar_one())
+
+    def policy_schedules(self, pending_only: bool = False) -> list[PolicySchedule]:
+        ps = t.policy_schedules
+        q = sa.select(ps).order_by(ps.c.at, ps.c.id)
+        if pending_only:
+            q = q.where(ps.c.closed_at.is_(None))
+        out = []
+        for r in self.conn.execute(q).mappings():
+            closed = as_utc(r["closed_at"]) if r["closed_at"] is not None else None
+            at, created = as_utc(r["at"]), as_utc(r["created_at"])
+            out.append(
+                PolicySchedule(r["id"], r["version"], at, created, r["actor"], closed, r["outcome"])
+            )
+        return out
+
+    def close_schedule(self, schedule_id: int, at: datetime, outcome: str) -> bool:
+        ps = t.policy_schedules
+        q = sa.update(ps).where(ps.c.id == schedule_id, ps.c.closed_at.is_(None))
+        return self.conn.execute(q.values(closed_at=at, outcome=outcome)).rowcount == 1
 
     def add_lambda_step(self, step: LambdaStep) -> bool:
         ls = t.lambda_steps

@@ -403,6 +403,24 @@ policy_activations = sa.Table(  # append-only: the active version is the latest 
     sa.Column("actor", sa.String(128), nullable=False),
 )
 
+policy_schedules = sa.Table(  # a version to activate at a set time (dtem policy activate --at)
+    "policy_schedules",
+    metadata,
+    _id(),
+    sa.Column("version", sa.ForeignKey("policies.version"), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("closed_at", TS),
+    sa.Column("outcome", sa.String(16)),  # applied | cancelled | refused; NULL = pending
+    sa.Index(
+        "ix_policy_schedules_open",
+        "at",
+        sqlite_where=sa.text("closed_at IS NULL"),
+        postgresql_where=sa.text("closed_at IS NULL"),
+    ),
+)
+
 lambda_steps = sa.Table(  # the capacity interest rate: one step per daily review
     "lambda_steps",
     metadata,

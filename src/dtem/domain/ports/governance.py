@@ -24,6 +24,20 @@ class PolicyActivation:
 
 
 @dataclass(frozen=True)
+class PolicySchedule:
+    """A version to activate at a set time; `outcome` once closed: applied, cancelled,
+    refused (its holdout gate said no when it fell due)."""
+
+    id: int
+    version: int
+    at: datetime
+    created_at: datetime
+    actor: str
+    closed_at: datetime | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class LambdaStep:
     """One review's move of the capacity interest rate, and what it read.
 
@@ -73,6 +87,18 @@ class PolicyPort(Protocol):
     def active_policy_version(self) -> int | None: ...
     def policy_in_force(self) -> tuple[int, float] | None:
         """The active version and the λ controller's ratio (1.0 before any step), in one read."""
+        ...
+
+    def schedule_policy(self, version: int, at: datetime, created_at: datetime, actor: str) -> int:
+        """Record that `version` is to be activated at `at`; the schedule's id."""
+        ...
+
+    def policy_schedules(self, pending_only: bool = False) -> list[PolicySchedule]:
+        """Schedules by time due (then id); only the open ones with `pending_only`."""
+        ...
+
+    def close_schedule(self, schedule_id: int, at: datetime, outcome: str) -> bool:
+        """Close an open schedule (applied | cancelled | refused); False if it was closed."""
         ...
 
     def add_lambda_step(self, step: LambdaStep) -> bool:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from dtem.domain.errors import PolicyInvalid
+from dtem.domain.errors import ArgumentInvalid, PolicyInvalid
 from dtem.domain.policy import NOT_USED_YET
+from dtem.domain.ports import PolicySchedule
 from dtem.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -136,19 +138,42 @@ def policy_activate(
         bool, typer.Option("--force", help="Activate a trained version the gate refused.")
     ] = False,
     reason: Annotated[str, typer.Option(help="Why --force (audited).")] = "",
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S"],
+            help="Activate at this future instant instead of now (ISO 8601 with a zone, "
+            "e.g. 2027-02-01T06:00:00+00:00).",
+        ),
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Make a stored version the active policy (audited).
+    """Make a stored version the active policy (audited), now or --at a future instant.
 
     A version `dtem train` stored must pass its holdout gate (it beats the best
     baseline, no leakage warning, a positive calibration slope, enough rows to judge);
-    otherwise this exits 6 with the reasons, unless --force --reason TEXT.
+    otherwise this exits 6 with the reasons, unless --force --reason TEXT. A scheduled
+    version is activated by the first review, worker, command or API call at or after
+    --at (its gate is checked then; a refusal is audited, never forced); `dtem policy
+    scheduled` lists and cancels schedules.
 
-    Example:  dtem policy activate 2
+    Example:  dtem policy activate 2 --at 2027-02-01T06:00:00+00:00
     """
     c = open_ledger(db)
     governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    if at is not None:
+        if force:
+            raise ArgumentInvalid("--force applies now only: activate without --at to force")
+        sched = governance.schedule_activation(c.ledger, version, at, c.clock, c.settings.actor)
+        if json_out:
+            print_json(_schedule_dict(sched))
+        else:
+            console.print(
+                f"policy v{version} will be activated at {sched.at.isoformat()} "
+                f"(schedule {sched.id}; cancel with: dtem policy scheduled --cancel {sched.id})"
+            )
+        return
     active = governance.activate_policy(
         c.ledger, version, c.clock, c.settings.actor, force=force, reason=reason
     )
@@ -156,6 +181,44 @@ def policy_activate(
         print_json({"active_version": active.version})
     else:
         console.print(f"policy v{active.version} is now active")
+
+
+@policy_app.command("scheduled")
+@handle_errors
+def policy_scheduled(
+    cancel: Annotated[int | None, typer.Option(help="Cancel this pending schedule.")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Pending scheduled activations (`dtem policy activate N --at TS`), soonest first;
+    --cancel ID cancels one (audited).
+
+    Example:  dtem policy scheduled --cancel 1
+    """
+    c = open_ledger(db)
+    governance.ensure_policy(c.ledger, c.clock, c.settings.actor)
+    if cancel is not None:
+        governance.cancel_schedule(c.ledger, cancel, c.clock, c.settings.actor)
+        if not json_out:
+            console.print(f"schedule {cancel} cancelled")
+    pending = governance.pending_schedules(c.ledger)
+    if json_out:
+        print_json({"scheduled": [_schedule_dict(x) for x in pending]})
+        return
+    if not pending:
+        console.print("no scheduled activation")
+        return
+    table = Table("schedule", "version", "at", "by", title="scheduled activations")
+    for x in pending:
+        table.add_row(str(x.id), f"v{x.version}", x.at.isoformat(), x.actor)
+    console.print(table)
+
+
+def _schedule_dict(x: PolicySchedule) -> dict[str, object]:
+    return {
+        "id": x.id, "version": x.version, "at": x.at.isoformat(), "actor": x.actor,
+        "created_at": x.created_at.isoformat(), "outcome": x.outcome,
+    }  # fmt: skip
 
 
 @policy_app.command("schema")

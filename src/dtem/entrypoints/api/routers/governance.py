@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, StrictBool
+from pydantic import AwareDatetime, BaseModel, StrictBool
 
 from dtem.domain.ports import LambdaStep
 from dtem.entrypoints.api.deps import AdminDep, ContainerDep, TokenDep
@@ -56,6 +57,42 @@ def activate_version(
     """Activate stored version `version` (`dtem policy activate N`); audited."""
     body = body or ActivateVersionIn()
     return activate(ActivateIn(version=version, force=body.force, reason=body.reason), c, token)
+
+
+class ScheduleIn(BaseModel):
+    at: AwareDatetime  # a future instant, with its zone
+
+
+class ScheduleOut(BaseModel):
+    id: int
+    version: int
+    at: datetime
+    created_at: datetime
+    actor: str
+    outcome: str | None  # applied | cancelled | refused once closed; None while pending
+
+
+@router.post("/policies/{version}/schedule", response_model=ScheduleOut, status_code=201)
+def schedule_version(
+    version: int, body: ScheduleIn, c: ContainerDep, token: AdminDep
+) -> ScheduleOut:
+    """Activate `version` at a future instant (`dtem policy activate N --at TS`); audited."""
+    x = governance.schedule_activation(c.ledger, version, body.at, c.clock, f"token:{token.id}")
+    return ScheduleOut.model_validate(x, from_attributes=True)
+
+
+@router.get("/policies/schedules", response_model=list[ScheduleOut])
+def list_schedules(c: ContainerDep, _t: TokenDep) -> list[ScheduleOut]:
+    """Pending scheduled activations, soonest first (`dtem policy scheduled`)."""
+    governance.ensure_policy(c.ledger, c.clock)  # applies what fell due
+    pending = governance.pending_schedules(c.ledger)
+    return [ScheduleOut.model_validate(x, from_attributes=True) for x in pending]
+
+
+@router.post("/policies/schedules/{schedule_id}/cancel", status_code=204)
+def cancel_schedule(schedule_id: int, c: ContainerDep, token: AdminDep) -> None:
+    """Cancel a pending scheduled activation (`dtem policy scheduled --cancel ID`); audited."""
+    governance.cancel_schedule(c.ledger, schedule_id, c.clock, f"token:{token.id}")
 
 
 @router.post("/policy/activate", response_model=PolicyOut)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 01:05:41.431929
+Create Date: 2026-12-02 01:14:01.075377
 """
 
 from collections.abc import Sequence
@@ -378,6 +378,20 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['version'], ['policies.version'], name=op.f('fk_policy_checks_version_policies')),
     sa.PrimaryKeyConstraint('version', name=op.f('pk_policy_checks'))
     )
+    op.create_table('policy_schedules',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=128), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['version'], ['policies.version'], name=op.f('fk_policy_schedules_version_policies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_policy_schedules'))
+    )
+    with op.batch_alter_table('policy_schedules', schema=None) as batch_op:
+        batch_op.create_index('ix_policy_schedules_open', ['at'], unique=False, sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
+
     op.create_table('record_changes',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
@@ -663,6 +677,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_record_changes_batch_id'))
 
     op.drop_table('record_changes')
+    with op.batch_alter_table('policy_schedules', schema=None) as batch_op:
+        batch_op.drop_index('ix_policy_schedules_open', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
+
+    op.drop_table('policy_schedules')
     op.drop_table('policy_checks')
     op.drop_table('policy_activations')
     op.drop_table('pilot_reps')
