@@ -23,6 +23,7 @@ from dtem.adapters.ledger.rows import token_from_row as _token
 from dtem.adapters.ledger.sql_agents import AgentsSql
 from dtem.adapters.ledger.sql_audit import AuditSql
 from dtem.adapters.ledger.sql_comp import CompSql
+from dtem.adapters.ledger.sql_driver import POLICY_VERSIONS, lock_next_number
 from dtem.adapters.ledger.sql_idempotency import IdempotencySql
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_kpis import KpisSql
@@ -140,6 +141,7 @@ class SqlTx(
 
     # --- policies -----------------------------------------------------------------------
     def add_policy(self, document: dict[str, Any], at: datetime, actor: str, note: str) -> int:
+        lock_next_number(self.conn, POLICY_VERSIONS)
         top = self.conn.execute(sa.select(sa.func.max(t.policies.c.version))).scalar()
         version = int(top or 0) + 1
         self.conn.execute(

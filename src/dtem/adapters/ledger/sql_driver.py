@@ -135,3 +135,18 @@ class Driver:
         if isinstance(value, str):
             return _fromiso(value).replace(tzinfo=UTC)
         return as_utc(value)
+
+
+# pg_advisory_xact_lock's first key for "next number" allocations ('next').
+_NEXT_NUMBER_SPACE = 0x6E657874
+POLICY_VERSIONS, ECONOMICS_VERSIONS = 1, 2  # the second key: which counter
+
+
+def lock_next_number(conn: Connection, counter: int) -> None:
+    """Serialise a `max + 1` allocation (policy versions, economics versions) until the
+    transaction ends. PostgreSQL: a transaction-long advisory lock, taken before the read
+    of the maximum, so two writers never pick the same number (one waits for the other's
+    commit, then reads the new maximum). SQLite's BEGIN IMMEDIATE already made this
+    transaction the only writer."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_NEXT_NUMBER_SPACE, counter))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
-from dtem.adapters.ledger.sql_driver import Driver
+from dtem.adapters.ledger.sql_driver import ECONOMICS_VERSIONS, Driver, lock_next_number
 from dtem.domain.clock import as_utc
 from dtem.domain.model import segment_of
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord, SignalColumns
@@ -215,6 +215,7 @@ class ScoresSql:
 
     def add_economics(self, economics: Economics) -> int:
         se = t.segment_economics.c
+        lock_next_number(self.conn, ECONOMICS_VERSIONS)
         latest = self.conn.execute(sa.select(sa.func.max(se.version))).scalar()
         version = int(latest or 0) + 1
         at = economics.computed_at
