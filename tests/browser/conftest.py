@@ -104,8 +104,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     c.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="package")  # not session: a live Playwright keeps an event loop
+def browser() -> Iterator[Any]:  # running in the thread, and later asyncio.run would fail
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright: a dev dependency")
     with sync_api.sync_playwright() as p:
         launched = p.chromium.launch(

@@ -48,6 +48,7 @@ REFUSED_BEYOND_THE_SCHEMA = {
     "POST /opportunities/{external_id}/stage": "the stages are those of the active policy",
     "POST /policies": "a policy's rules relate fields (bounds, weights, tiers)",
     "POST /comp/plans": "a plan's rules relate fields (dates, curve points)",
+    "POST /policies/{version}/schedule": "the time must be in the future (the clock, not shape)",
 }
 
 pytestmark = pytest.mark.slow

@@ -201,6 +201,7 @@ PATH_VALUES = {
     "source": "website",
     "subscription_id": "1",
     "delivery_id": "1",
+    "schedule_id": "987654",  # none: an allowed caller gets 404, a refused one 401/403
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, StrictBool
 
 from dtem.domain.ports import LambdaStep
@@ -74,7 +74,7 @@ class ScheduleOut(BaseModel):
 
 @router.post("/policies/{version}/schedule", response_model=ScheduleOut, status_code=201)
 def schedule_version(
-    version: int, body: ScheduleIn, c: ContainerDep, token: AdminDep
+    version: VersionPath, body: ScheduleIn, c: ContainerDep, token: AdminDep
 ) -> ScheduleOut:
     """Activate `version` at a future instant (`dtem policy activate N --at TS`); audited."""
     x = governance.schedule_activation(c.ledger, version, body.at, c.clock, f"token:{token.id}")
@@ -90,7 +90,9 @@ def list_schedules(c: ContainerDep, _t: TokenDep) -> list[ScheduleOut]:
 
 
 @router.post("/policies/schedules/{schedule_id}/cancel", status_code=204)
-def cancel_schedule(schedule_id: int, c: ContainerDep, token: AdminDep) -> None:
+def cancel_schedule(
+    schedule_id: Annotated[int, Path(ge=1, le=2**53 - 1)], c: ContainerDep, token: AdminDep
+) -> None:
     """Cancel a pending scheduled activation (`dtem policy scheduled --cancel ID`); audited."""
     governance.cancel_schedule(c.ledger, schedule_id, c.clock, f"token:{token.id}")
 
