@@ -3,40 +3,30 @@ held by two agents, and together they claim every claimable account exactly once
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections import Counter
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier
 
 import pytest
 import sqlalchemy as sa
 
 from dtem.adapters.ledger import tables as t
-from dtem.adapters.ledger.engine import make_engine
 from dtem.adapters.ledger.sql import SqlLedger
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account
 from dtem.services import agents
 from tests.conftest import T0, sql_ledger
 from tests.market_seed import put_score, seed
+from tests.processes import race
 
 AGENTS = 6
 ACCOUNTS = 40
 
 
-def _agent(url: str, name: str, gate: Barrier, out: Queue[tuple[str, list[str] | str]]) -> None:
-    ledger = SqlLedger(make_engine(url, pool_size=1))
+def _agent(ledger: SqlLedger, name: str) -> list[str]:
     got: list[str] = []
-    try:
-        gate.wait(120)
-        for _ in range(4):  # several rounds, so claims interleave with the others'
-            claims = agents.claim_accounts(ledger, FixedClock(T0), name, 5).claims
-            got += [c.account for c in claims]
-        out.put((name, got))
-    except Exception as exc:  # reported to the test process
-        out.put((name, repr(exc)))
-    finally:
-        ledger.engine.dispose()
+    for _ in range(4):  # several rounds, so claims interleave with the others'
+        claims = agents.claim_accounts(ledger, FixedClock(T0), name, 5).claims
+        got += [c.account for c in claims]
+    return got
 
 
 @pytest.mark.postgres
@@ -47,20 +37,9 @@ def test_concurrent_agents_never_hold_the_same_account(pg_url: str) -> None:
     acc, _ = seed(ledger, FixedClock(T0), accounts, [])
     for account_id in acc.values():
         put_score(ledger, account_id, 10.0, T0, propensity=0.05)
-    ctx = mp.get_context("spawn")
-    gate, out = ctx.Barrier(AGENTS), ctx.Queue()
-    names = [f"bot-{i}" for i in range(AGENTS)]
-    procs = [ctx.Process(target=_agent, args=(pg_url, n, gate, out)) for n in names]
-    for p in procs:
-        p.start()
-    results = dict(out.get(timeout=180) for _ in procs)
-    for p in procs:
-        p.join(60)
-    errors = {n: r for n, r in results.items() if isinstance(r, str)}
-    assert errors == {}
+    results = race(pg_url, _agent, [f"bot-{i}" for i in range(AGENTS)])
     assert sum(1 for names in results.values() if names) >= 2  # they did overlap
-    got = {n: r for n, r in results.items() if isinstance(r, list)}
-    claimed = Counter(k for names in got.values() for k in names)
+    claimed = Counter(k for names in results.values() for k in names)
     assert sorted(claimed) == keys and set(claimed.values()) == {1}
     with ledger.engine.connect() as conn:
         c = t.agent_claims.c
