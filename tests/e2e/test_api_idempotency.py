@@ -20,6 +20,7 @@ from dtem.bootstrap import build
 from dtem.config import Settings
 from dtem.domain.clock import FixedClock
 from dtem.entrypoints.api.app import create_app
+from dtem.entrypoints.api.idempotency import MAX_BODY
 from dtem.services import access
 from tests.conftest import T0
 from tests.e2e.conftest import DTEM, Server, _wait_healthy, free_port, run_dtem
@@ -94,6 +95,34 @@ def test_a_key_expires_after_24_hours(tmp_path: Path) -> None:
         clock.advance(hours=2)
         fresh = client.post("/policies", json=_store("b"), headers=auth)
         assert fresh.status_code == 201 and "idempotent-replayed" not in fresh.headers
+    c.engine.dispose()
+
+
+def test_a_body_too_large_to_hold_is_refused_with_413_and_runs_nothing(tmp_path: Path) -> None:
+    c = build(Settings(), f"sqlite:///{tmp_path}/ledger.db")
+    token = access.create_token(c.ledger, c.clock, "admin", "admin")[1]
+    auth = {"Authorization": f"Bearer {token}", "Idempotency-Key": "big"}
+    padding = "x" * (MAX_BODY + 1)
+    with TestClient(create_app(c)) as client:
+        before = len(client.get("/policies", headers=auth).json()["items"])
+        declared = client.post("/policies", json={**_store("big"), "pad": padding}, headers=auth)
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
+            yield b'{"note": "big", "document": {"threshold": 61}, "pad": "'
+            for _ in range(17):
+                yield b"x" * (1024 * 1024)
+            yield b'"}'
+
+        streamed = client.post(
+            "/policies", content=chunks(), headers={**auth, "Content-Type": "application/json"}
+        )
+        for answer in (declared, streamed):
+            assert answer.status_code == 413, answer.text
+            assert answer.json()["type"] == "https://dtem.dev/problems/body-too-large"
+            assert str(MAX_BODY) in answer.json()["detail"]
+        small = client.post("/policies", json=_store("small"), headers=auth)  # key not taken
+        assert small.status_code == 201
+        assert len(client.get("/policies", headers=auth).json()["items"]) == before + 1
     c.engine.dispose()
 
 

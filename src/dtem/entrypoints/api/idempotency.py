@@ -8,7 +8,9 @@ tokens never share keys) and its answer is kept for 24 hours:
   with `Idempotent-Replayed: true`; nothing runs twice;
 - the same key with another request → 422 (`idempotency-key-reused`);
 - the same key while the first request still runs → 409 (`idempotency-key-in-flight`);
-- a key that is not 1 to 255 visible ASCII characters → 422.
+- a key that is not 1 to 255 visible ASCII characters → 422;
+- a body over 16 MiB with a key → 413 (the middleware holds the body to compare retries;
+  a large import needs no key: imports are idempotent by content).
 
 Answers a retry may change are not kept (5xx, 401, 403, 409, 429): the key is released.
 
@@ -37,6 +39,7 @@ REPLAYED = "Idempotent-Replayed"
 TTL = timedelta(hours=24)
 VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 NOT_KEPT = {401, 403, 409, 429}  # a retry may be answered differently: run it again
+MAX_BODY = 16 * 1024 * 1024  # the most a request with a key may carry (it is held in memory)
 
 
 class Idempotency:
@@ -58,7 +61,12 @@ class Idempotency:
             )
             await answer(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await _read_body(receive, _content_length(scope))
+        if body is None:
+            detail = f"a request with an Idempotency-Key carries at most {MAX_BODY} bytes"
+            answer = problem_response(413, detail, path, "body-too-large", error="BodyTooLarge")
+            await answer(scope, receive, send)
+            return
         container: Container = scope["app"].state.container
         claim = IdempotentRequest(
             _principal(scope), key, _fingerprint(scope, body), container.clock()
@@ -169,10 +177,20 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def _read_body(receive: Receive) -> bytes:
+def _content_length(scope: Scope) -> int:
+    declared = _header(scope, b"content-length") or "0"
+    return int(declared) if declared.isdigit() else 0
+
+
+async def _read_body(receive: Receive, declared: int) -> bytes | None:
+    """The whole body, or None (nothing more read) once it is larger than MAX_BODY."""
+    if declared > MAX_BODY:
+        return None
     body = bytearray()
     while True:
         message = await receive()
         body.extend(message.get("body", b""))
+        if len(body) > MAX_BODY:
+            return None
         if not message.get("more_body", False):
             return bytes(body)
