@@ -18,7 +18,7 @@ from typing import Any
 import nats
 import pytest
 
-from dtem.adapters.broker.nats import REASON_HEADER, BrokerSettings
+from dtem.adapters.broker.nats import INDEX_HEADER, REASON_HEADER, BrokerSettings
 from dtem.bootstrap import Container, build
 from dtem.config import Settings
 from dtem.domain.ports import LedgerTx
@@ -166,3 +166,27 @@ def test_a_value_over_its_cap_is_dead_lettered_and_the_rest_of_the_batch_stored(
     assert [json.loads(body)["messageId"] for body, _ in dead] == ["huge"]
     assert "refused: properties.value: 1e+308 is above 1e+06" in dead[0][1][REASON_HEADER]
     assert (consumer.stats.stored, reports.signal_stats(container.ledger).total) == (1, 1)
+
+
+def test_a_batched_message_stores_its_events_and_dead_letters_only_the_bad_ones(
+    container: Container, broker: BrokerSettings
+) -> None:
+    row = {"domain": "acme.com", "type": "hiring", "occurred_at": "2027-01-04T09:00:00Z"}
+    huge = {**json.loads(_track("huge")), "properties": {"value": 1e308}}
+    items = [json.loads(_track("a")), {"type": "track", "event": "x"}, row, huge]
+    segment = {"batch": [json.loads(_track("b")), json.loads(_track("a"))]}
+    payloads = [json.dumps(items).encode(), json.dumps(segment).encode()]
+    consumer = SignalConsumer(container, broker, max_messages=2, idle_timeout=20)
+    _run(consumer, broker, payloads)
+    assert (consumer.stats.events, consumer.stats.stored, consumer.stats.duplicates) == (6, 3, 1)
+    dead = _dead_letters_of(broker)
+    assert [(json.loads(body), h[INDEX_HEADER]) for body, h in dead] == [
+        (items[1], "1"),
+        (huge, "3"),
+    ]
+    assert "unparseable: userId or anonymousId is required" in dead[0][1][REASON_HEADER]
+    assert "refused: properties.value: 1e+308 is above" in dead[1][1][REASON_HEADER]
+    assert reports.signal_stats(container.ledger).total == 3
+    again = SignalConsumer(container, broker, idle_timeout=2)  # both messages were acked
+    asyncio.run(run_tasks([again.run], asyncio.Event()))
+    assert again.stats.messages == 0

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from dtem.adapters.broker.nats import BrokerSettings, SignalInbox, deliveries
 from dtem.bootstrap import Container
 from dtem.domain.clock import Clock
 from dtem.services import signals
-from dtem.services.signals.messages import parse_message
+from dtem.services.signals.envelope import Envelope, parse_envelope
 
 Task = Callable[[asyncio.Event], Coroutine[Any, Any, object]]
 log = logging.getLogger("dtem.worker")
@@ -90,13 +91,17 @@ class ConsumerStats:
     duplicates: int = 0
     dead_letters: int = 0
     retried: int = 0
+    events: int = 0  # events the messages carried (stored, duplicates and refused)
 
 
 class SignalConsumer:
     """Consume signal messages: store them, then ack; dead-letter what cannot be stored.
 
-    `max_messages` and `idle_timeout` (seconds without a message) end a run early (tests,
-    one-off drains); otherwise it runs until `stop` is set.
+    A message carries one event or a batch of them (`dtem.services.signals.envelope`);
+    the messages of one fetch are stored in one unit of work, while the next fetch is
+    read. An event of a batch that is refused goes to the dead letters alone, the rest
+    of its message is stored. `max_messages` and `idle_timeout` (seconds without a
+    message) end a run early (tests, one-off drains); otherwise it runs until `stop`.
     """
 
     def __init__(
@@ -116,20 +121,30 @@ class SignalConsumer:
         inbox = SignalInbox(self.broker)
         await inbox.connect()
         idle_since = time.monotonic()
+        storing: asyncio.Task[None] | None = None
         try:
             while not stop.is_set() and not self._enough():
-                want = self.batch
-                if self.max_messages is not None:
-                    want = min(want, self.max_messages - self.stats.messages)
-                msgs = await inbox.fetch(want, timeout=1.0)
+                msgs = await inbox.fetch(self._want(), timeout=1.0)
                 if msgs:
-                    await self.handle(inbox, msgs)
+                    fetched = await self.read(inbox, msgs)
+                    if storing is not None:  # one unit of work at a time, in order
+                        await storing
+                    storing = asyncio.create_task(self.handle(inbox, fetched))
                     idle_since = time.monotonic()
                 elif self._idle_for(idle_since):
                     break
+            if storing is not None:
+                await storing
         finally:
+            if storing is not None and not storing.done():
+                storing.cancel()
             await inbox.close()
         return self.stats
+
+    def _want(self) -> int:
+        if self.max_messages is None:
+            return self.batch
+        return min(self.batch, self.max_messages - self.stats.messages)
 
     def _idle_for(self, since: float) -> bool:
         return self.idle_timeout is not None and time.monotonic() - since >= self.idle_timeout
@@ -137,33 +152,37 @@ class SignalConsumer:
     def _enough(self) -> bool:
         return self.max_messages is not None and self.stats.messages >= self.max_messages
 
-    async def handle(self, inbox: SignalInbox, msgs: list[Msg]) -> None:
-        """Store a fetched batch in one unit of work; on failure, retry message by message."""
+    async def read(self, inbox: SignalInbox, msgs: list[Msg]) -> Fetched:
+        """The messages' events; a message that is no event or batch goes to the dead letters."""
         self.stats.messages += len(msgs)
-        parsed: list[tuple[Msg, signals.Message]] = []
+        fetched = Fetched()
         for msg in msgs:
             try:
-                parsed.append((msg, parse_message(msg.data)))
+                envelope = parse_envelope(msg.data)
             except ValueError as exc:
                 await self._dead(inbox, msg, f"unparseable: {exc}")
-        if not parsed:
-            return
-        try:
-            refused = await self._store([m for _, m in parsed])
-        except Exception as exc:  # one bad message must not hold back the others
-            log.warning("batch of %d failed (%s); storing one by one", len(parsed), exc)
-            for msg, message in parsed:
-                await self._one(inbox, msg, message)
-            return
-        for i, (msg, _) in enumerate(parsed):
-            if i in refused:  # committed without it: it can never be stored as it is
-                await self._dead(inbox, msg, f"refused: {refused[i]}")
-            else:
-                await msg.ack()
+                continue
+            fetched.add(msg, envelope)
+            self.stats.events += len(envelope.events) + len(envelope.rejected)
+        return fetched
 
-    async def _one(self, inbox: SignalInbox, msg: Msg, message: signals.Message) -> None:
+    async def handle(self, inbox: SignalInbox, fetched: Fetched) -> None:
+        """Store fetched events in one unit of work; on failure, retry message by message."""
+        if not fetched.msgs:
+            return
         try:
-            refused = await self._store([message])
+            refused = await self._store(fetched.events)
+        except Exception as exc:  # one bad message must not hold back the others
+            log.warning("batch of %d failed (%s); storing one by one", len(fetched.msgs), exc)
+            for msg, envelope in zip(fetched.msgs, fetched.envelopes, strict=True):
+                await self._one(inbox, msg, envelope)
+            return
+        for msg, envelope, reasons in fetched.settled(refused):
+            await self._settle(inbox, msg, envelope, reasons)
+
+    async def _one(self, inbox: SignalInbox, msg: Msg, envelope: Envelope) -> None:
+        try:
+            refused = await self._store(envelope.events)
         except Exception as exc:
             if deliveries(msg) >= self.broker.max_deliver:
                 await self._dead(inbox, msg, f"failed {deliveries(msg)} times: {exc}")
@@ -171,10 +190,26 @@ class SignalConsumer:
                 self.stats.retried += 1
                 await msg.nak(delay=min(0.5 * 2.0 ** deliveries(msg), 60.0))  # back off
             return
-        if refused:
-            await self._dead(inbox, msg, f"refused: {refused[0]}")
-        else:
-            await msg.ack()
+        reasons = {envelope.positions[i]: reason for i, reason in refused.items()}
+        await self._settle(inbox, msg, envelope, reasons)
+
+    async def _settle(
+        self, inbox: SignalInbox, msg: Msg, envelope: Envelope, reasons: dict[int, str]
+    ) -> None:
+        """After the commit: dead-letter what was refused (an event alone), ack the rest."""
+        for r in envelope.rejected:
+            reasons[r.index] = f"unparseable: {'; '.join(r.errors)}"
+        if reasons and envelope.items is None:  # one event: the message is the event
+            await self._dead(inbox, msg, f"refused: {reasons[0]}")
+            return
+        items = envelope.items or []
+        for position, reason in sorted(reasons.items()):
+            why = reason if reason.startswith("unparseable: ") else f"refused: {reason}"
+            log.warning("dead letter from %s, event %d: %s", msg.subject, position, why)
+            self.stats.dead_letters += 1
+            body = json.dumps(items[position]).encode()
+            await inbox.publish_dead_letter(msg, why, body, event_index=position)
+        await msg.ack()
 
     async def _store(self, messages: list[signals.Message]) -> dict[int, str]:
         """Store in one unit of work; the reasons of the messages refused, by position."""
@@ -194,3 +229,28 @@ class SignalConsumer:
         log.warning("dead letter from %s: %s", msg.subject, reason)
         self.stats.dead_letters += 1
         await inbox.dead_letter(msg, reason)
+
+
+@dataclass
+class Fetched:
+    """The messages of one fetch and their events, flattened for one unit of work."""
+
+    msgs: list[Msg] = field(default_factory=list)
+    envelopes: list[Envelope] = field(default_factory=list)
+    events: list[signals.Message] = field(default_factory=list)
+    owners: list[tuple[int, int]] = field(default_factory=list)  # (message, position)
+
+    def add(self, msg: Msg, envelope: Envelope) -> None:
+        m = len(self.msgs)
+        self.msgs.append(msg)
+        self.envelopes.append(envelope)
+        self.events.extend(envelope.events)
+        self.owners.extend((m, p) for p in envelope.positions)
+
+    def settled(self, refused: dict[int, str]) -> list[tuple[Msg, Envelope, dict[int, str]]]:
+        """Each message with its refused events' reasons, by position in the message."""
+        reasons: list[dict[int, str]] = [{} for _ in self.msgs]
+        for i, reason in refused.items():
+            m, position = self.owners[i]
+            reasons[m][position] = reason
+        return list(zip(self.msgs, self.envelopes, reasons, strict=True))

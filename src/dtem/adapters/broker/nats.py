@@ -25,9 +25,17 @@ from nats.js.errors import NotFoundError
 
 from dtem.adapters.broker.settings import BrokerSettings
 
-__all__ = ["REASON_HEADER", "BrokerSettings", "SignalInbox", "deliveries", "ensure_stream"]
+__all__ = [
+    "INDEX_HEADER",
+    "REASON_HEADER",
+    "BrokerSettings",
+    "SignalInbox",
+    "deliveries",
+    "ensure_stream",
+]
 
 REASON_HEADER = "Dtem-Dlq-Reason"
+INDEX_HEADER = "Dtem-Dlq-Event-Index"  # position of a dead event in its message's batch
 
 
 class SignalInbox:
@@ -62,14 +70,25 @@ class SignalInbox:
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
         """Keep the original payload on the dead-letter subject with the reason, then ack."""
+        await self.publish_dead_letter(msg, reason, msg.data)
+        await msg.ack()
+
+    async def publish_dead_letter(
+        self, msg: Msg, reason: str, body: bytes, event_index: int | None = None
+    ) -> None:
+        """Keep `body` (the message, or one event of its batch) as a dead letter of `msg`.
+
+        The caller acks `msg` (once the rest of its batch is committed).
+        """
         assert self._js is not None, "connect() first"
         headers = {
             REASON_HEADER: " ".join(reason.split())[:1000],  # one header line
             "Dtem-Dlq-Subject": msg.subject,
             "Dtem-Dlq-Deliveries": str(deliveries(msg)),
         }
-        await self._js.publish(self.settings.dlq_subject, msg.data, headers=headers)
-        await msg.ack()
+        if event_index is not None:
+            headers[INDEX_HEADER] = str(event_index)
+        await self._js.publish(self.settings.dlq_subject, body, headers=headers)
 
     async def close(self) -> None:
         if self._nc is not None:

@@ -276,7 +276,7 @@ def parse_batch(doc: Any) -> tuple[list[SegmentCall], list[Rejected]]:
 
 
 def parse_message(payload: bytes) -> SegmentCall | SignalRow:
-    """One broker message: a Segment call (it has a Segment `type`) or a DTEM signal row.
+    """A message of one event: a Segment call (it has a Segment `type`) or a DTEM signal row.
 
     Raises ValueError with the reason when it is neither (it goes to the dead letters).
 
@@ -284,12 +284,24 @@ def parse_message(payload: bytes) -> SegmentCall | SignalRow:
     ...               b' "occurred_at": "2027-01-04T09:00:00Z"}').type
     'hand_raise'
     """
+    return parse_event(load_json(payload))
+
+
+def load_json(payload: bytes) -> Any:
+    """The decoded body; ValueError (with the reason) when it is not JSON we can read."""
     try:
-        doc = json.loads(payload)
+        return json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"not JSON: {exc}") from exc
     except RecursionError as exc:
         raise ValueError("not JSON we can read: nested too deeply") from exc
+
+
+def parse_event(doc: Any) -> SegmentCall | SignalRow:
+    """One decoded event: a Segment call when its `type` is one, else a DTEM signal row.
+
+    Raises ValueError with every field's reason.
+    """
     if not isinstance(doc, dict):
         raise ValueError("expected a JSON object")
     try:
