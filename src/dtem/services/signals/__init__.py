@@ -1,6 +1,7 @@
 """Signal ingestion: the webhook, the broker worker and file imports share this service.
 
 The entry points are `receive_calls` (parsed messages, one unit of work),
+`receive_deliveries` (many deliveries in one unit of work: group commit),
 `attach_unmatched` (for account imports and identity links) and the source functions.
 What runs after signals are stored is the `SignalPipeline` bootstrap builds.
 """
@@ -8,42 +9,44 @@ What runs after signals are stored is the `SignalPipeline` bootstrap builds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from dtem.domain.clock import Clock
-from dtem.domain.ports import LedgerOf, SignalSourcesPort
-from dtem.domain.signals import PIPELINE_SCOPE, source_scope
+from dtem.domain.ports import LedgerOf
 from dtem.services.retries import retry_conflicts
+from dtem.services.signals.group import (
+    Delivery,
+    GroupTx,
+    Outcome,
+    group_unit_of_work,
+    receive_deliveries,
+)
 from dtem.services.signals.ingest import (
     IngestResult,
-    IngestTx,
     OnCommitted,
     attach_unmatched,
     ingest,
 )
 from dtem.services.signals.pipeline import SignalPipeline
 from dtem.services.signals.receive import Message, Received, receive
-from dtem.services.signals.sources import authenticate_source
 
 __all__ = [
+    "Delivery",
     "IngestResult",
     "Message",
     "OnCommitted",
+    "Outcome",
     "Received",
     "SignalPipeline",
     "attach_unmatched",
     "ingest",
     "receive",
     "receive_calls",
+    "receive_deliveries",
 ]
 
 
-class _Receiving(IngestTx, SignalSourcesPort, Protocol):
-    """A delivery: the sender's source, then ingest and the pipeline's stages."""
-
-
 def receive_calls(
-    ledger: LedgerOf[_Receiving],
+    ledger: LedgerOf[GroupTx],
     clock: Clock,
     messages: Sequence[Message],
     pipeline: SignalPipeline,
@@ -57,17 +60,10 @@ def receive_calls(
     source's name is recorded as the channel, and its message ids are deduplicated
     within that source only (as Segment does). Otherwise (NATS) within the pipeline.
     A unit of work that collided with a concurrent writer (`WriteConflict`) runs again,
-    a bounded number of times.
+    a bounded number of times. (`receive_deliveries` does the same for many at once.)
     """
-
-    def unit_of_work() -> Received:
-        with ledger.transaction() as tx:
-            channel, scope = via, PIPELINE_SCOPE
-            if write_key is not None:
-                channel = authenticate_source(tx, write_key).name
-                scope = source_scope(channel)
-            active = pipeline.active(tx)
-            then = pipeline.after_ingest(active)
-            return receive(tx, messages, active.policy, clock(), channel, then, scope=scope)
-
-    return retry_conflicts(unit_of_work)
+    delivery = [Delivery(messages, write_key, via)]
+    outcome = retry_conflicts(lambda: group_unit_of_work(ledger, clock, delivery, pipeline))[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome

@@ -12,17 +12,16 @@ Example:  curl -u "$WRITE_KEY:" -H 'Content-Type: application/json' \
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from dtem.entrypoints.api.deps import ContainerDep
+from dtem.entrypoints.api.group_commit import GroupCommitter
 from dtem.entrypoints.api.tracking import Refused, key_and_body
 from dtem.entrypoints.api.tracking_schema import batch_operation, call_operation
 from dtem.services import signals
@@ -44,19 +43,16 @@ def _fail(code: int, detail: str, **extra: Any) -> Refused:
 async def _store(
     request: Request, c: ContainerDep, key: str, calls: list[SegmentCall]
 ) -> signals.Received:
-    # The ledger is synchronous; a worker thread keeps the event loop serving. SQLite has
-    # one writer at a time and its busy handler backs off unfairly (p99 of seconds under
-    # load), so requests queue here in arrival order instead.
-    store = functools.partial(
-        signals.receive_calls, c.ledger, c.clock, calls, c.pipeline, write_key=key, via="api"
-    )
-    if c.engine.dialect.name != "sqlite":
-        return await run_in_threadpool(store)
+    # Concurrent deliveries share one unit of work (group commit, one group at a time per
+    # process): the answer comes after the commit, with this delivery's own outcome.
     state = request.app.state
-    if getattr(state, "sqlite_writes", None) is None:
-        state.sqlite_writes = asyncio.Lock()  # one per app (and so per event loop)
-    async with state.sqlite_writes:
-        return await run_in_threadpool(store)
+    committer: GroupCommitter | None = getattr(state, "signal_committer", None)
+    if committer is None:
+        commit = functools.partial(
+            signals.receive_deliveries, c.ledger, c.clock, pipeline=c.pipeline
+        )
+        committer = state.signal_committer = GroupCommitter(commit)
+    return await committer.submit(signals.Delivery(calls, write_key=key, via="api"))
 
 
 async def _single(request: Request, c: ContainerDep, call_type: str) -> JSONResponse:
