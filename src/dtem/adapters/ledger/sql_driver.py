@@ -109,7 +109,7 @@ class Driver:
         self.cursor.execute(self.sql(text), params)
         return list(self.cursor.fetchall())
 
-    def rows_in(self, text: str, ids: Sequence[int]) -> Iterator[Any]:
+    def rows_in(self, text: str, ids: Sequence[Any]) -> Iterator[Any]:
         """Rows of `text` whose `{ids}` is filled with the ids, a chunk per statement.
 
         `text` holds `IN ({ids})`; on PostgreSQL it becomes `= ANY(%s)` with one array.

@@ -28,6 +28,13 @@ _NUL = "contains a NUL character"
 
 def json_problems(doc: Any, max_depth: int = MAX_DEPTH) -> list[tuple[Loc, str]]:
     """Each unsafe field of a parsed JSON document: (path, problem), in document order."""
+    if _is_safe(doc, max_depth):  # the common case, without building a path per field
+        return []
+    return unsafe_fields(doc, max_depth)
+
+
+def unsafe_fields(doc: Any, max_depth: int = MAX_DEPTH) -> list[tuple[Loc, str]]:
+    """`json_problems` by the full walk, a path built for every field (slower)."""
     problems: list[tuple[Loc, str]] = []
     stack: list[tuple[Loc, Any]] = [((), doc)]
     while stack:
@@ -47,6 +54,36 @@ def json_problems(doc: Any, max_depth: int = MAX_DEPTH) -> list[tuple[Loc, str]]
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append((loc, "must be a finite number"))
     return _first_per_path(problems)
+
+
+def _is_safe(doc: Any, max_depth: int) -> bool:
+    """No NUL, no NaN or Infinity, nothing nested deeper than `max_depth` (a fast pass)."""
+    if type(doc) is not dict and type(doc) is not list:
+        return False  # the full walk decides
+    stack: list[tuple[int, Any]] = [(0, doc)]
+    while stack:
+        depth, value = stack.pop()
+        if depth > max_depth:
+            return False
+        children = value.values() if type(value) is dict else value
+        if type(value) is dict and any(type(k) is not str or "\x00" in k for k in value):
+            return False
+        for v in children:
+            kind = type(v)
+            if kind is str:
+                if "\x00" in v:
+                    return False
+            elif kind is float:
+                if not math.isfinite(v):
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((depth + 1, v))
+            elif kind not in _PLAIN:
+                return False  # anything else: the full walk decides
+    return True
+
+
+_PLAIN = frozenset({int, bool, type(None)})
 
 
 def _first_per_path(problems: list[tuple[Loc, str]]) -> list[tuple[Loc, str]]:
