@@ -66,8 +66,8 @@ class _Moved:
     superseded: list[SignalRecord] = field(default_factory=list)
 
     def __call__(self, _tx: StagesTx, batch: Committed) -> None:
-        self.stored.extend(batch.stored)  # type: ignore[arg-type]
-        self.superseded.extend(batch.superseded)  # type: ignore[arg-type]
+        self.stored.extend(batch.stored)
+        self.superseded.extend(batch.superseded)
 
 
 def receive_deliveries(
