@@ -8,8 +8,9 @@ from typing import Any
 
 from dtem.domain.bidding import quarter_of
 from dtem.domain.clock import FixedClock
-from dtem.domain.model import Account, LeaseState, Opportunity, Rep
+from dtem.domain.model import Account, LeaseState, Opportunity, Rep, Tier
 from dtem.domain.store_market import MarketQuery
+from dtem.domain.tiers import AccountTier, TierOverride
 from tests.conftest import T0
 from tests.market_seed import put_score, seed
 
@@ -190,3 +191,30 @@ def test_open_pipeline_lists_open_deals_with_the_owners_closed_record(ledger: An
     ])  # fmt: skip
     assert sorted(d.account_id for d in every) == sorted([acc["A0"], acc["A1"], acc["A2"]])
     assert rep["R2"] > 0
+
+
+def test_account_facts_read_lease_score_tier_and_open_overflow_at_once(ledger: Any) -> None:
+    acc, rep = _market(ledger)
+    put_score(ledger, acc["A0"], 55.0, T0)
+    put_score(ledger, acc["A0"], 71.0, T0 + DAY)
+    override = TierOverride(Tier.HUMAN_ONLY, "ana", T0, "named")
+    with ledger.transaction() as tx:
+        lease = tx.grant_lease(acc["A0"], rep["R1"], T0, T0 + 30 * DAY, 71.0, 1, "x")
+        tx.put_account_tiers([AccountTier(acc["A0"], Tier.HYBRID, "hybrid", 1, T0)])
+        tx.set_tier_override(acc["A0"], override)
+        entry = tx.add_overflow(acc["A1"], T0, "no rep free")
+    with ledger.transaction() as tx:
+        facts = tx.account_facts(external_id="A0")
+        assert facts is not None and facts.account.id == acc["A0"]
+        assert facts.lease == lease
+        assert facts.score is not None and (facts.score.score, facts.score.as_of) == (
+            71.0,
+            T0 + DAY,
+        )
+        assert facts.tier is not None and facts.tier.override == override
+        assert facts.overflow is None
+        queued = tx.account_facts(account_id=acc["A1"])
+        assert queued is not None and queued.account.external_id == "A1"
+        assert (queued.lease, queued.score, queued.tier) == (None, None, None)
+        assert queued.overflow is not None and queued.overflow.id == entry
+        assert tx.account_facts(external_id="nobody") is None

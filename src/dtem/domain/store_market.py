@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from dtem.domain.model import Rep
+from dtem.domain.model import Account, Lease, Rep
+from dtem.domain.tiers import AccountTier
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,18 @@ class ScoreRow:
     propensity: float
     velocity: float
     policy_version: int
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What a routing decision reads about its account, in one read: the account, its
+    active lease, latest score, stored tier (with any override) and open overflow entry."""
+
+    account: Account
+    lease: Lease | None
+    score: ScoreRow | None
+    tier: AccountTier | None
+    overflow: OverflowEntry | None
 
 
 @dataclass(frozen=True)

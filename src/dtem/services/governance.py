@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from dtem.domain.capacity import threshold_in_force
 from dtem.domain.clock import Clock
@@ -110,6 +111,21 @@ class PolicyCache:
             hit = ActivePolicy.of(version, stored, ratio)
             self._by_version[(version, ratio)] = hit
         return hit
+
+
+_CACHES: WeakKeyDictionary[object, PolicyCache] = WeakKeyDictionary()
+
+
+def policy_cache(ledger: object) -> PolicyCache:
+    """The `PolicyCache` of a ledger, made on first use (routing parses a version once).
+
+    Only what a unit of work read as committed goes in (the version in force), and a
+    stored version never changes, so the cache is right for every process's writes.
+    """
+    cache = _CACHES.get(ledger)
+    if cache is None:
+        cache = _CACHES[ledger] = PolicyCache()
+    return cache
 
 
 def store_policy(

@@ -35,11 +35,17 @@ from dtem.domain.ports import (
 )
 from dtem.domain.roster import RepRoster, RosterLoad, route_roster
 from dtem.domain.routing import TRIGGERS, RoutingDecision, RoutingRequest, ScoreFacts
-from dtem.domain.store_market import MarketQuery, RoutingRecord, ScoreRow
+from dtem.domain.store_market import (
+    AccountFacts,
+    MarketQuery,
+    OverflowEntry,
+    RoutingRecord,
+    ScoreRow,
+)
 from dtem.domain.tiers import tier_in_force
 from dtem.domain.win_rate import win_rate_multiplier
 from dtem.services import leases, webhook_events
-from dtem.services.governance import ActivePolicy, active_policy
+from dtem.services.governance import ActivePolicy, active_policy, policy_cache
 from dtem.services.pipeline_worth import pipeline_worth
 from dtem.services.tiering import tier_override
 
@@ -100,10 +106,11 @@ def route(
     if trigger not in TRIGGERS:
         raise ArgumentInvalid(f"unknown trigger {trigger!r}; one of {', '.join(TRIGGERS)}")
     with ledger.transaction() as tx:
-        acct = tx.accounts_by_external_id([account]).get(account)
-        if acct is None:
+        active = active_policy(tx, policy_cache(ledger))  # parsed once per version
+        facts = tx.account_facts(external_id=account)  # the account and its facts: one read
+        if facts is None:
             raise NotFound(f"account {account!r} does not exist")
-        return route_in_tx(tx, acct, trigger, clock(), actor, active_policy(tx))
+        return route_in_tx(tx, facts.account, trigger, clock(), actor, active, facts=facts)
 
 
 def route_in_tx(
@@ -116,16 +123,24 @@ def route_in_tx(
     min_velocity: float | None = None,
     *,
     latest: ScoreRow | None = None,
+    facts: AccountFacts | None = None,
 ) -> RouteResult:
     """Route inside the caller's unit of work (the review uses it for each account).
 
-    `latest`: the score the caller just wrote in this unit of work (else it is read).
+    `latest`: the score the caller just wrote in this unit of work (else it is read);
+    `facts`: the account's facts as just read in this unit of work (else they are read).
     """
     assert account.id is not None
-    current = tx.active_lease(account.id)  # the lease the grant is decided on
+    if facts is None:
+        facts = tx.account_facts(account_id=account.id)
+        assert facts is not None, f"account {account.id} vanished inside its unit of work"
+    current = facts.lease  # the lease the grant is decided on
     if trigger == "hand_raise" and current is not None:  # tell the rep who holds it
         webhook_events.hand_raise(tx, current, account, at)
-    request = routing_request(tx, account, trigger, active, current, min_velocity, latest, at=at)
+    latest = latest or facts.score
+    request = routing_request(
+        tx, account, trigger, active, current, min_velocity, latest, at=at, facts=facts
+    )
     roster, load = tx.rep_market(market_query(account, at, active))
     pod = tx.pilot_pod()
     decision = route_roster(request, roster, load, active.policy, pod)
@@ -133,7 +148,7 @@ def route_in_tx(
     if decision.outcome == "leased":
         market = (roster, load, pod)
         decision, lease = _grant_best(tx, request, current, market, decision, at, actor, active)
-    return _record(tx, account, trigger, at, active, decision, lease)
+    return _record(tx, account, trigger, at, active, decision, lease, facts.overflow)
 
 
 def routing_request(
@@ -146,13 +161,18 @@ def routing_request(
     latest: ScoreRow | None = None,
     *,
     at: datetime,
+    facts: AccountFacts | None = None,
 ) -> RoutingRequest:
     """What routing asks about an account at `at`: its latest score (`latest` when the
     caller just wrote it, else read); `current` = its active lease. With an opportunity
-    model in the policy, its open opportunities set P and value (`pipeline_worth`)."""
+    model in the policy, its open opportunities set P and value (`pipeline_worth`).
+    `facts`: the account's stored tier as already read (else it is read)."""
     assert account.id is not None
     score = latest if latest is not None else tx.routing_score(account.id)
-    override = tier_override(tx, account.id)
+    if facts is not None:
+        override = facts.tier.override if facts.tier is not None else None
+    else:
+        override = tier_override(tx, account.id)
     account = replace(account, tier=tier_in_force(account, active.policy, override)[0])
     return RoutingRequest(
         account,
@@ -247,6 +267,7 @@ def _record(
     active: ActivePolicy,
     decision: RoutingDecision,
     lease: Lease | None,
+    queued: OverflowEntry | None,
 ) -> RouteResult:
     assert account.id is not None
     candidates = [
@@ -272,7 +293,7 @@ def _record(
         dict(decision.exclusions),
     )
     decision_id = tx.add_routing_decision(record)
-    _track_overflow(tx, account.id, at, decision)
+    _track_overflow(tx, account.id, at, decision, queued)
     return RouteResult(
         account.external_id,
         decision.outcome,
@@ -287,9 +308,14 @@ def _record(
     )
 
 
-def _track_overflow(tx: DecisionLogPort, account_id: int, at: datetime, d: RoutingDecision) -> None:
-    """Queue an unroutable account once; resolve its queue entry when it is decided."""
-    entry = tx.open_overflow(account_id)
+def _track_overflow(
+    tx: DecisionLogPort,
+    account_id: int,
+    at: datetime,
+    d: RoutingDecision,
+    entry: OverflowEntry | None,
+) -> None:
+    """Queue an unroutable account once; resolve its open queue `entry` when it is decided."""
     if d.outcome == "overflow" and entry is None:
         tx.add_overflow(account_id, at, d.reason)
     elif d.outcome != "overflow" and entry is not None:

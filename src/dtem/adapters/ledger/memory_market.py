@@ -20,6 +20,7 @@ from dtem.domain.model import Account, Lease
 from dtem.domain.roster import RepRoster, RosterLoad, from_facts
 from dtem.domain.routing import RepFacts
 from dtem.domain.store_market import (
+    AccountFacts,
     ClosedDeal,
     LeaseEventRow,
     LeaseFilter,
@@ -50,6 +51,26 @@ class MarketMemory:
     def accounts_by_id(self, account_ids: Collection[int]) -> dict[int, Account]:
         wanted = set(account_ids)
         return {a.id: a for a in self.s.accounts.values() if a.id in wanted}
+
+    def account_facts(
+        self, *, account_id: int | None = None, external_id: str | None = None
+    ) -> AccountFacts | None:
+        if (account_id is None) == (external_id is None):
+            raise ValueError("give exactly one of account_id and external_id")
+        tx: Any = self  # the other mixins of MemoryTx hold leases and tiers
+        if external_id is not None:
+            account = tx.accounts_by_external_id([external_id]).get(external_id)
+        else:
+            account = self.accounts_by_id([account_id or 0]).get(account_id or 0)
+        if account is None:
+            return None
+        return AccountFacts(
+            account,
+            tx.active_lease(account.id),
+            self.routing_score(account.id),
+            tx.account_tiers([account.id]).get(account.id),
+            self.open_overflow(account.id),
+        )
 
     def routing_score(self, account_id: int) -> ScoreRow | None:
         rows = [r for r in self._table("scores") if _get(r, "account_id") == account_id]

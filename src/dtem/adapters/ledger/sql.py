@@ -31,6 +31,7 @@ from dtem.adapters.ledger.sql_listings import ListingsSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_outbox import OutboxSql
 from dtem.adapters.ledger.sql_radar import RadarSql
+from dtem.adapters.ledger.sql_roster import bump_roster_version
 from dtem.adapters.ledger.sql_tiers import TiersSql
 from dtem.adapters.ledger.sql_training import TrainingSql
 from dtem.domain.clock import as_utc
@@ -321,12 +322,14 @@ class SqlTx(
         rows = [_rep_row(r) | {"created_at": at, "updated_at": at} for r in reps]
         if rows:
             self.conn.execute(sa.insert(t.reps), rows)
+            bump_roster_version(self.conn)  # routing's cached roster is stale now
 
     def update_reps(self, reps: Sequence[Rep], at: datetime) -> None:
         rows = [_rep_row(r) | {"updated_at": at, "key": r.external_id} for r in reps]
         if rows:
             stmt = sa.update(t.reps).where(t.reps.c.external_id == sa.bindparam("key"))
             self.conn.execute(stmt, rows)
+            bump_roster_version(self.conn)
 
     def count(self, table: str) -> int:
         tbl = t.metadata.tables[table]

@@ -17,7 +17,7 @@ from dtem.adapters.ledger.rows import account_from_row, lower_text, rep_from_row
 from dtem.adapters.ledger.sql_imports import _opportunity
 from dtem.adapters.ledger.sql_market import _bid, _decision, _overflow
 from dtem.adapters.ledger.sql_signals import _record, _source
-from dtem.adapters.ledger.sql_tiers import _tier
+from dtem.adapters.ledger.sql_tiers import tier_from_row
 from dtem.domain.audit import AuditEntry
 from dtem.domain.bidding import CapacityBid
 from dtem.domain.clock import as_utc
@@ -67,7 +67,7 @@ class ListingsSql:
         out: list[tuple[Account, AccountTier | None]] = []
         for r in self.conn.execute(q).mappings():
             tier_row = {k.removeprefix("tier_"): v for k, v in r.items() if k.startswith("tier_")}
-            stored = _tier(tier_row) if tier_row["account_id"] is not None else None  # type: ignore[arg-type]
+            stored = tier_from_row(tier_row) if tier_row["account_id"] is not None else None
             out.append((account_from_row(r), stored))
         return out
 

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from dtem.adapters.ledger import sql_roster
+from dtem.adapters.ledger import sql_account_facts, sql_roster
 from dtem.adapters.ledger import sql_routing_hot as hot
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.rows import account_from_row, lease_from_row
@@ -25,6 +25,7 @@ from dtem.domain.leases import COOLING_STATES
 from dtem.domain.model import Account, Lease, Rep
 from dtem.domain.roster import RepRoster, RosterLoad
 from dtem.domain.store_market import (
+    AccountFacts,
     ClosedDeal,
     LeaseEventRow,
     LeaseFilter,
@@ -43,6 +44,7 @@ class MarketSql:
 
     conn: Connection
     is_postgres: bool
+    _takers: list[Any] | None  # OutboxSql's active subscriptions of this unit of work
 
     # --- routing facts -------------------------------------------------------------------
     def accounts_by_id(self, account_ids: Collection[int]) -> dict[int, Account]:
@@ -52,6 +54,14 @@ class MarketSql:
             q = sa.select(t.accounts).where(t.accounts.c.id.in_(ids[i : i + 500]))
             out.update((r["id"], account_from_row(r)) for r in self.conn.execute(q).mappings())
         return out
+
+    def account_facts(
+        self, *, account_id: int | None = None, external_id: str | None = None
+    ) -> AccountFacts | None:
+        facts, subscribers = sql_account_facts.account_facts(self.conn, account_id, external_id)
+        if facts is not None and not subscribers:
+            self._takers = []  # no active subscription: nothing to read again in this tx
+        return facts
 
     def routing_score(self, account_id: int) -> ScoreRow | None:
         r = self.conn.execute(hot.ROUTING_SCORE, {"a": account_id}).first()
@@ -89,7 +99,7 @@ class MarketSql:
         ]
 
     def rep_market(self, query: MarketQuery) -> tuple[RepRoster, RosterLoad]:
-        return sql_roster.rep_market(self.conn, query)  # one statement, roster cached
+        return sql_roster.rep_market(self.conn, query)  # one statement; the rest cached
 
     def lock_rep_load(self, rep_id: int) -> int:
         if self.is_postgres:  # SQLite's BEGIN IMMEDIATE already serialises writers
@@ -126,6 +136,7 @@ class MarketSql:
         ]
         if rows:
             self.conn.execute(sa.insert(t.rep_records), rows)
+        sql_roster.bump_roster_version(self.conn)  # routing caches records by version
 
     def closed_deals(self, won: Collection[str], lost: Collection[str]) -> list[ClosedDeal]:
         o, a = t.opportunities.c, t.accounts.c
@@ -265,6 +276,7 @@ class MarketSql:
     ) -> int:
         values = {"rep_id": rep_id, "starts_at": starts_at, "ends_at": ends_at, "reason": reason}
         res = self.conn.execute(sa.insert(t.rep_unavailability).values(**values))
+        sql_roster.bump_roster_version(self.conn)  # routing caches leave windows by version
         return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     def unavailability(self, rep_id: int | None = None) -> list[Unavailability]:
@@ -300,6 +312,7 @@ class MarketSql:
         self.conn.execute(sa.delete(t.capacity_bids).where(where))
         values = {"rep_id": rep_id, "quarter": quarter, "leases": leases, "submitted_at": at}
         self.conn.execute(sa.insert(t.capacity_bids).values(**values))
+        sql_roster.bump_roster_version(self.conn)  # a new bid drops the rep's award
         return _bid(self.conn.execute(sa.select(t.capacity_bids).where(where)).mappings().one())
 
     def record_capacity_award(
@@ -308,6 +321,7 @@ class MarketSql:
         b = t.capacity_bids.c
         stmt = sa.update(t.capacity_bids).where(b.rep_id == rep_id, b.quarter == quarter)
         self.conn.execute(stmt.values(awarded=awarded, award_reason=reason[:512], awarded_at=at))
+        sql_roster.bump_roster_version(self.conn)  # routing caches awards by version
 
     def awarded_capacities(self, quarter: str) -> dict[int, int]:
         b = t.capacity_bids.c

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from dtem.adapters.ledger import tables as t
 from dtem.domain.clock import as_utc
@@ -30,11 +30,11 @@ class TiersSql:
     def account_tiers(self, account_ids: Collection[int] | None = None) -> dict[int, AccountTier]:
         q = sa.select(t.account_tiers)
         if account_ids is None:
-            return {r["account_id"]: _tier(r) for r in self.conn.execute(q).mappings()}
+            return {r["account_id"]: tier_from_row(r) for r in self.conn.execute(q).mappings()}
         out: dict[int, AccountTier] = {}
         for chunk in _chunks(sorted(set(account_ids))):
             rows = self.conn.execute(q.where(_T.account_id.in_(chunk))).mappings()
-            out |= {r["account_id"]: _tier(r) for r in rows}
+            out |= {r["account_id"]: tier_from_row(r) for r in rows}
         return out
 
     def put_account_tiers(self, tiers: Sequence[AccountTier]) -> None:
@@ -80,7 +80,7 @@ class TiersSql:
             raise NotFound(f"account id {account_id} does not exist")
 
 
-def _tier(r: RowMapping) -> AccountTier:
+def tier_from_row(r: Mapping[Any, Any]) -> AccountTier:
     override = None
     if r["override_tier"] is not None:
         override = TierOverride(

@@ -307,6 +307,15 @@ rep_loads = sa.Table(  # active leases per rep, kept by grant/end_lease (routing
     sa.Column("active_leases", sa.Integer, nullable=False),
 )
 
+roster_version = sa.Table(  # one row: bumped by every write to what routing caches per rep
+    "roster_version",  # (reps, leave windows, records, capacity awards, pilots)
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    # random when the row is made: a ledger made again never matches an older cache
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+)
+
 rep_records = sa.Table(  # won/lost deals per rep and segment, refreshed by the daily review
     "rep_records",
     metadata,

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from dtem.domain.roster import RepRoster, RosterLoad
 from dtem.domain.store_market import (
+    AccountFacts,
     ClosedDeal,
     MarketQuery,
     OverflowEntry,
@@ -24,6 +25,13 @@ from dtem.domain.store_market import (
 class RoutingFactsPort(Protocol):
     """Scores, rep loads, leave, cooldowns and records (each one indexed query: routing
     must stay in milliseconds)."""
+
+    def account_facts(
+        self, *, account_id: int | None = None, external_id: str | None = None
+    ) -> AccountFacts | None:
+        """The account (by id or external id) with its active lease, latest score, stored
+        tier and open overflow entry: one query (None = no such account)."""
+        ...
 
     def routing_score(self, account_id: int) -> ScoreRow | None:
         """The account's latest score row (None = never scored)."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 01:14:01.075377
+Create Date: 2026-12-02 04:14:23.373946
 """
 
 from collections.abc import Sequence
@@ -154,6 +154,12 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reps')),
     sa.UniqueConstraint('external_id', name=op.f('uq_reps_external_id'))
+    )
+    op.create_table('roster_version',
+    sa.Column('id', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.Column('epoch', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_roster_version'))
     )
     op.create_table('segment_economics',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -719,6 +725,7 @@ def downgrade() -> None:
     op.drop_table('signal_sources')
     op.drop_table('signal_retention')
     op.drop_table('segment_economics')
+    op.drop_table('roster_version')
     op.drop_table('reps')
     op.drop_table('policies')
     op.drop_table('pilots')
