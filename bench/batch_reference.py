@@ -36,36 +36,64 @@ SCHEMA = pa.schema(
 )  # fmt: skip
 
 
-def generate(events: int, accounts: int, types: TypeParams, folder: Path = TMP) -> Path:
-    """Signals spread over the 180 days before AS_OF; written once, reused afterwards."""
-    path = folder / f"signals_{events}_{accounts}.parquet"
+# a market's shape (`market=True`): a few accounts hold most signals (account rank drawn
+# as u^SKEW), hand-raises are rare and web visits and e-mail opens common; on the default
+# policy about 7% of accounts then score at or above the threshold
+SKEW = 8
+MIX = {
+    "hand_raise": 0.002, "pricing_visit": 0.03, "web_visit": 0.45, "form_fill": 0.01,
+    "product_usage": 0.08, "email_engagement": 0.3, "intent_surge": 0.05, "hiring": 0.02,
+}  # fmt: skip
+
+
+def generate(
+    events: int, accounts: int, types: TypeParams, folder: Path = TMP, market: bool = False
+) -> Path:
+    """Signals spread over the 180 days before AS_OF; written once, reused afterwards.
+
+    Without `market` every account and type is equally likely (every account is hot).
+    """
+    shape = "_market" if market else ""
+    path = folder / f"signals_{events}_{accounts}{shape}.parquet"
     if path.exists():
         return path
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
-    names = pa.array(types.names, pa.string())
-    end_us = int(AS_OF.timestamp() * 1e6)
     started = time.perf_counter()
     with pq.ParquetWriter(path.with_suffix(".tmp"), SCHEMA) as writer:
         for start in range(0, events, CHUNK):
             n = min(CHUNK, events - start)
-            kinds = rng.integers(0, len(names), n).astype(np.int8)
-            ages = rng.integers(0, 180 * 86_400 * 10**6, n)
-            table = pa.table(
-                {
-                    "account_id": rng.integers(1, accounts + 1, n),
-                    "type": pa.DictionaryArray.from_arrays(kinds, names),
-                    "occurred_at": pa.array(end_us - ages).cast(pa.timestamp("us")),
-                    "value": rng.exponential(1.0, n),
-                },
-                schema=SCHEMA,
-            )
-            writer.write_table(table, row_group_size=1_000_000)
-            done = start + n
-            print(f"  signals written: {done:,} / {events:,} "
+            writer.write_table(_chunk(rng, n, accounts, types, market), row_group_size=1_000_000)
+            print(f"  signals written: {start + n:,} / {events:,} "
                   f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)  # fmt: skip
     path.with_suffix(".tmp").rename(path)
     return path
+
+
+def _chunk(
+    rng: np.random.Generator, n: int, accounts: int, types: TypeParams, market: bool
+) -> pa.Table:
+    names = pa.array(types.names, pa.string())
+    end_us = int(AS_OF.timestamp() * 1e6)
+    if market:
+        mix = np.array([MIX.get(name, 0.0) for name in types.names])
+        mix[types.names.index("other")] = max(1.0 - mix.sum(), 0.0)
+        kinds = rng.choice(len(names), n, p=mix / mix.sum()).astype(np.int8)
+        rank = np.floor(accounts * rng.random(n) ** SKEW).astype(np.int64)
+        account_id = (rank * 7919) % accounts + 1  # spread the busy ranks over the ids
+    else:
+        kinds = rng.integers(0, len(names), n).astype(np.int8)
+        account_id = rng.integers(1, accounts + 1, n)
+    ages = rng.integers(0, 180 * 86_400 * 10**6, n)
+    return pa.table(
+        {
+            "account_id": account_id,
+            "type": pa.DictionaryArray.from_arrays(kinds, names),
+            "occurred_at": pa.array(end_us - ages).cast(pa.timestamp("us")),
+            "value": rng.exponential(1.0, n),
+        },
+        schema=SCHEMA,
+    )
 
 
 def account_params(accounts: int) -> AccountParams:
