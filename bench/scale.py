@@ -95,8 +95,10 @@ def _accounts_chunk(rng: np.random.Generator, start: int, stop: int) -> pa.Table
 def reps_file(n: int, folder: Path) -> Path:
     path = folder / f"reps_{n}.csv"
     lines = ["external_id,name,email,pod,languages,capacity,hourly_cost,active"]
+    # every rep speaks English; four in five also speak the language of a market
+    second = ["de", "fr", "pt", "ja", ""]
     lines += [
-        f"R-{i:04d},Rep {i},rep{i}@example.com,Pod {i % 10},en,30,{80 + i % 40},yes"
+        f"R-{i:04d},Rep {i},rep{i}@example.com,Pod {i % 10},en;{second[i % 5]},30,{80 + i % 40},yes"
         for i in range(n)
     ]
     path.write_text("\n".join(lines) + "\n")
@@ -247,7 +249,6 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    load_before = os.getloadavg()
     types = TypeParams.of(default_policy())
     say(f"inputs in {args.workdir}: {args.accounts:,} accounts, {args.reps} reps, "
         f"{args.events:,} signals (generated once, then reused)")  # fmt: skip
@@ -257,37 +258,48 @@ def main() -> None:
         while fh.read(1 << 26):
             pass
     c = open_ledger(args)
+    table = Table(args, c)
     say(f"ledger {c.database}: importing")
-    stages = [stage_import(c, accounts, reps, args.reps, args.accounts)]
-    stages.insert(0, stages[0].notes.pop("reps"))
+    imported = stage_import(c, accounts, reps, args.reps, args.accounts)
+    table.rows([imported.notes.pop("reps"), imported])
     say("scoring")
-    stages += stage_score(c, signals, args.events, args.memory_limit)
-    if not args.no_spark:
-        stages += stage_spark(c, signals, args.events, stages[-1].notes["reference"])
+    scored = stage_score(c, signals, args.events, args.memory_limit)
+    table.rows(scored)
     say("daily review")
-    stages += stage_review(c)
-    report(args, c, stages, load_before)
+    table.rows(stage_review(c))
+    if not args.no_spark:  # last: its JVM outlives the session and would count in later stages
+        table.rows(stage_spark(c, signals, args.events, scored[-1].notes["reference"]))
+    table.end()
 
 
-def report(args: Any, c: Container, stages: list[Figures], load: tuple[float, ...]) -> None:
-    raw = next(f for f in stages if f.name.startswith("raw"))
-    before = " ".join(f"{v:.1f}" for v in load)
-    print(f"\n{args.accounts:,} accounts, {args.reps} reps, {args.events:,} signals; "
-          f"ledger {c.database}; load average before {before}")  # fmt: skip
-    print(f"{'stage':<34}{'rows':>13}{'wall s':>9}{'CPU s':>9}{'peak GiB':>10}"
-          f"{'rows/s (wall)':>15}{'wall/raw':>10}{'CPU/raw':>9}{'load':>6}")  # fmt: skip
-    for f in stages:
-        rate = f"{f.rows / f.wall:,.0f}" if f.rows and f.wall else "-"
-        scoring = f.rows == args.events and f.name != raw.name
-        ratio = f"{f.wall / raw.wall:.2f}x" if scoring else ""
-        cpu_ratio = f"{f.cpu / raw.cpu:.2f}x" if scoring else ""
-        peak = f"{f.peak_gib:.2f}" if f.peak_bytes else "-"
-        print(f"{f.name:<34}{f.rows:>13,}{f.wall:>9.1f}{f.cpu:>9.1f}{peak:>10}"
-              f"{rate:>15}{ratio:>10}{cpu_ratio:>9}{f.load:>6.1f}")  # fmt: skip
-    peak = max(f.peak_bytes for f in stages) / 2**30
-    print(f"peak resident memory of any stage: {peak:.2f} GiB (budget 24 GiB)"
-          + (" (PostgreSQL's own memory not counted)" if args.pg else ""))  # fmt: skip
-    _notes(stages)
+class Table:
+    """The figures, printed a stage group at a time (a long run shows what it has)."""
+
+    def __init__(self, args: Any, c: Container) -> None:
+        self.args, self.c, self.done = args, c, list[Figures]()
+        self.load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"{args.accounts:,} accounts, {args.reps} reps, {args.events:,} signals; ledger "
+              f"{c.database}; load average before {self.load}")  # fmt: skip
+        print(f"{'stage':<34}{'rows':>13}{'wall s':>9}{'CPU s':>9}{'peak GiB':>10}"
+              f"{'rows/s (wall)':>15}{'wall/raw':>10}{'CPU/raw':>9}{'load':>6}")  # fmt: skip
+
+    def rows(self, stages: list[Figures]) -> None:
+        self.done += stages
+        raw = next((f for f in self.done if f.name.startswith("raw")), None)
+        for f in stages:
+            rate = f"{f.rows / f.wall:,.0f}" if f.rows and f.wall else "-"
+            scoring = raw is not None and f.rows == self.args.events and f is not raw
+            ratio = f"{f.wall / raw.wall:.2f}x" if scoring and raw else ""
+            cpu_ratio = f"{f.cpu / raw.cpu:.2f}x" if scoring and raw else ""
+            peak = f"{f.peak_gib:.2f}" if f.peak_bytes else "-"
+            print(f"{f.name:<34}{f.rows:>13,}{f.wall:>9.1f}{f.cpu:>9.1f}{peak:>10}"
+                  f"{rate:>15}{ratio:>10}{cpu_ratio:>9}{f.load:>6.1f}", flush=True)  # fmt: skip
+
+    def end(self) -> None:
+        peak = max(f.peak_bytes for f in self.done) / 2**30
+        print(f"peak resident memory of any stage: {peak:.2f} GiB (budget 24 GiB)"
+              + (" (PostgreSQL's own memory not counted)" if self.args.pg else ""))  # fmt: skip
+        _notes(self.done)
 
 
 def _notes(stages: list[Figures]) -> None:

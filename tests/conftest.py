@@ -7,6 +7,7 @@ fresh schema so tests can run in parallel.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -75,6 +76,8 @@ def spark() -> Iterator[object]:
     `-n 2 --dist loadgroup` they all run in the same worker, hence one JVM per run.
     """
     pytest.importorskip("pyspark")
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.skip("Spark needs a JVM: no java on PATH and no JAVA_HOME")
     from dtem.adapters.batch.spark_engine import spark_session
 
     session = spark_session("local[2]")
