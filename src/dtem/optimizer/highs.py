@@ -46,13 +46,17 @@ def solve_highs(
     time_limit: float,
     rel_gap: float = 1e-6,
     threads: int = 1,
+    start: FloatArray | None = None,
 ) -> HighsRun:
-    """Solve the LP (or, with `integer`, the MIP) and report what HiGHS found."""
+    """Solve the LP (or, with `integer`, the MIP) and report what HiGHS found; `start`
+    (column values of a feasible solution) gives the MIP its first incumbent."""
     h = _quiet_highs()
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", threads)
     h.setOptionValue("mip_rel_gap", rel_gap)
     h.passModel(_model(problem, integer))
+    if start is not None:
+        h.setSolution(problem.n_arcs, np.arange(problem.n_arcs, dtype=np.int32), start)
     h.run()
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
