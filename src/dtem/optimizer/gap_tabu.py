@@ -1,12 +1,14 @@
 """Tabu search for the generalized assignment, with strategic oscillation.
 
-Shift (one account to another row) and swap (two accounts exchange rows) moves; the
-search may overload rows, paying `penalty` per unit of overload, and the penalty rises
-while the solution is infeasible and falls while it is feasible, so the search crosses
-the capacity boundary instead of stopping at it (Díaz & Fernández 2001). A move that
+Moves: shift (one account to another row), swap (two accounts exchange rows) and chain
+(j takes k's row, k goes on to a third row: an ejection chain of length two). The
+search may overload rows, paying each row's `penalty` per unit of overload; a row's
+penalty rises while it is overloaded and slowly falls while it is not, so the search
+crosses the capacity boundary instead of stopping at it (Díaz & Fernández 2001; per-row
+weights as in Yagiura, Ibaraki & Glover 2004). A move that
 sends an account back to a row it just left is tabu for a few iterations unless it
 gives a new best feasible solution. Each iteration evaluates every shift and the swaps
-of a sample of accounts at once with numpy. After a stall the search restarts from the
+and chains of a sample of accounts at once with numpy. After a stall the search restarts from the
 best solution with a few random shifts. Deterministic for a given seed and budget.
 
 >>> from dtem.optimizer.problem import AssignmentProblem
@@ -25,9 +27,9 @@ import time
 import numpy as np
 
 from dtem.optimizer.gap_start import DenseGap, is_dense_feasible, loads, total_cost
-from dtem.optimizer.problem import FloatArray, IntArray
+from dtem.optimizer.problem import BoolArray, FloatArray, IntArray
 
-SWAP_SAMPLE = 160  # accounts whose swaps are evaluated per iteration
+SWAP_SAMPLE = 160
 
 
 class _Search:
@@ -44,7 +46,7 @@ class _Search:
         finite = d.cost[np.isfinite(d.cost)]
         spread = float(finite.max() - finite.min()) if finite.size else 1.0
         self.base_penalty = max(spread, 1e-9) / max(float(d.need.mean()), 1e-9)
-        self.penalty = self.base_penalty
+        self.penalty = np.full(d.shape[0], self.base_penalty)
         self.tabu = np.zeros((rows, n), dtype=np.int64)
         self.tenure = (2, 2 + max(3, n // 10))
         self.best = agent.copy()
@@ -56,53 +58,95 @@ class _Search:
         return over
 
     def step(self) -> bool:
-        """One move; True when it found a new best feasible solution."""
+        """One move (the best of shift, swap and chain); True on a new best feasible."""
         d, agent, load, jobs = self.d, self.agent, self.load, self.jobs
         n = d.shape[1]
         own_c, own_r = d.cost[agent, jobs], d.need[agent, jobs]
         excess = self.over(load, d.capacity)
         total_excess = float(excess.sum())
+        w = self.penalty
         # shift j to row i
         d_cost = d.cost - own_c
-        d_ex = (self.over(load[:, None] + d.need, d.capacity[:, None]) - excess[:, None]
-                + self.over(load[agent] - own_r, d.capacity[agent]) - excess[agent])  # fmt: skip
-        d_ex[agent, jobs] = 0.0
+        into = self.over(load[:, None] + d.need, d.capacity[:, None]) - excess[:, None]
+        out_of = self.over(load[agent] - own_r, d.capacity[agent]) - excess[agent]
+        into[agent, jobs] = -out_of
         d_cost[agent, jobs] = np.inf
-        shift = self._score(d_cost, d_ex, self.tabu > self.iteration, total_excess)
-        # swap j (in the sample) with k
+        tabu = self.tabu > self.iteration
+        shift = self._score(d_cost, into + out_of, w[:, None] * into + w[agent] * out_of,
+                            tabu, total_excess)  # fmt: skip
+        # j (in the sample) takes k's place; k goes to j's row (swap) or a third (chain).
+        # Row k of `at_k` holds every account's figure on k's row (row gathers are cheap).
         js = jobs if n <= SWAP_SAMPLE else self.rng.choice(n, SWAP_SAMPLE, replace=False)
+        cost_at_k, need_at_k, tabu_at_k = d.cost[agent], d.need[agent], tabu[agent]
         a_j, a_k = agent[js][:, None], agent[None, :]
-        s_cost = d.cost[a_k, js[:, None]] + d.cost[a_j, jobs[None, :]] - own_c[js][:, None] - own_c
-        load_a = load[a_j] - own_r[js][:, None] + d.need[a_j, jobs[None, :]]
-        load_b = load[a_k] - own_r[None, :] + d.need[a_k, js[:, None]]
-        s_ex = (self.over(load_a, d.capacity[a_j]) - excess[a_j]
-                + self.over(load_b, d.capacity[a_k]) - excess[a_k])  # fmt: skip
-        s_cost[a_j == a_k] = np.inf
-        tabu = (self.tabu[a_k, js[:, None]] > self.iteration) | (
-            self.tabu[a_j, jobs[None, :]] > self.iteration
-        )
-        swap = self._score(s_cost, s_ex, tabu, total_excess)
-        s, w = int(np.argmin(shift)), int(np.argmin(swap))
-        if not (np.isfinite(shift.flat[s]) or np.isfinite(swap.flat[w])):
+        j_in = cost_at_k[:, js].T - own_c[js][:, None] - own_c
+        load_b = load[a_k] - own_r[None, :] + need_at_k[:, js].T
+        d_b = self.over(load_b, d.capacity[a_k]) - excess[a_k]
+        d_a_out = out_of[js][:, None]
+        j_tabu = tabu_at_k[:, js].T
+        same = a_j == a_k
+        # swap
+        load_a = load[a_j] - own_r[js][:, None] + need_at_k[js]
+        d_a = self.over(load_a, d.capacity[a_j]) - excess[a_j]
+        s_cost = np.where(same, np.inf, j_in + cost_at_k[js])
+        swap = self._score(s_cost, d_a + d_b, w[a_j] * d_a + w[a_k] * d_b,
+                           j_tabu | tabu_at_k[js], total_excess)  # fmt: skip
+        # chain: k to its best row other than its own and j's
+        insert = d.cost + w[:, None] * into
+        insert[agent, jobs] = np.inf
+        if d.shape[0] > 2:
+            two = np.argpartition(insert, 1, axis=0)[:2]
+            first_is_j = two[0][None, :] == a_j
+            pick = [np.where(first_is_j, f[two[1], jobs], f[two[0], jobs])
+                    for f in (d.cost, into, tabu, insert)]  # fmt: skip
+            third = np.where(first_is_j, two[1], two[0])
+            c_cost = np.where(same | ~np.isfinite(pick[3]), np.inf, j_in + pick[0])
+            chain = self._score(c_cost, d_a_out + d_b + pick[1],
+                                w[a_j] * d_a_out + w[a_k] * d_b + w[third] * pick[1],
+                                j_tabu | pick[2], total_excess)  # fmt: skip
+        else:
+            chain, third = np.full(j_in.shape, np.inf), np.zeros(j_in.shape, dtype=np.int64)
+        return self._apply(shift, swap, chain, third, d_cost, js)
+
+    def _apply(
+        self,
+        shift: FloatArray,
+        swap: FloatArray,
+        chain: FloatArray,
+        third: IntArray,
+        d_cost: FloatArray,
+        js: IntArray,
+    ) -> bool:
+        d, agent, n = self.d, self.agent, self.d.shape[1]
+        best = [int(np.argmin(m)) for m in (shift, swap, chain)]
+        values = [float(m.flat[b]) for m, b in zip((shift, swap, chain), best, strict=True)]
+        kind = int(np.argmin(values))
+        if not np.isfinite(values[kind]):
             self.iteration += 1
             return False
-        if shift.flat[s] <= swap.flat[w]:
-            i, j = divmod(s, n)
-            self._move(j, i, float(d_cost.flat[s]))
-        else:
-            jj, k = divmod(w, n)
-            j = int(js[jj])
-            i_j, i_k = int(agent[j]), int(agent[k])
-            self._move(j, i_k, float(d.cost[i_k, j] - d.cost[i_j, j]))
-            self._move(k, i_j, float(d.cost[i_j, k] - d.cost[i_k, k]))
+        if kind == 0:
+            i, j = divmod(best[0], n)
+            self._move(j, i, float(d_cost.flat[best[0]]))
+            return self._after_move()
+        jj, k = divmod(best[kind], n)
+        j = int(js[jj])
+        i_j, i_k = int(agent[j]), int(agent[k])
+        to = i_j if kind == 1 else int(third.flat[best[kind]])
+        self._move(j, i_k, float(d.cost[i_k, j] - d.cost[i_j, j]))
+        self._move(k, to, float(d.cost[to, k] - d.cost[i_k, k]))
         return self._after_move()
 
     def _score(
-        self, d_cost: np.ndarray, d_ex: np.ndarray, tabu: np.ndarray, total_excess: float
-    ) -> np.ndarray:
+        self,
+        d_cost: FloatArray,
+        d_ex: FloatArray,
+        d_penalty: FloatArray,
+        tabu: BoolArray,
+        total_excess: float,
+    ) -> FloatArray:
         """Penalised move values; tabu moves are out unless they give a new best
         feasible solution (aspiration)."""
-        score = d_cost + self.penalty * d_ex
+        score = d_cost + d_penalty
         aspires = (total_excess + d_ex <= 1e-9) & (self.cost + d_cost < self.best_cost - 1e-9)
         score[tabu & ~aspires] = np.inf
         return score
@@ -119,8 +163,9 @@ class _Search:
     def _after_move(self) -> bool:
         self.iteration += 1
         feasible = bool(np.all(self.load <= self.d.capacity + 1e-9))
-        self.penalty *= 0.9 if feasible else 1.1
-        self.penalty = min(max(self.penalty, self.base_penalty * 1e-3), self.base_penalty * 1e3)
+        overloaded = self.load > self.d.capacity + 1e-9
+        self.penalty *= np.where(overloaded, 1.2, 0.98)
+        np.clip(self.penalty, self.base_penalty * 1e-3, self.base_penalty * 1e3, out=self.penalty)
         if feasible and self.cost < self.best_cost - 1e-9:
             self.best, self.best_cost = self.agent.copy(), total_cost(self.d, self.agent)
             return True
@@ -137,7 +182,7 @@ class _Search:
                 self.agent[j] = int(self.rng.choice(options))
         self.load = loads(d, self.agent)
         self.cost = total_cost(d, self.agent)
-        self.penalty = self.base_penalty
+        self.penalty = np.full(d.shape[0], self.base_penalty)
         self.tabu[:] = 0
 
 
@@ -148,16 +193,22 @@ def tabu_search(
     seed: int = 0,
     target: float = -np.inf,
     max_stalls: int = 5,
+    max_iterations: int | None = None,
 ) -> IntArray:
     """The best feasible rows found from `start` within `seconds` (`start` itself when
-    nothing feasible beats it). Stops early at `target` cost or after `max_stalls`
-    restarts in a row that found nothing better."""
+    nothing feasible beats it). Stops early at `target` cost, after `max_iterations`
+    moves, or after `max_stalls` restarts in a row that found nothing better."""
     deadline = time.perf_counter() + seconds
     search = _Search(d, start, seed)
     _, n = d.shape
     patience = 10 * n + 20
     since_best, stalls = 0, 0
-    while time.perf_counter() < deadline and search.best_cost > target + 1e-9:
+    limit = max_iterations if max_iterations is not None else np.iinfo(np.int64).max
+    while (
+        time.perf_counter() < deadline
+        and search.best_cost > target + 1e-9
+        and search.iteration < limit
+    ):
         if search.step():
             since_best, stalls = 0, 0
             continue
