@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from dtem.domain.model import Account
 from dtem.domain.score_records import ScoreEvent, ScoreRecord
 from dtem.domain.scoring import decayed, epoch_seconds
 from dtem.domain.signals import SignalRecord
 from tests.conftest import T0
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _accounts(ledger: Any) -> dict[str, int]:
@@ -105,6 +109,31 @@ def test_signals_for_scoring_skip_unmatched_superseded_and_future_ones(ledger: A
     ]
     assert list(cols.account_id) == [ids["A1"]] and cols.type == ["web_visit"]
     assert cols.occurred_us[0] == round(epoch_seconds(T0 - timedelta(days=1)) * 1e6)
+
+
+def test_signal_columns_are_exact_to_the_microsecond_and_typed(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    times = [T0 - timedelta(days=3, microseconds=1), T0 - timedelta(seconds=0.999999), T0]
+    recs = [
+        SignalRecord(f"e{i}", "k", "id", kind, at, 0.5 + i, "first_party", at, ids["A2"])
+        for i, (kind, at) in enumerate(
+            zip(("hiring", "web_visit", "form_fill"), times, strict=True)
+        )
+    ]
+    with ledger.transaction() as tx:
+        tx.insert_signals(recs)
+    with ledger.transaction() as tx:
+        cols = tx.signal_columns(T0)
+    order = sorted(range(len(cols)), key=lambda i: int(cols.occurred_us[i]))
+    expected = [(at - EPOCH) // timedelta(microseconds=1) for at in times]
+    assert [int(cols.occurred_us[i]) for i in order] == expected
+    assert [cols.type[i] for i in order] == ["hiring", "web_visit", "form_fill"]
+    assert [float(cols.value[i]) for i in order] == [0.5, 1.5, 2.5]
+    assert (cols.account_id.dtype, cols.occurred_us.dtype, cols.value.dtype) == (
+        np.int64,
+        np.int64,
+        np.float64,
+    )
 
 
 def test_scoring_accounts_are_the_firmographics_by_id(ledger: Any) -> None:

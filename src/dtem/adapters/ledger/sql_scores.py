@@ -56,6 +56,11 @@ _LATEST_ECONOMICS = (
     "WHERE version = (SELECT max(version) FROM segment_economics)"
 )
 _FETCH = 50_000  # rows per fetch when streaming signals
+_SIGNAL_COLUMNS = (
+    "SELECT account_id, type, {micros}, value FROM signals"
+    " WHERE account_id IS NOT NULL AND superseded = ? AND occurred_at <= ?"
+)
+_PG_MICROS = "(extract(epoch FROM occurred_at) * 1000000)::int8"  # numeric: exact
 
 
 def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
@@ -89,26 +94,24 @@ class ScoresSql:
         ]
 
     def signal_columns(self, until: datetime) -> SignalColumns:
-        s = t.signals.c
-        q = sa.select(s.account_id, s.type, s.occurred_at, s.value).where(
-            s.account_id.is_not(None), s.superseded.is_(False), s.occurred_at <= until
-        )
-        ids: list[int] = []
+        # Columns straight from the cursor: times as µs since 1970 (PostgreSQL computes
+        # them, SQLite's stored text is parsed by numpy), no Python object per row.
+        d = Driver(self.conn)
+        micros = "occurred_at" if d.sqlite else _PG_MICROS
+        d.cursor.execute(d.sql(_SIGNAL_COLUMNS.format(micros=micros)), (False, d.ts(until)))
+        ids: list[Any] = []
         types: list[str] = []
-        micros: list[int] = []
-        values: list[float] = []
-        result = self.conn.execution_options(yield_per=_FETCH).execute(q)
-        for rows in result.partitions():
-            for acc, typ, ts, val in rows:
-                ids.append(acc)
-                types.append(typ)
-                micros.append(round(epoch_seconds(as_utc(ts)) * 1e6))
-                values.append(val)
+        times: list[Any] = []
+        values: list[Any] = []
+        while rows := d.cursor.fetchmany(_FETCH):
+            acc, typ, ts, val = zip(*rows, strict=True)
+            ids.append(np.array(acc, dtype=np.int64))
+            types.extend(typ)
+            at = np.array(ts, dtype="datetime64[us]") if d.sqlite else np.array(ts)
+            times.append(at.astype(np.int64))
+            values.append(np.array(val, dtype=np.float64))
         return SignalColumns(
-            np.asarray(ids, dtype=np.int64),
-            types,
-            np.asarray(micros, dtype=np.int64),
-            np.asarray(values, dtype=np.float64),
+            _joined(ids, np.int64), types, _joined(times, np.int64), _joined(values, np.float64)
         )
 
     # --- decayed state (hot path: raw DB-API, see sql_driver.py) ------------------------
@@ -264,3 +267,7 @@ def _economics(version: int, rows: Sequence[Mapping[str, Any]]) -> Economics:
         blended_hourly=first["blended_hourly"],
         computed_at=as_utc(first["computed_at"]),
     )
+
+
+def _joined(parts: list[Any], dtype: Any) -> Any:
+    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
