@@ -6,12 +6,15 @@ triggers and economics snapshots are appended.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
@@ -94,11 +97,13 @@ class ScoresSql:
         ]
 
     def signal_columns(self, until: datetime) -> SignalColumns:
-        # Columns straight from the cursor: times as µs since 1970 (PostgreSQL computes
-        # them, SQLite's stored text is parsed by numpy), no Python object per row.
+        # Columns straight from the driver, no Python object per row: PostgreSQL COPYs
+        # CSV (times as µs since 1970) that Arrow parses; SQLite's rows are zipped into
+        # numpy arrays, its stored time text parsed by numpy.
         d = Driver(self.conn)
-        micros = "occurred_at" if d.sqlite else _PG_MICROS
-        d.cursor.execute(d.sql(_SIGNAL_COLUMNS.format(micros=micros)), (False, d.ts(until)))
+        if not d.sqlite:
+            return _copied_signal_columns(d.cursor, until)
+        d.cursor.execute(_SIGNAL_COLUMNS.format(micros="occurred_at"), (False, d.ts(until)))
         ids: list[Any] = []
         types: list[str] = []
         times: list[Any] = []
@@ -107,8 +112,7 @@ class ScoresSql:
             acc, typ, ts, val = zip(*rows, strict=True)
             ids.append(np.array(acc, dtype=np.int64))
             types.extend(typ)
-            at = np.array(ts, dtype="datetime64[us]") if d.sqlite else np.array(ts)
-            times.append(at.astype(np.int64))
+            times.append(np.array(ts, dtype="datetime64[us]").astype(np.int64))
             values.append(np.array(val, dtype=np.float64))
         return SignalColumns(
             _joined(ids, np.int64), types, _joined(times, np.int64), _joined(values, np.float64)
@@ -271,3 +275,27 @@ def _economics(version: int, rows: Sequence[Mapping[str, Any]]) -> Economics:
 
 def _joined(parts: list[Any], dtype: Any) -> Any:
     return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+
+def _copied_signal_columns(cursor: Any, until: datetime) -> SignalColumns:
+    """PostgreSQL: the signal columns as COPY CSV, parsed by Arrow into numpy."""
+    query = _SIGNAL_COLUMNS.format(micros=_PG_MICROS).replace("?", "%s")
+    out = io.BytesIO()
+    with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)", (False, until)) as copy:
+        for block in copy:
+            out.write(block)
+    if not out.tell():
+        return SignalColumns(np.empty(0, np.int64), [], np.empty(0, np.int64), np.empty(0))
+    names = ["account_id", "type", "occurred_us", "value"]
+    types = [pa.int64(), pa.string(), pa.int64(), pa.float64()]
+    table = pa_csv.read_csv(
+        pa.py_buffer(out.getbuffer()),
+        read_options=pa_csv.ReadOptions(column_names=names),
+        convert_options=pa_csv.ConvertOptions(column_types=dict(zip(names, types, strict=True))),
+    )
+    return SignalColumns(
+        table.column("account_id").to_numpy(),
+        table.column("type").to_pylist(),
+        table.column("occurred_us").to_numpy(),
+        table.column("value").to_numpy(),
+    )
