@@ -25,6 +25,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -242,8 +243,10 @@ def _utc(ts: datetime) -> datetime:
 def consume(kind: str, url: str, s: BrokerSettings, messages: int, n: int) -> float:
     """Events/s of one consumer of `kind` (product | reference) reading `n` events."""
     t = time.perf_counter()
-    if kind == "product":
+    if kind.startswith("product"):
         c = build(Settings(), url)
+        if kind == "product, no routing":  # where the time goes: the route stage's share
+            c = replace(c, pipeline=replace(c.pipeline, route=lambda *_args: None))
         consumer = SignalConsumer(c, s, batch=100, max_messages=messages, idle_timeout=30)
         asyncio.run(run_tasks([consumer.run], asyncio.Event()))
         assert consumer.stats.stored == n, consumer.stats
@@ -309,11 +312,16 @@ def check_written(url: str, n: int, pairs: set[Any]) -> None:
     assert scored == len({d for d, _ in pairs}), f"{scored} accounts scored"
 
 
-def run_pair(fresh_url: Callable[[], Any], nats_url: str, n: int, per_message: int,
-             procs: int) -> tuple[float, float]:  # fmt: skip
-    """(product, reference) events/s on the same messages, each on a fresh ledger."""
+KINDS = ("product", "reference")
+
+
+def run_pair(
+    fresh_url: Callable[[], Any], nats_url: str, n: int, per_message: int, procs: int,
+    kinds: tuple[str, ...] = KINDS,
+) -> list[float]:  # fmt: skip
+    """Events/s of each kind (product, reference, ...) on the same messages, fresh ledger."""
     rates = []
-    for kind in ("product", "reference"):
+    for kind in kinds:
         with fresh_url() as url:
             c = seeded_container(url)
             calls, pairs = track_calls(n, ACCOUNTS, c.clock())
@@ -330,4 +338,4 @@ def run_pair(fresh_url: Callable[[], Any], nats_url: str, n: int, per_message: i
             finally:
                 asyncio.run(drop_streams(s))
             check_written(url, n, pairs)
-    return rates[0], rates[1]
+    return rates

@@ -170,9 +170,13 @@ def nats_rows(nats_url: str, n: int, batched: int, pg: str | None) -> list[Row]:
         for per_message, events, procs in ((1, n, 1), (100, batched, 1), (100, batched, 2)):
             if procs > 1 and name == "SQLite":
                 continue  # one writer at a time: a second process only queues
-            product, reference = run_pair(fresh, nats_url, events, per_message, procs)
+            diagnose = name == "SQLite" and per_message > 1
+            kinds = ("product", "reference") + (("product, no routing",) if diagnose else ())
+            rates = run_pair(fresh, nats_url, events, per_message, procs, kinds)
             label = f"{name}: NATS, {per_message} ev/msg, {procs} proc"
-            rows.append((label, product, reference))
+            rows.append((label, rates[0], rates[1]))
+            if diagnose:
+                rows.append(("  same, product without routing", rates[2], rates[1]))
     return rows
 
 
