@@ -8,11 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dtem.optimizer import AssignmentProblem, assign_gap
-from dtem.optimizer.gap import heuristic_assignment
-from dtem.optimizer.gap_start import dense_gap, is_dense_feasible, regret_start, total_cost
+from dtem.optimizer.gap_start import (
+    dense_gap,
+    is_dense_feasible,
+    regret_start,
+    rep_of_dense,
+    total_cost,
+)
 from dtem.optimizer.gap_tabu import tabu_search
 from dtem.optimizer.highs import solve_highs
-from dtem.optimizer.problem import is_feasible, objective_of
+from dtem.optimizer.mip_beside import MipBeside
+from dtem.optimizer.problem import IntArray, is_feasible, objective_of
 
 
 def type_d(reps: int, accounts: int, seed: int) -> AssignmentProblem:
@@ -26,6 +32,17 @@ def type_d(reps: int, accounts: int, seed: int) -> AssignmentProblem:
         accounts, capacity, account, rep, -cost.ravel().astype(float),
         workload=need.ravel().astype(float), must_assign=np.ones(accounts, dtype=bool),
     )  # fmt: skip
+
+
+def searched(p: AssignmentProblem, seed: int = 0) -> IntArray | None:
+    """Regret start then a short tabu search; the rep of every account, or None."""
+    d = dense_gap(p)
+    assert d is not None
+    start = regret_start(d)
+    if start is None:
+        return None
+    best = tabu_search(d, start, seconds=30.0, seed=seed, max_iterations=300)
+    return rep_of_dense(d, best) if is_dense_feasible(d, best) else None
 
 
 def test_tabu_search_improves_the_regret_start_and_stays_feasible() -> None:
@@ -49,7 +66,7 @@ def test_tabu_search_is_reproducible_for_a_seed() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10_000), st.booleans())
-def test_heuristic_assignment_is_feasible_with_optional_accounts(seed: int, must: bool) -> None:
+def test_search_is_feasible_with_optional_accounts(seed: int, must: bool) -> None:
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(1, 12)), int(rng.integers(1, 4))
     keep = rng.random(n * m) < 0.7
@@ -63,7 +80,7 @@ def test_heuristic_assignment_is_feasible_with_optional_accounts(seed: int, must
             n, p.capacity, p.account, p.rep, p.value, p.workload,
             must_assign=np.isin(np.arange(n), p.account),
         )  # fmt: skip
-    rep_of = heuristic_assignment(p, seconds=5.0, seed=seed)
+    rep_of = searched(p, seed)
     if rep_of is not None:
         assert is_feasible(p, rep_of)
     if not must:
@@ -72,10 +89,25 @@ def test_heuristic_assignment_is_feasible_with_optional_accounts(seed: int, must
 
 def test_the_mip_keeps_the_heuristic_start_as_its_incumbent() -> None:
     p = type_d(10, 80, seed=11)
-    start = heuristic_assignment(p, seconds=1.0)
+    start = searched(p)
     assert start is not None
     x = (start[p.account] == p.rep).astype(np.float64)
     run = solve_highs(p, integer=True, time_limit=0.5, start=x)
     assert run.objective >= objective_of(p, start) - 1e-9
+
+
+def test_a_solution_offered_to_the_running_mip_is_kept() -> None:
+    p = type_d(10, 80, seed=11)
+    start = searched(p)
+    assert start is not None
+    mip = MipBeside(p, time_limit=1.0)
+    mip.offer((start[p.account] == p.rep).astype(np.float64))
+    assert mip.result().objective >= objective_of(p, start) - 1e-9
+
+
+def test_gap_returns_a_feasible_assignment_within_its_bounds() -> None:
+    p = type_d(10, 80, seed=11)
     sol = assign_gap(p, time_limit=2.0)
-    assert is_feasible(p, sol.rep_of) and sol.bound >= sol.objective - 1e-6
+    assert is_feasible(p, sol.rep_of)
+    assert sol.lp_bound >= sol.bound - 1e-6 >= sol.objective - 2e-6
+    assert sol.solve_seconds < 4.0

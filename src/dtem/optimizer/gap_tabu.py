@@ -23,6 +23,7 @@ best solution with a few random shifts. Deterministic for a given seed and budge
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -194,6 +195,8 @@ def tabu_search(
     target: float = -np.inf,
     max_stalls: int = 5,
     max_iterations: int | None = None,
+    on_best: Callable[[IntArray], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> IntArray:
     """The best feasible rows found from `start` within `seconds` (`start` itself when
     nothing feasible beats it). Stops early at `target` cost, after `max_iterations`
@@ -208,9 +211,12 @@ def tabu_search(
         time.perf_counter() < deadline
         and search.best_cost > target + 1e-9
         and search.iteration < limit
+        and not (should_stop is not None and search.iteration % 16 == 0 and should_stop())
     ):
         if search.step():
             since_best, stalls = 0, 0
+            if on_best is not None:
+                on_best(search.best)
             continue
         since_best += 1
         if since_best >= patience:

@@ -50,6 +50,20 @@ def solve_highs(
 ) -> HighsRun:
     """Solve the LP (or, with `integer`, the MIP) and report what HiGHS found; `start`
     (column values of a feasible solution) gives the MIP its first incumbent."""
+    h = prepared_highs(problem, integer, time_limit, rel_gap, threads, start)
+    h.run()
+    return highs_run(h, integer)
+
+
+def prepared_highs(
+    problem: AssignmentProblem,
+    integer: bool,
+    time_limit: float,
+    rel_gap: float = 1e-6,
+    threads: int = 1,
+    start: FloatArray | None = None,
+) -> highspy.Highs:
+    """A silent solver holding the model, its limits and its start, ready to run."""
     h = _quiet_highs()
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", threads)
@@ -57,7 +71,11 @@ def solve_highs(
     h.passModel(_model(problem, integer))
     if start is not None:
         h.setSolution(problem.n_arcs, np.arange(problem.n_arcs, dtype=np.int32), start)
-    h.run()
+    return h
+
+
+def highs_run(h: highspy.Highs, integer: bool) -> HighsRun:
+    """What a finished solve found."""
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
     x = np.asarray(h.getSolution().col_value, dtype=np.float64)
