@@ -8,8 +8,9 @@ Each stage runs through the product's own path, in one process, on a fresh ledge
    (ledger read, the Ibis expression on DuckDB, 1 score row per account and the crossings
    written back); its engine phase is timed on its own, and the reference, the same
    decayed GROUP BY written by hand in DuckDB SQL (bench/batch_reference.py), runs on the
-   same file in the same run; then, unless --no-spark, the same Ibis expression on
-   PySpark (`SparkScorer`, local mode), its scores compared with DuckDB's;
+   same file in the same run; then (unless --no-spark; --quick needs --spark) the same
+   Ibis expression on PySpark (`SparkScorer`, local mode; its JVM ended afterwards), its
+   scores compared with DuckDB's on a sample;
 3. review: `run_review` (expiries, overflow, every crossing routed) then `rebalance` with
    lease moves, the code behind `dtem review --rebalance --move-leases`.
 
@@ -19,6 +20,7 @@ inputs are kept in --workdir (default bench/tmp/, gitignored) and reused; the le
 (SQLite in --workdir, or --pg URL, which must hold no accounts yet) is made afresh.
 
     .venv/bin/python bench/scale.py --quick                  # 10k accounts, 1M signals, < 1 min
+    .venv/bin/python bench/scale.py --quick --spark          # with the PySpark row
     .venv/bin/python bench/scale.py                          # 1M accounts, 500 reps, 100M signals
     .venv/bin/python bench/scale.py --pg postgresql://postgres@127.0.0.1:5432/dtem_scale
 """
@@ -202,6 +204,7 @@ def stage_spark(c: Container, signals: Path, events: int, reference: Any) -> lis
     with Stage("Ibis -> PySpark (local[2])", rows=events) as spark:
         result = SparkScorer(session).score(str(signals), params, types, e_half, AS_OF)
     session.stop()
+    _end_jvm()
     ids, scores = reference
     sample = np.random.default_rng(1).choice(len(ids), min(len(ids), 10_000), replace=False)
     keep = np.isin(result.account_id, ids[sample])
@@ -210,6 +213,19 @@ def stage_spark(c: Container, signals: Path, events: int, reference: Any) -> lis
     )
     spark.figures.notes["sample"] = len(sample)
     return [start.figures, spark.figures]
+
+
+def _end_jvm() -> None:
+    """The JVM outlives `stop()`: end it, so later stages measure DTEM alone."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    gateway.proc.terminate()
+    gateway.proc.wait(60)
+    SparkContext._gateway = SparkContext._jvm = None
 
 
 def stage_review(c: Container) -> list[Figures]:
@@ -238,11 +254,14 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--pg", metavar="URL", help="PostgreSQL ledger (empty) instead of SQLite")
     ap.add_argument("--workdir", type=Path, default=TMP, help="generated inputs, kept")
     ap.add_argument("--quick", action="store_true", help="10k accounts, 50 reps, 1M signals")
-    ap.add_argument("--no-spark", action="store_true", help="skip the PySpark row")
+    spark_help = "the PySpark row (default on; off with --quick: a JVM starts slowly)"
+    ap.add_argument("--spark", action=argparse.BooleanOptionalAction, help=spark_help)
     ap.add_argument("--memory-limit", default="12GB", help="DuckDB's, both runs")
     args = ap.parse_args()
     if args.quick:
         args.accounts, args.reps, args.events = 10_000, 50, 1_000_000
+    if args.spark is None:
+        args.spark = not args.quick
     args.workdir.mkdir(parents=True, exist_ok=True)
     return args
 
@@ -265,10 +284,10 @@ def main() -> None:
     say("scoring")
     scored = stage_score(c, signals, args.events, args.memory_limit)
     table.rows(scored)
+    if args.spark:
+        table.rows(stage_spark(c, signals, args.events, scored[-1].notes["reference"]))
     say("daily review")
     table.rows(stage_review(c))
-    if not args.no_spark:  # last: its JVM outlives the session and would count in later stages
-        table.rows(stage_spark(c, signals, args.events, scored[-1].notes["reference"]))
     table.end()
 
 
