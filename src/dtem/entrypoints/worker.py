@@ -98,10 +98,11 @@ class SignalConsumer:
     """Consume signal messages: store them, then ack; dead-letter what cannot be stored.
 
     A message carries one event or a batch of them (`dtem.services.signals.envelope`);
-    the messages of one fetch are stored in one unit of work, while the next fetch is
-    read. An event of a batch that is refused goes to the dead letters alone, the rest
-    of its message is stored. `max_messages` and `idle_timeout` (seconds without a
-    message) end a run early (tests, one-off drains); otherwise it runs until `stop`.
+    the messages of one fetch are stored in one unit of work (more than `max_events`
+    events: in several), while the next fetch is read. An event of a batch that is
+    refused goes to the dead letters alone, the rest of its message is stored.
+    `max_messages` and `idle_timeout` (seconds without a message) end a run early
+    (tests, one-off drains); otherwise it runs until `stop`.
     """
 
     def __init__(
@@ -110,10 +111,11 @@ class SignalConsumer:
         broker: BrokerSettings,
         *,
         batch: int = 100,
+        max_events: int = 10_000,
         max_messages: int | None = None,
         idle_timeout: float | None = None,
     ) -> None:
-        self.c, self.broker, self.batch = container, broker, batch
+        self.c, self.broker, self.batch, self.max_events = container, broker, batch, max_events
         self.max_messages, self.idle_timeout = max_messages, idle_timeout
         self.stats = ConsumerStats()
 
@@ -126,10 +128,10 @@ class SignalConsumer:
             while not stop.is_set() and not self._enough():
                 msgs = await inbox.fetch(self._want(), timeout=1.0)
                 if msgs:
-                    fetched = await self.read(inbox, msgs)
+                    groups = await self.read(inbox, msgs)
                     if storing is not None:  # one unit of work at a time, in order
                         await storing
-                    storing = asyncio.create_task(self.handle(inbox, fetched))
+                    storing = asyncio.create_task(self.handle_all(inbox, groups))
                     idle_since = time.monotonic()
                 elif self._idle_for(idle_since):
                     break
@@ -152,19 +154,26 @@ class SignalConsumer:
     def _enough(self) -> bool:
         return self.max_messages is not None and self.stats.messages >= self.max_messages
 
-    async def read(self, inbox: SignalInbox, msgs: list[Msg]) -> Fetched:
-        """The messages' events; a message that is no event or batch goes to the dead letters."""
+    async def read(self, inbox: SignalInbox, msgs: list[Msg]) -> list[Fetched]:
+        """The messages' events, in groups of at most `max_events` (a message is never
+        split); a message that is no event and no batch goes to the dead letters."""
         self.stats.messages += len(msgs)
-        fetched = Fetched()
+        groups = [Fetched()]
         for msg in msgs:
             try:
                 envelope = parse_envelope(msg.data)
             except ValueError as exc:
                 await self._dead(inbox, msg, f"unparseable: {exc}")
                 continue
-            fetched.add(msg, envelope)
+            if groups[-1].msgs and len(groups[-1].events) + len(envelope.events) > self.max_events:
+                groups.append(Fetched())
+            groups[-1].add(msg, envelope)
             self.stats.events += len(envelope.events) + len(envelope.rejected)
-        return fetched
+        return groups
+
+    async def handle_all(self, inbox: SignalInbox, groups: list[Fetched]) -> None:
+        for fetched in groups:
+            await self.handle(inbox, fetched)
 
     async def handle(self, inbox: SignalInbox, fetched: Fetched) -> None:
         """Store fetched events in one unit of work; on failure, retry message by message."""

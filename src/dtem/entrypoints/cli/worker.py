@@ -37,7 +37,10 @@ def worker(
     durable: Annotated[str, typer.Option(help="Durable consumer name.")] = _D.durable,
     dlq_subject: Annotated[str, typer.Option(help="Dead-letter subject.")] = _D.dlq_subject,
     max_deliver: Annotated[int, typer.Option(help="Deliveries before a dead letter.")] = 5,
-    batch: Annotated[int, typer.Option(help="Messages stored per transaction (at most).")] = 100,
+    batch: Annotated[int, typer.Option(help="Messages fetched and stored at once.")] = 100,
+    max_events: Annotated[
+        int, typer.Option(help="Events per transaction (at most; a message is never split).")
+    ] = 10_000,
     max_messages: Annotated[
         int | None, typer.Option(help="Stop after this many messages.", show_default=False)
     ] = None,
@@ -57,8 +60,9 @@ def worker(
     """Consume signal messages from NATS JetStream until stopped (Ctrl-C / SIGTERM).
 
     A message is a Segment call (track, page, identify, group…) or a DTEM signal row, as
-    JSON. It is acked once its signal is committed; one that cannot be parsed, or fails
-    --max-deliver times, goes to the dead-letter subject with the reason.
+    JSON, or many of them: {"batch": [...]} or a JSON array (a bad event of a batch is
+    dead-lettered alone). It is acked once its events are committed; one that cannot be
+    parsed, or fails --max-deliver times, goes to the dead-letter subject with the reason.
 
     Example:  dtem worker --nats-url nats://127.0.0.1:4222 --idle-timeout 60
     """
@@ -70,7 +74,12 @@ def worker(
         nats_url or c.settings.nats_url, stream, subject, durable, dlq_subject, max_deliver
     )
     consumer = SignalConsumer(
-        c, broker, batch=batch, max_messages=max_messages, idle_timeout=idle_timeout
+        c,
+        broker,
+        batch=batch,
+        max_events=max_events,
+        max_messages=max_messages,
+        idle_timeout=idle_timeout,
     )
     tasks: list[Task] = [stops_all(consumer.run)]  # a drained consumer ends the worker
     if review:
