@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.memory import MemoryLedger
-from dtem.domain.audit import ChainHead, verify_chain
+from dtem.domain.audit import AuditNote, ChainHead, verify_chain
 from dtem.domain.errors import AuditChainBroken
 from dtem.services.audit import take_anchor, verify_audit
 from tests.conftest import T0
@@ -146,3 +146,18 @@ def test_audit_entries_after_a_sequence_number(ledger: Any) -> None:
     with ledger.transaction() as tx:
         assert [e.action for e in tx.audit_entries(after_seq=1)] == ["step.1", "step.2"]
         assert list(tx.audit_entries(after_seq=3)) == []
+
+
+def test_bulk_appends_chain_on_from_the_head_and_verify(ledger: Any) -> None:
+    _append(ledger, 2)
+    notes = [AuditNote("rebalance", "lease.granted", {"lease_id": i}, T0) for i in range(5)]
+    with ledger.transaction() as tx:
+        entries = tx.append_audits(notes)
+        assert [e.seq for e in entries] == [3, 4, 5, 6, 7]
+        assert tx.append_audits([]) == []
+    with ledger.transaction() as tx:
+        chain = list(tx.audit_entries())
+        head = tx.audit_head()
+    assert head == ChainHead(7, entries[-1].hash)
+    assert verify_chain(chain, {"the chain head": head}) == head
+    assert [e.payload for e in chain[2:]] == [n.payload for n in notes]

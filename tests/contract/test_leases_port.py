@@ -10,7 +10,7 @@ import pytest
 from dtem.domain.clock import FixedClock
 from dtem.domain.errors import LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, LeaseState, Rep, Tier
-from dtem.domain.store_market import LeaseEventRow, LeaseFilter
+from dtem.domain.store_market import LeaseEnd, LeaseEventRow, LeaseFilter, LeaseGrant
 from tests.conftest import T0
 from tests.market_seed import seed
 
@@ -166,3 +166,42 @@ def test_lease_events_round_trip(ledger: Any) -> None:
         tx.add_lease_event(lease.id, event)
     with ledger.transaction() as tx:
         assert tx.lease_events(lease.id) == [event]
+
+
+def _grants(acc: dict[str, int], rep: int, keys: list[str]) -> list[LeaseGrant]:
+    return [LeaseGrant(acc[k], rep, T0, T0 + 30 * DAY, 70.0, 1, "rebalance") for k in keys]
+
+
+def test_bulk_grants_and_ends_keep_one_active_lease_per_account(ledger: Any) -> None:
+    acc, rep = _market(ledger)
+    with ledger.transaction() as tx:
+        granted = tx.grant_leases(_grants(acc, rep["R1"], ["A0", "A1", "A2"]))
+        assert [x.account_id for x in granted] == [acc["A0"], acc["A1"], acc["A2"]]
+        assert all(x.version == 1 and x.ended_at is None for x in granted)
+        tx.add_lease_events(
+            [LeaseEventRow(x.id, "granted", T0, "rebalance", "r", 1, {}, seq=1) for x in granted]
+        )
+    with pytest.raises(LeaseConflict), ledger.transaction() as tx:  # A1 is leased
+        tx.grant_leases(_grants(acc, rep["R2"], ["A1"]))
+    ends = [LeaseEnd(x.id, 1, LeaseState.REASSIGNED, T0 + DAY, "rebalanced") for x in granted]
+    with ledger.transaction() as tx:
+        ended = tx.end_leases(ends[:2])
+        assert [(x.id, x.version, x.state) for x in ended] == [
+            (granted[0].id, 2, LeaseState.REASSIGNED),
+            (granted[1].id, 2, LeaseState.REASSIGNED),
+        ]
+        again = tx.grant_leases(_grants(acc, rep["R2"], ["A0", "A1"]))
+        assert tx.active_lease_counts() == {rep["R1"]: 1, rep["R2"]: 2}
+        assert [len(tx.lease_events(x.id)) for x in granted] == [1, 1, 1]
+    with pytest.raises(LeaseVersionConflict), ledger.transaction() as tx:
+        tx.end_leases(ends[1:])  # A1's lease moved on to version 2: nothing ends
+    with ledger.transaction() as tx:
+        assert {x.id for x in tx.active_leases()} == {granted[2].id} | {x.id for x in again}
+
+
+def test_a_bulk_grant_naming_an_account_twice_grants_nothing(ledger: Any) -> None:
+    acc, rep = _market(ledger)
+    with pytest.raises(LeaseConflict), ledger.transaction() as tx:
+        tx.grant_leases(_grants(acc, rep["R1"], ["A0", "A1", "A0"]))
+    with ledger.transaction() as tx:
+        assert tx.active_leases() == []

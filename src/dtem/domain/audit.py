@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dtem.domain.errors import AuditChainBroken
@@ -40,6 +41,16 @@ class AuditEntry:
 
     def computed_hash(self) -> str:
         return entry_hash(self.prev_hash, self.seq, self.at, self.actor, self.action, self.payload)
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """What an append records (the ledger numbers, stamps and chains it)."""
+
+    actor: str
+    action: str
+    payload: dict[str, Any]
+    at: datetime
 
 
 @dataclass(frozen=True)

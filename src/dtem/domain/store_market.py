@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from dtem.domain.model import Account, Lease, Rep
+from dtem.domain.model import Account, Lease, LeaseState, Rep
 from dtem.domain.tiers import AccountTier
 
 
@@ -34,6 +34,30 @@ class AccountFacts:
     score: ScoreRow | None
     tier: AccountTier | None
     overflow: OverflowEntry | None
+
+
+@dataclass(frozen=True)
+class LeaseGrant:
+    """A lease to grant (`LeasesPort.grant_leases`): it starts at version 1."""
+
+    account_id: int
+    rep_id: int
+    at: datetime
+    expires_at: datetime
+    score: float
+    policy_version: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class LeaseEnd:
+    """An active lease to end if it is still at `version` (`LeasesPort.end_leases`)."""
+
+    lease_id: int
+    version: int
+    state: LeaseState
+    at: datetime
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def _persist(tx: _AuditedLeases, lease: Lease | None, event: lm.LeaseEvent) -> L
     else:
         assert lease is not None and event.ends_as is not None
         lease = tx.end_lease(lease.id, lease.version, event.ends_as, event.at, event.reason)
-    payload = _payload(lease, event)
+    payload = event_payload(lease, event)
     row = LeaseEventRow(
         lease.id,
         event.kind,
@@ -107,7 +107,8 @@ def _persist(tx: _AuditedLeases, lease: Lease | None, event: lm.LeaseEvent) -> L
     return lease
 
 
-def _payload(lease: Lease, event: lm.LeaseEvent) -> dict[str, Any]:
+def event_payload(lease: Lease, event: lm.LeaseEvent) -> dict[str, Any]:
+    """What a transition's `lease_events` row and audit entry record about it."""
     out: dict[str, Any] = {
         "account_id": lease.account_id,
         "rep_id": lease.rep_id,

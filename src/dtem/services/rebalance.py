@@ -23,8 +23,8 @@ from dtem.domain.clock import Clock
 from dtem.domain.ports import AuditPort, LedgerOf, OutboxPort, PolicyPort
 from dtem.optimizer import assign_count_capacity, assign_gap, assign_greedy
 from dtem.optimizer.problem import Assignment, moved_count
-from dtem.services import leases
 from dtem.services.governance import ActivePolicy, active_policy
+from dtem.services.lease_batches import LeaseChange, apply_batch
 from dtem.services.rebalance_market import (
     BuiltProblem,
     MarketFacts,
@@ -131,25 +131,30 @@ def _report(
 def _apply(
     tx: _Rebalance, snap: MarketSnapshot, built: BuiltProblem, best: Assignment, at: datetime,
     active: ActivePolicy, actor: str,
-) -> None:  # fmt: skip
-    """Grant new leases and move active ones (old ends `reassigned`, reason rebalanced)."""
+) -> int:  # fmt: skip
+    """Grant new leases and move active ones (old ends `reassigned`, reason rebalanced),
+    each decided by the lease state machine, all written in bulk (`apply_batch`)."""
     ev = dict(zip(zip(built.problem.account.tolist(), built.problem.rep.tolist(), strict=True),
                   built.ev.tolist(), strict=True))  # fmt: skip
+    changes: list[LeaseChange] = []
     for a, r in enumerate(best.rep_of.tolist()):
-        now_rep = int(snap.current[a])
-        if r < 0 or r == now_rep:
+        if r < 0 or r == int(snap.current[a]):
             continue
-        account, rep = snap.accounts[a], snap.reps[r]
+        account, rep, old = snap.accounts[a], snap.reps[r], snap.leases[a]
         assert account.id is not None and rep.id is not None
-        score = float(snap.score[a])
-        old = snap.leases[a]
         why = f"rebalance: EV {ev[(a, r)]:,.0f}"
         current = old  # as read by the snapshot, in this unit of work
         if old is not None:
             cmd = lm.ReassignLease(at, rep.id, "rebalanced", active.version, actor)
-            current = leases.apply_events(tx, old, lm.decide(old, cmd, active.policy))
+            changes += [LeaseChange(old, e) for e in lm.decide(old, cmd, active.policy)]
+            current = lm.evolve(old, changes[-1].event)
             why = f"rebalanced from lease {old.id}: EV {ev[(a, r)]:,.0f}"
-        leases.grant_on_current(tx, current, account.id, rep.id, at, score, active, why, actor)
+        grant = lm.GrantLease(
+            account.id, rep.id, at, float(snap.score[a]), active.version, why, actor
+        )
+        changes += [LeaseChange(current, e) for e in lm.decide(current, grant, active.policy)]
+    apply_batch(tx, changes)
+    return len(changes)
 
 
 def _audit_payload(report: RebalanceReport) -> dict[str, object]:

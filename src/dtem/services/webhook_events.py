@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from dtem.domain.model import Account, Lease
+from dtem.domain.model import Account, Lease, Rep
 from dtem.domain.ports import DirectoryPort, OutboxPort
 from dtem.domain.score_records import ScoreEvent
 from dtem.domain.webhooks import WebhookEvent
@@ -49,9 +49,32 @@ def lease_changed(tx: _LeaseFacts, lease: Lease, kind: str, at: datetime, actor:
     return emit(tx, event_type, at, lambda: _lease_data(tx, lease, actor))
 
 
+def leases_changed(tx: _LeaseFacts, changes: Sequence[tuple[Lease, str, datetime, str]]) -> int:
+    """`lease_changed` for many (lease, kind, at, actor) at once: the accounts and reps
+    are read once and every event is written in one enqueue."""
+    typed = [(LEASE_EVENTS.get(kind), lease, at, actor) for lease, kind, at, actor in changes]
+    taken = [x for x in typed if x[0] is not None and tx.has_webhook_subscribers(x[0])]
+    if not taken:
+        return 0
+    accounts = tx.accounts_by_id({x[1].account_id for x in taken})
+    reps = {r.id: r for r in tx.all_reps()}
+    return tx.enqueue_webhook_events(
+        [
+            WebhookEvent.new(event_type, at, _data(lease, accounts.get(lease.account_id),
+                                                  reps.get(lease.rep_id), actor))
+            for event_type, lease, at, actor in taken
+            if event_type is not None
+        ]
+    )  # fmt: skip
+
+
 def _lease_data(tx: DirectoryPort, lease: Lease, actor: str) -> dict[str, Any]:
     account = tx.accounts_by_id([lease.account_id]).get(lease.account_id)
     rep = next((r for r in tx.all_reps() if r.id == lease.rep_id), None)
+    return _data(lease, account, rep, actor)
+
+
+def _data(lease: Lease, account: Account | None, rep: Rep | None, actor: str) -> dict[str, Any]:
     return {
         "lease_id": lease.id,
         "lease_version": lease.version,

@@ -25,7 +25,7 @@ from dtem.adapters.ledger.memory_outbox import OutboxMemory
 from dtem.adapters.ledger.memory_radar import RadarMemory
 from dtem.adapters.ledger.memory_tiers import TiersMemory
 from dtem.adapters.ledger.memory_training import TrainingMemory
-from dtem.domain.audit import GENESIS, AuditEntry, ChainHead, new_entry
+from dtem.domain.audit import GENESIS, AuditEntry, AuditNote, ChainHead, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import AuditChainBroken, LeaseConflict, LeaseVersionConflict, NotFound
 from dtem.domain.model import Account, Lease, LeaseState, Rep
@@ -36,6 +36,7 @@ from dtem.domain.ports import (
     PolicyVersion,
     TokenRecord,
 )
+from dtem.domain.store_market import LeaseEnd, LeaseGrant
 
 
 @dataclass
@@ -89,6 +90,9 @@ class MemoryTx(
         self.s = state
 
     # --- audit --------------------------------------------------------------------------
+    def append_audits(self, notes: Sequence[AuditNote]) -> list[AuditEntry]:
+        return [self.append_audit(n.actor, n.action, n.payload, n.at) for n in notes]
+
     def append_audit(
         self, actor: str, action: str, payload: dict[str, Any], at: datetime
     ) -> AuditEntry:
@@ -276,6 +280,24 @@ class MemoryTx(
         )
         self.s.leases[lease.id] = lease
         return lease
+
+    def grant_leases(self, grants: Sequence[LeaseGrant]) -> list[Lease]:
+        accounts = [g.account_id for g in grants]
+        taken = [a for a in accounts if self.active_lease(a) is not None]
+        twice = [a for a in set(accounts) if accounts.count(a) > 1]
+        if taken or twice:  # nothing granted, as the SQL statement inserts nothing
+            raise LeaseConflict(str((taken or twice)[0]))
+        return [
+            self.grant_lease(
+                g.account_id, g.rep_id, g.at, g.expires_at, g.score, g.policy_version, g.reason
+            )
+            for g in grants
+        ]
+
+    def end_leases(self, ends: Sequence[LeaseEnd]) -> list[Lease]:
+        for e in ends:  # check all first: a conflict ends nothing
+            self._at_version(e.lease_id, e.version)
+        return [self.end_lease(e.lease_id, e.version, e.state, e.at, e.reason) for e in ends]
 
     def end_lease(
         self, lease_id: int, version: int, state: LeaseState, at: datetime, reason: str

@@ -7,7 +7,7 @@ they are stored as dicts of columns or as objects with those attributes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -218,6 +218,10 @@ class MarketMemory:
         )
 
     # --- lease history -------------------------------------------------------------------
+    def add_lease_events(self, rows: Sequence[LeaseEventRow]) -> None:
+        for row in rows:
+            self.add_lease_event(row.lease_id, row)
+
     def add_lease_event(self, lease_id: int, event: LeaseEventRow) -> None:
         rows = self._table("lease_events")
         if any(e.lease_id == lease_id and e.seq == event.seq for e in rows):  # the unique key

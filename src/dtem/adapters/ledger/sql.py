@@ -27,6 +27,7 @@ from dtem.adapters.ledger.sql_driver import POLICY_VERSIONS, lock_next_number
 from dtem.adapters.ledger.sql_idempotency import IdempotencySql
 from dtem.adapters.ledger.sql_imports import ImportsSql
 from dtem.adapters.ledger.sql_kpis import KpisSql
+from dtem.adapters.ledger.sql_lease_batches import LeaseBatchSql
 from dtem.adapters.ledger.sql_listings import ListingsSql
 from dtem.adapters.ledger.sql_market import MarketSql
 from dtem.adapters.ledger.sql_outbox import OutboxSql
@@ -122,6 +123,7 @@ class SqlLedger:
 
 class SqlTx(
     AuditSql,
+    LeaseBatchSql,
     ImportsSql,
     RadarSql,
     MarketSql,

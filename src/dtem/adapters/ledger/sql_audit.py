@@ -7,7 +7,7 @@ then inserts the entry and moves the head in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from dtem.adapters.ledger import tables as t
-from dtem.domain.audit import GENESIS, AuditEntry, ChainHead, new_entry
+from dtem.domain.audit import GENESIS, AuditEntry, AuditNote, ChainHead, new_entry
 from dtem.domain.clock import as_utc
 from dtem.domain.errors import AuditChainBroken
 
@@ -49,6 +49,22 @@ class AuditSql:
         self.conn.execute(_INSERT_AUDIT, asdict(entry))
         self.conn.execute(_MOVE_HEAD.values(entries=seq, last_hash=entry.hash))
         return entry
+
+    def append_audits(self, notes: Sequence[AuditNote]) -> list[AuditEntry]:
+        """One head lock, one bulk insert, one head move for the whole run of entries."""
+        if not notes:
+            return []
+        head = self._locked_head()
+        entries: list[AuditEntry] = []
+        prev, seq = head.last_hash, head.entries
+        for n in notes:
+            seq += 1
+            entry = new_entry(seq, as_utc(n.at).isoformat(), n.actor, n.action, n.payload, prev)
+            entries.append(entry)
+            prev = entry.hash
+        self.conn.execute(_INSERT_AUDIT, [asdict(e) for e in entries])
+        self.conn.execute(_MOVE_HEAD.values(entries=seq, last_hash=prev))
+        return entries
 
     def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]:
         q = sa.select(t.audit_log).where(t.audit_log.c.seq > after_seq).order_by("seq")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from dtem.domain.audit import AuditEntry, ChainHead
+from dtem.domain.audit import AuditEntry, AuditNote, ChainHead
 
 
 class AuditPort(Protocol):
@@ -15,5 +15,9 @@ class AuditPort(Protocol):
     def append_audit(
         self, actor: str, action: str, payload: dict[str, Any], at: datetime
     ) -> AuditEntry: ...
+    def append_audits(self, notes: Sequence[AuditNote]) -> list[AuditEntry]:
+        """Append many entries in order, chained as one append each, with bulk statements."""
+        ...
+
     def audit_entries(self, after_seq: int = 0) -> Iterator[AuditEntry]: ...
     def audit_head(self) -> ChainHead | None: ...  # None until the first append

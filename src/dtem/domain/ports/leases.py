@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from dtem.domain.model import Lease, LeaseState
-from dtem.domain.store_market import LeaseEventRow, LeaseFilter
+from dtem.domain.store_market import LeaseEnd, LeaseEventRow, LeaseFilter, LeaseGrant
 
 
 class LeasesPort(Protocol):
@@ -35,6 +36,21 @@ class LeasesPort(Protocol):
         """
         ...
 
+    def grant_leases(self, grants: Sequence[LeaseGrant]) -> list[Lease]:
+        """Grant many leases with bulk statements; returned in the order given.
+
+        Raises `LeaseConflict` (nothing granted) when an account already has an active
+        lease, whoever granted it: the one-active-lease constraint decides.
+        """
+        ...
+
+    def end_leases(self, ends: Sequence[LeaseEnd]) -> list[Lease]:
+        """End many active leases, each only if still at its version; in the order given.
+
+        Raises `LeaseVersionConflict` naming the first lease another writer moved on.
+        """
+        ...
+
     def extend_lease(
         self, lease_id: int, version: int, expires_at: datetime, state: LeaseState
     ) -> Lease:
@@ -51,6 +67,10 @@ class LeasesPort(Protocol):
 
     def add_lease_event(self, lease_id: int, event: LeaseEventRow) -> None:
         """Append a transition; a second row with the same (lease, seq) is a conflict."""
+        ...
+
+    def add_lease_events(self, rows: Sequence[LeaseEventRow]) -> None:
+        """Append many transitions at once (each row names its lease); as `add_lease_event`."""
         ...
 
     def lease_events(self, lease_id: int) -> list[LeaseEventRow]: ...
