@@ -18,23 +18,36 @@ import numpy as np
 
 from dtem.optimizer.problem import Assignment, AssignmentProblem, IntArray, objective_of
 
+_CHUNK = 65_536  # arcs turned into Python values at a time
+
 
 def assign_greedy(problem: AssignmentProblem, initial: IntArray | None = None) -> Assignment:
     """Greedy assignment; arcs worth ≤ 0 are taken only for must-assign accounts."""
     started = time.perf_counter()
     rep_of, load = _start(problem, initial)
     order = np.argsort(-problem.value, kind="stable")
-    accounts = problem.account[order].tolist()
-    reps = problem.rep[order].tolist()
-    values = problem.value[order].tolist()
-    loads = problem.arc_workload()[order].tolist()
+    workload = problem.arc_workload()
     cap = problem.capacity.tolist()
     must = problem.must_assign.tolist()
-    for a, r, v, w in zip(accounts, reps, values, loads, strict=True):
-        if rep_of[a] >= 0 or (v <= 0 and not must[a]) or load[r] + w > cap[r] + 1e-9:
-            continue
-        rep_of[a] = r
-        load[r] += w
+    least = float(workload.min()) if workload.shape[0] else 0.0
+    # Once no rep has room for even the lightest arc, no later arc can be taken: stop
+    # there (100k accounts for 1,600 seats: the walk ends after the first few arcs).
+    open_reps = sum(load[r] + least <= cap[r] + 1e-9 for r in range(problem.n_reps))
+    for start in range(0, order.shape[0], _CHUNK):
+        if open_reps == 0:
+            break
+        part = order[start : start + _CHUNK]
+        arcs = zip(problem.account[part].tolist(), problem.rep[part].tolist(),
+                   problem.value[part].tolist(), workload[part].tolist(), strict=True)  # fmt: skip
+        for a, r, v, w in arcs:
+            if rep_of[a] >= 0 or (v <= 0 and not must[a]) or load[r] + w > cap[r] + 1e-9:
+                continue
+            rep_of[a] = r
+            load[r] += w
+            if load[r] + least > cap[r] + 1e-9:
+                open_reps -= 1
+                if open_reps == 0:
+                    break
     result = np.asarray(rep_of, dtype=np.int64)
     seconds = time.perf_counter() - started
     status = "infeasible" if np.any(problem.must_assign & (result < 0)) else "feasible"

@@ -134,8 +134,10 @@ def _apply(
 ) -> int:  # fmt: skip
     """Grant new leases and move active ones (old ends `reassigned`, reason rebalanced),
     each decided by the lease state machine, all written in bulk (`apply_batch`)."""
-    ev = dict(zip(zip(built.problem.account.tolist(), built.problem.rep.tolist(), strict=True),
-                  built.ev.tolist(), strict=True))  # fmt: skip
+    p = built.problem
+    chosen = np.flatnonzero(best.rep_of[p.account] == p.rep)  # the arcs the assignment uses
+    ev = dict(zip(zip(p.account[chosen].tolist(), p.rep[chosen].tolist(), strict=True),
+                  built.ev[chosen].tolist(), strict=True))  # fmt: skip
     changes: list[LeaseChange] = []
     for a, r in enumerate(best.rep_of.tolist()):
         if r < 0 or r == int(snap.current[a]):

@@ -48,11 +48,11 @@ from dtem.optimizer.problem import (
     AssignmentProblem,
     FloatArray,
     IntArray,
-    top_k_arcs,
     with_continuity_penalty,
 )
 from dtem.services.governance import ActivePolicy
 from dtem.services.pipeline_worth import pipeline_worth
+from dtem.services.rebalance_shortlist import shortlist_arcs
 
 
 @dataclass(frozen=True)
@@ -185,11 +185,7 @@ def build_problem(
     snap: MarketSnapshot, policy: Policy, top_k: int, hours: bool = False
 ) -> BuiltProblem:
     """Solver arrays: each account's top-K eligible reps (and always its current rep)."""
-    acc_idx, rep_idx, ev = eligible_arcs(snap, policy)
-    keep = top_k_arcs(acc_idx, ev, top_k)
-    cur = snap.current[acc_idx]
-    keep = np.union1d(keep, np.flatnonzero(rep_idx == cur))  # staying is always possible
-    acc_idx, rep_idx, ev = acc_idx[keep], rep_idx[keep], ev[keep]
+    acc_idx, rep_idx, ev = shortlist_arcs(snap, policy, top_k)  # staying always possible
     value = with_continuity_penalty(ev, rep_idx, snap.current[acc_idx], policy.continuity_penalty)
     workload, capacity = None, snap.capacity
     if hours:
