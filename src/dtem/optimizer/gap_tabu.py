@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,6 +32,23 @@ from dtem.optimizer.gap_start import DenseGap, is_dense_feasible, loads, total_c
 from dtem.optimizer.problem import BoolArray, FloatArray, IntArray
 
 SWAP_SAMPLE = 160
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Per (j in the sample, k) figures shared by swaps and chains."""
+
+    js: IntArray
+    a_j: IntArray
+    a_k: IntArray
+    same: BoolArray
+    j_in: FloatArray  # cost change of j onto k's row, k and j leaving theirs
+    d_b: FloatArray  # overload change on k's row
+    d_a_out: FloatArray  # overload change on j's row as j leaves
+    j_tabu: BoolArray
+    cost_at_j: FloatArray
+    need_at_j: FloatArray
+    tabu_at_j: BoolArray
 
 
 class _Search:
@@ -61,11 +79,9 @@ class _Search:
     def step(self) -> bool:
         """One move (the best of shift, swap and chain); True on a new best feasible."""
         d, agent, load, jobs = self.d, self.agent, self.load, self.jobs
-        n = d.shape[1]
         own_c, own_r = d.cost[agent, jobs], d.need[agent, jobs]
         excess = self.over(load, d.capacity)
-        total_excess = float(excess.sum())
-        w = self.penalty
+        w, total_excess = self.penalty, float(excess.sum())
         # shift j to row i
         d_cost = d.cost - own_c
         into = self.over(load[:, None] + d.need, d.capacity[:, None]) - excess[:, None]
@@ -75,39 +91,65 @@ class _Search:
         tabu = self.tabu > self.iteration
         shift = self._score(d_cost, into + out_of, w[:, None] * into + w[agent] * out_of,
                             tabu, total_excess)  # fmt: skip
-        # j (in the sample) takes k's place; k goes to j's row (swap) or a third (chain).
-        # Row k of `at_k` holds every account's figure on k's row (row gathers are cheap).
-        js = jobs if n <= SWAP_SAMPLE else self.rng.choice(n, SWAP_SAMPLE, replace=False)
+        pairs = self._pairs(own_c, own_r, excess, out_of, tabu)
+        swap = self._swaps(pairs, own_r, excess, total_excess)
+        chain, third = self._chains(pairs, into, tabu, total_excess)
+        return self._apply(shift, swap, chain, third, d_cost, pairs.js)
+
+    def _pairs(
+        self,
+        own_c: FloatArray,
+        own_r: FloatArray,
+        excess: FloatArray,
+        out_of: FloatArray,
+        tabu: BoolArray,
+    ) -> _Pairs:
+        """What every move "j (in a sample) takes k's row" shares. Row k of the `*_at_k`
+        gathers holds every account's figure on k's row (row gathers are cheap)."""
+        d, agent, load, n = self.d, self.agent, self.load, self.d.shape[1]
+        js = self.jobs if n <= SWAP_SAMPLE else self.rng.choice(n, SWAP_SAMPLE, replace=False)
         cost_at_k, need_at_k, tabu_at_k = d.cost[agent], d.need[agent], tabu[agent]
         a_j, a_k = agent[js][:, None], agent[None, :]
-        j_in = cost_at_k[:, js].T - own_c[js][:, None] - own_c
         load_b = load[a_k] - own_r[None, :] + need_at_k[:, js].T
-        d_b = self.over(load_b, d.capacity[a_k]) - excess[a_k]
-        d_a_out = out_of[js][:, None]
-        j_tabu = tabu_at_k[:, js].T
-        same = a_j == a_k
-        # swap
-        load_a = load[a_j] - own_r[js][:, None] + need_at_k[js]
-        d_a = self.over(load_a, d.capacity[a_j]) - excess[a_j]
-        s_cost = np.where(same, np.inf, j_in + cost_at_k[js])
-        swap = self._score(s_cost, d_a + d_b, w[a_j] * d_a + w[a_k] * d_b,
-                           j_tabu | tabu_at_k[js], total_excess)  # fmt: skip
-        # chain: k to its best row other than its own and j's
+        return _Pairs(
+            js=js, a_j=a_j, a_k=a_k, same=a_j == a_k,
+            j_in=cost_at_k[:, js].T - own_c[js][:, None] - own_c,
+            d_b=self.over(load_b, d.capacity[a_k]) - excess[a_k],
+            d_a_out=out_of[js][:, None], j_tabu=tabu_at_k[:, js].T,
+            cost_at_j=cost_at_k[js], need_at_j=need_at_k[js], tabu_at_j=tabu_at_k[js],
+        )  # fmt: skip
+
+    def _swaps(
+        self, p: _Pairs, own_r: FloatArray, excess: FloatArray, total_excess: float
+    ) -> FloatArray:
+        """Scores of j and k exchanging rows."""
+        w, cap = self.penalty, self.d.capacity
+        load_a = self.load[p.a_j] - own_r[p.js][:, None] + p.need_at_j
+        d_a = self.over(load_a, cap[p.a_j]) - excess[p.a_j]
+        s_cost = np.where(p.same, np.inf, p.j_in + p.cost_at_j)
+        return self._score(s_cost, d_a + p.d_b, w[p.a_j] * d_a + w[p.a_k] * p.d_b,
+                           p.j_tabu | p.tabu_at_j, total_excess)  # fmt: skip
+
+    def _chains(
+        self, p: _Pairs, into: FloatArray, tabu: BoolArray, total_excess: float
+    ) -> tuple[FloatArray, IntArray]:
+        """Scores of j taking k's row while k moves on to its best other row (not j's),
+        and that row."""
+        d, w, jobs = self.d, self.penalty, self.jobs
+        if d.shape[0] <= 2:
+            return np.full(p.j_in.shape, np.inf), np.zeros(p.j_in.shape, dtype=np.int64)
         insert = d.cost + w[:, None] * into
-        insert[agent, jobs] = np.inf
-        if d.shape[0] > 2:
-            two = np.argpartition(insert, 1, axis=0)[:2]
-            first_is_j = two[0][None, :] == a_j
-            pick = [np.where(first_is_j, f[two[1], jobs], f[two[0], jobs])
-                    for f in (d.cost, into, tabu, insert)]  # fmt: skip
-            third = np.where(first_is_j, two[1], two[0])
-            c_cost = np.where(same | ~np.isfinite(pick[3]), np.inf, j_in + pick[0])
-            chain = self._score(c_cost, d_a_out + d_b + pick[1],
-                                w[a_j] * d_a_out + w[a_k] * d_b + w[third] * pick[1],
-                                j_tabu | pick[2], total_excess)  # fmt: skip
-        else:
-            chain, third = np.full(j_in.shape, np.inf), np.zeros(j_in.shape, dtype=np.int64)
-        return self._apply(shift, swap, chain, third, d_cost, js)
+        insert[self.agent, jobs] = np.inf
+        two = np.argpartition(insert, 1, axis=0)[:2]
+        first_is_j = two[0][None, :] == p.a_j
+        pick = [np.where(first_is_j, f[two[1], jobs], f[two[0], jobs])
+                for f in (d.cost, into, tabu, insert)]  # fmt: skip
+        third = np.where(first_is_j, two[1], two[0])
+        c_cost = np.where(p.same | ~np.isfinite(pick[3]), np.inf, p.j_in + pick[0])
+        penalty = w[p.a_j] * p.d_a_out + w[p.a_k] * p.d_b + w[third] * pick[1]
+        chain = self._score(c_cost, p.d_a_out + p.d_b + pick[1], penalty,
+                            p.j_tabu | pick[2], total_excess)  # fmt: skip
+        return chain, third
 
     def _apply(
         self,
