@@ -111,3 +111,16 @@ def test_gap_returns_a_feasible_assignment_within_its_bounds() -> None:
     assert is_feasible(p, sol.rep_of)
     assert sol.lp_bound >= sol.bound - 1e-6 >= sol.objective - 2e-6
     assert sol.solve_seconds < 4.0
+
+
+def test_the_search_continues_from_a_better_solution_found_elsewhere() -> None:
+    d = dense_gap(type_d(10, 50, seed=4))
+    assert d is not None
+    start = regret_start(d)
+    assert start is not None
+    elsewhere = tabu_search(d, start, seconds=60.0, seed=1, max_iterations=4000)
+    alone = tabu_search(d, start, seconds=60.0, seed=9, max_iterations=1500)
+    assert total_cost(d, alone) > total_cost(d, elsewhere)  # the premise
+    adopted = tabu_search(d, start, seconds=60.0, seed=9, max_iterations=1500,
+                          adopt=lambda: elsewhere)  # fmt: skip
+    assert total_cost(d, adopted) <= total_cost(d, elsewhere)

@@ -26,6 +26,7 @@ import numpy as np
 
 from dtem.optimizer.gap_start import (
     DenseGap,
+    agent_of,
     dense_gap,
     is_dense_feasible,
     regret_start,
@@ -93,9 +94,15 @@ def _search_beside(
     def offer(agent: IntArray) -> None:
         mip.offer(_arcs_of(problem, rep_of_dense(d, agent)))
 
+    def adopt() -> IntArray | None:
+        x = mip.incumbent()
+        if x is None or x.shape[0] != problem.n_arcs:
+            return None
+        return agent_of(d, _rep_of(problem, x))
+
     seconds = max(deadline - time.perf_counter(), 0.0)
     best = tabu_search(d, start, seconds, seed=seed, target=target, on_best=offer,
-                       should_stop=lambda: not mip.running())  # fmt: skip
+                       should_stop=lambda: not mip.running(), adopt=adopt)  # fmt: skip
     if not is_dense_feasible(d, best):
         return None
     if total_cost(d, best) <= target + 1e-9:

@@ -31,7 +31,8 @@ import numpy as np
 from dtem.optimizer.gap_start import DenseGap, is_dense_feasible, loads, total_cost
 from dtem.optimizer.problem import BoolArray, FloatArray, IntArray
 
-SWAP_SAMPLE = 160
+SWAP_SAMPLE = 160  # accounts whose swaps and chains are evaluated per iteration
+ADOPT_EVERY = 256  # moves between looks at a better solution found elsewhere
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,16 @@ class _Search:
             return True
         return False
 
+    def adopt(self, agent: IntArray | None) -> bool:
+        """Take `agent` as the best when it is feasible and better."""
+        if agent is None or not is_dense_feasible(self.d, agent):
+            return False
+        cost = total_cost(self.d, agent)
+        if cost >= self.best_cost - 1e-9:
+            return False
+        self.best, self.best_cost = agent.copy(), cost
+        return True
+
     def kick(self) -> None:
         """Restart from the best solution with a few random shifts."""
         d = self.d
@@ -239,10 +250,14 @@ def tabu_search(
     max_iterations: int | None = None,
     on_best: Callable[[IntArray], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    adopt: Callable[[], IntArray | None] | None = None,
 ) -> IntArray:
     """The best feasible rows found from `start` within `seconds` (`start` itself when
     nothing feasible beats it). Stops early at `target` cost, after `max_iterations`
-    moves, or after `max_stalls` restarts in a row that found nothing better."""
+    moves, or after `max_stalls` restarts in a row that found nothing better.
+    `on_best` hears of every new best; every `ADOPT_EVERY` moves `adopt` may offer a
+    solution found elsewhere (the MIP's incumbent): when it is better, the search
+    restarts from it."""
     deadline = time.perf_counter() + seconds
     search = _Search(d, start, seed)
     _, n = d.shape
@@ -266,5 +281,8 @@ def tabu_search(
             if stalls >= max_stalls:
                 break
             since_best = 0
+            search.kick()
+        if adopt is not None and search.iteration % ADOPT_EVERY == 0 and search.adopt(adopt()):
+            since_best, stalls = 0, 0
             search.kick()
     return search.best
