@@ -17,12 +17,17 @@ each database afterwards; the table shows both. Latency percentiles are wrk's.
 
     apt-get install wrk    # once
     .venv/bin/python bench/webhook.py --seconds 20 --connections 16
+    .venv/bin/python bench/webhook.py --postgres postgresql://postgres@127.0.0.1:5432/test
+
+With `--postgres URL` DTEM's ledger is a fresh schema in that database (dropped
+afterwards) instead of SQLite; the reference stays the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import datetime as dt
 import os
 import re
@@ -34,6 +39,8 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +97,7 @@ def serve_dtem(db: str, port: int) -> None:
     with c.ledger.transaction() as tx:
         tx.insert_accounts(accounts, c.clock())
     _, key = sources.create_source(c.ledger, c.clock, "bench")
-    Path(db.removeprefix("sqlite:///") + ".key").write_text(key)
+    Path(os.environ["DTEM_BENCH_KEY_FILE"]).write_text(key)
     uvicorn.run(create_app(c), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -151,9 +158,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(role: str, target: str) -> tuple[subprocess.Popen[bytes], str]:
+def start(role: str, target: str, tmp: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", role, target, str(port)])
+    env = {**os.environ, "DTEM_BENCH_KEY_FILE": f"{tmp}/dtem.key"}
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", role, target, str(port)], env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -201,15 +209,44 @@ def _pct(out: str, label: str) -> float:
     return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
 
 
-def stored(db_file: str, table: str) -> int:
-    with sqlite3.connect(db_file) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+def stored(db: str, table: str) -> int:
+    """Rows in `table` of a SQLite file or a database URL."""
+    if "://" not in db:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def pg_schema(url: str) -> Iterator[str]:
+    """A fresh schema in the database at `url`, as a URL whose search path is it; dropped after."""
+    import sqlalchemy as sa
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--postgres", metavar="URL", help="DTEM on PostgreSQL (a fresh schema)")
     ap.add_argument("--serve", nargs=3, metavar=("ROLE", "TARGET", "PORT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -218,21 +255,25 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         raise SystemExit("this benchmark drives the servers with wrk: apt-get install wrk")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        dtem_db, dtem_count = f"sqlite:///{tmp}/dtem.db", f"{tmp}/dtem.db"
+        if args.postgres:
+            dtem_db = dtem_count = stack.enter_context(pg_schema(args.postgres))
+            dtem_count = dtem_count.replace("postgresql://", "postgresql+psycopg://", 1)
         rows = []
-        for name, role, target, db_file, table in (
+        for name, role, target, db, table in (
             ("reference: FastAPI + SQLite", "reference", f"{tmp}/ref.db", f"{tmp}/ref.db",
              "events"),
-            ("DTEM /v1/batch (stored, scored)", "dtem", f"sqlite:///{tmp}/dtem.db",
-             f"{tmp}/dtem.db", "signals"),
+            (f"DTEM /v1/batch ({'PostgreSQL' if args.postgres else 'SQLite'}, scored)", "dtem",
+             dtem_db, dtem_count, "signals"),
         ):  # fmt: skip
-            proc, base = start(role, target)
+            proc, base = start(role, target, tmp)
             try:
-                key = Path(f"{tmp}/dtem.db.key").read_text() if role == "dtem" else "none"
+                key = Path(f"{tmp}/dtem.key").read_text() if role == "dtem" else "none"
                 auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
-                before = stored(db_file, table)
+                before = stored(db, table)
                 r = run_wrk(base + "/v1/batch", auth, args.seconds, args.connections, tmp)
-                rows.append((name, r, stored(db_file, table) - before))
+                rows.append((name, r, stored(db, table) - before))
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
