@@ -24,16 +24,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from dtem.domain.clock import Clock
 from dtem.domain.errors import AuthError
+from dtem.domain.policy import Policy
 from dtem.domain.ports import LedgerOf, SignalSourcesPort
 from dtem.domain.signals import PIPELINE_SCOPE, SignalRecord, source_scope
 from dtem.services.retries import retry_conflicts
-from dtem.services.signals.ingest import Committed, IngestTx, StagesTx
+from dtem.services.signals.ingest import Committed, IngestTx, KnownAccounts, StagesTx
 from dtem.services.signals.pipeline import SignalPipeline
-from dtem.services.signals.receive import Message, Received, receive
+from dtem.services.signals.receive import Drafted, Message, Received, draft_all, receive
 from dtem.services.signals.sources import authenticate_source
 
 log = logging.getLogger("dtem.signals.group")
@@ -101,19 +103,48 @@ def group_unit_of_work(
     with ledger.transaction() as tx:
         now = clock()
         active = pipeline.active(tx)
-        moved, channels = _Moved(), _Channels(tx)
+        prepared = _prepared(tx, deliveries, active.policy, now)
+        moved, known = _Moved(), KnownAccounts()
+        drafts = (x for p in prepared if not isinstance(p, AuthError) for x in p.drafted.drafts)
+        known.prefetch(tx, drafts, active.policy)  # the group's accounts, in one query
         outcomes: list[Outcome] = []
-        for d in deliveries:
-            try:  # before the delivery writes anything: nothing to undo when refused
-                channel, scope = channels.of(d)
-            except AuthError as exc:
-                outcomes.append(exc)
+        for p in prepared:
+            if isinstance(p, AuthError):
+                outcomes.append(p)
                 continue
-            got = receive(tx, d.messages, active.policy, now, channel, moved, scope=scope)
+            got = receive(
+                tx, p.delivery.messages, active.policy, now, p.channel, moved,
+                scope=p.scope, drafted=p.drafted, known=known,
+            )  # fmt: skip
             outcomes.append(got)
         if moved.stored or moved.superseded:
             pipeline.after_ingest(active)(tx, Committed(moved.stored, moved.superseded, now))
         return outcomes
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    delivery: Delivery
+    channel: str
+    scope: str
+    drafted: Drafted
+
+
+def _prepared(
+    tx: SignalSourcesPort, deliveries: Sequence[Delivery], policy: Policy, now: datetime
+) -> list[_Prepared | AuthError]:
+    """Each delivery authenticated and drafted, before any of them writes: a refused one
+    has nothing to undo."""
+    channels = _Channels(tx)
+    out: list[_Prepared | AuthError] = []
+    for d in deliveries:
+        try:
+            channel, scope = channels.of(d)
+        except AuthError as exc:
+            out.append(exc)
+            continue
+        out.append(_Prepared(d, channel, scope, draft_all(d.messages, policy, now, channel)))
+    return out
 
 
 class _Channels:

@@ -13,7 +13,7 @@ Example (inside a unit of work)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -84,10 +84,12 @@ def ingest(
     on_committed: OnCommitted,
     *,
     scope: str = PIPELINE_SCOPE,
+    known: KnownAccounts | None = None,
 ) -> IngestResult:
     """Store new signals in `tx`; an event id seen before in `scope` is a duplicate.
 
-    `scope` is the sender's event-id space (`source_scope(name)` for a webhook source).
+    `scope` is the sender's event-id space (`source_scope(name)` for a webhook source);
+    `known`: accounts already read in this unit of work (a group of deliveries).
 
     Unmatched signals are kept with a reason. Snapshot signals (weekly intent) supersede
     older rows of the same (account key, topic, source). `on_committed(tx, Committed)`
@@ -100,7 +102,7 @@ def ingest(
             repeats.append(d.event_id)
         unique.setdefault(d.event_id, d)
     keys = {e: choose_key(d.ref, policy.free_mail_domains) for e, d in unique.items()}
-    accounts = resolve_keys(tx, keys.values(), policy)
+    accounts = resolve_keys(tx, keys.values(), policy, known)
     records = [_record(d, keys[e], accounts, policy, now, scope) for e, d in unique.items()]
     inserted = tx.insert_signals(records)
     stored = [r for r in records if r.event_id in inserted]
@@ -142,32 +144,72 @@ def _record(
     )
 
 
+@dataclass
+class KnownAccounts:
+    """Account ids by external id and by domain, read once per unit of work.
+
+    Ingest writes signals, links and scores, never accounts, so what was read stays true
+    until the unit of work ends: a group of deliveries reads its accounts in one query
+    (`prefetch`) instead of one per delivery. A key found in no account is kept as None.
+    """
+
+    by_id: dict[str, int | None] = field(default_factory=dict)
+    by_domain: dict[str, int | None] = field(default_factory=dict)
+
+    def prefetch(self, tx: KeysTx, drafts: Iterable[SignalDraft], policy: Policy) -> None:
+        """Read the accounts these drafts name directly (an id, a domain), all at once."""
+        keys = {choose_key(d.ref, policy.free_mail_domains) for d in drafts}
+        free = set(policy.free_mail_domains)
+        self.ids(tx, {k.value for k in keys if k.kind == KeyKind.ID})
+        self.domains(tx, {k.value for k in keys if k.kind in _DOMAIN_KINDS} - free)
+
+    def ids(self, tx: KeysTx, external_ids: Collection[str]) -> dict[str, int | None]:
+        missing = [x for x in external_ids if x not in self.by_id]
+        if missing:
+            found = {x: a.id for x, a in tx.accounts_by_external_id(missing).items()}
+            self.by_id.update((x, found.get(x)) for x in missing)
+        return {x: self.by_id[x] for x in external_ids}
+
+    def domains(self, tx: KeysTx, domains: Collection[str]) -> dict[str, int | None]:
+        missing = [d for d in domains if d not in self.by_domain]
+        if missing:
+            found = tx.account_ids_by_domain(missing)
+            self.by_domain.update((d, found.get(d)) for d in missing)
+        return {d: self.by_domain[d] for d in domains}
+
+
+_DOMAIN_KINDS = (KeyKind.DOMAIN, KeyKind.EMAIL)
+
+
 def resolve_keys(
-    tx: KeysTx, keys: Iterable[AccountKey], policy: Policy
+    tx: KeysTx,
+    keys: Iterable[AccountKey],
+    policy: Policy,
+    known: KnownAccounts | None = None,
 ) -> dict[AccountKey, tuple[int | None, AccountKey]]:
     """Each key's account id (None when none matches) and the key that decided it.
 
     A user id goes through its identity link, so the deciding key is the linked one. A
     name key (opportunity imports) matches the one account with that name, any case.
+    `known` keeps what was read for later calls in the same unit of work.
     """
+    known = KnownAccounts() if known is None else known
     keys = set(keys)
     users = {k.value for k in keys if k.kind == KeyKind.USER_ID}
-    links = {u: AccountKey.decode(e) for u, e in tx.identity_links(users).items()}
+    links = {u: AccountKey.decode(e) for u, e in tx.identity_links(users).items()} if users else {}
     direct = keys | set(links.values())
-    ids = {k.value for k in direct if k.kind == KeyKind.ID}
     free = set(policy.free_mail_domains)
-    domains = {
-        k.value for k in direct if k.kind in (KeyKind.DOMAIN, KeyKind.EMAIL) and k.value not in free
-    }
-    by_id = {x: a.id for x, a in tx.accounts_by_external_id(ids).items()}
-    by_domain = tx.account_ids_by_domain(domains)
+    by_id = known.ids(tx, {k.value for k in direct if k.kind == KeyKind.ID})
+    by_domain = known.domains(
+        tx, {k.value for k in direct if k.kind in _DOMAIN_KINDS and k.value not in free}
+    )
     names = {k.value for k in direct if k.kind == KeyKind.NAME}
     by_name = tx.account_ids_by_name(names) if names else {}
 
     def lookup(k: AccountKey) -> int | None:
         if k.kind == KeyKind.ID:
             return by_id.get(k.value)
-        if k.kind in (KeyKind.DOMAIN, KeyKind.EMAIL) and k.value not in free:
+        if k.kind in _DOMAIN_KINDS and k.value not in free:
             return by_domain.get(k.value)
         if k.kind == KeyKind.NAME:
             return by_name.get(k.value.strip().lower())
@@ -186,6 +228,7 @@ def attach_unmatched(
     domains: Iterable[str] = (),
     user_ids: Iterable[str] = (),
     on_committed: OnCommitted,
+    known: KnownAccounts | None = None,
 ) -> list[SignalRecord]:
     """Attach unmatched signals that new accounts or identity links now resolve.
 
@@ -210,7 +253,7 @@ def attach_unmatched(
         if keys
         for r in tx.unmatched_signals(kind.value, keys)
     }
-    accounts = resolve_keys(tx, (_key(r) for r in found.values()), policy)
+    accounts = resolve_keys(tx, (_key(r) for r in found.values()), policy, known)
     attach = {e: a for e, r in found.items() if (a := accounts[_key(r)][0]) is not None}
     tx.attach_signals(attach)
     attached = [

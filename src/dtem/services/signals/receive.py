@@ -36,6 +36,7 @@ from dtem.domain.signals import (
 from dtem.services.signals.ingest import (
     IngestResult,
     IngestTx,
+    KnownAccounts,
     OnCommitted,
     attach_unmatched,
     ingest,
@@ -72,22 +73,16 @@ class Received:
         return len(self.result.stored)
 
 
-def receive(
-    tx: IngestTx,
-    messages: Sequence[Message],
-    policy: Policy,
-    now: datetime,
-    via: str,
-    on_committed: OnCommitted,
-    *,
-    scope: str = PIPELINE_SCOPE,
-) -> Received:
-    """Apply identity calls first (so signals in the same batch resolve), then store signals.
+@dataclass(frozen=True)
+class Drafted:
+    """A delivery's signals as drafts, and the messages refused on their own (by index)."""
 
-    `via` names the channel in each signal's attributes (a source name, `nats`, a file);
-    `scope` is the event-id space in which a resent id is a duplicate.
-    """
-    linked = _link_users(tx, messages, policy, now)
+    drafts: list[SignalDraft]
+    refused: list[Rejected]
+
+
+def draft_all(messages: Sequence[Message], policy: Policy, now: datetime, via: str) -> Drafted:
+    """Each message's signal draft (identity calls have none); refusals by position."""
     drafts, refused = [], []
     for i, m in enumerate(messages):
         try:
@@ -97,9 +92,35 @@ def receive(
             continue
         if draft is not None:
             drafts.append(draft)
-    result = ingest(tx, drafts, policy, now, on_committed, scope=scope)
-    attached = attach_unmatched(tx, policy, now, user_ids=linked, on_committed=on_committed)
-    return Received(result, linked, len(attached), refused)
+    return Drafted(drafts, refused)
+
+
+def receive(
+    tx: IngestTx,
+    messages: Sequence[Message],
+    policy: Policy,
+    now: datetime,
+    via: str,
+    on_committed: OnCommitted,
+    *,
+    scope: str = PIPELINE_SCOPE,
+    drafted: Drafted | None = None,
+    known: KnownAccounts | None = None,
+) -> Received:
+    """Apply identity calls first (so signals in the same batch resolve), then store signals.
+
+    `via` names the channel in each signal's attributes (a source name, `nats`, a file);
+    `scope` is the event-id space in which a resent id is a duplicate. `drafted`: the
+    messages' `draft_all`, when the caller made it already; `known`: accounts read
+    earlier in this unit of work.
+    """
+    linked = _link_users(tx, messages, policy, now)
+    drafted = drafted or draft_all(messages, policy, now, via)
+    result = ingest(tx, drafted.drafts, policy, now, on_committed, scope=scope, known=known)
+    attached = attach_unmatched(
+        tx, policy, now, user_ids=linked, on_committed=on_committed, known=known
+    )
+    return Received(result, linked, len(attached), drafted.refused)
 
 
 def to_draft(msg: Message, policy: Policy, now: datetime, via: str) -> SignalDraft | None:
