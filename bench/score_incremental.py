@@ -217,8 +217,8 @@ def main() -> None:
     rows += nats_rows(args.nats, args.nats_events, args.nats_batched_events, args.pg)
     print(f"\n{'path':<40}{'product ev/s':>14}{'reference ev/s':>16}{'ratio':>8}")
     for name, rate, ref in rows:
-        ratio = f"{rate / ref:>8.2f}" if ref else f"{'':>8}"
-        print(f"{name:<40}{rate:>14,.0f}{ref or 0:>16,.0f}{ratio}")
+        shown = (f"{ref:>16,.0f}", f"{rate / ref:>8.2f}") if ref else (f"{'-':>16}", f"{'-':>8}")
+        print(f"{name:<40}{rate:>14,.0f}{shown[0]}{shown[1]}")
     print(f"load average (1 min) {load:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print("references: memory = hand-written dict update; NATS = minimal consumer (nats_paths)")
 

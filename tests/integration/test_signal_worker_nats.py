@@ -190,3 +190,20 @@ def test_a_batched_message_stores_its_events_and_dead_letters_only_the_bad_ones(
     again = SignalConsumer(container, broker, idle_timeout=2)  # both messages were acked
     asyncio.run(run_tasks([again.run], asyncio.Event()))
     assert again.stats.messages == 0
+
+
+def test_a_batch_of_only_bad_events_dead_letters_each_and_acks_its_message(
+    container: Container, broker: BrokerSettings
+) -> None:
+    items = [{"type": "track", "event": "x"}, {"domain": "acme.com"}]
+    consumer = SignalConsumer(container, broker, max_messages=1, idle_timeout=20)
+    _run(consumer, broker, [json.dumps(items).encode()])
+    dead = _dead_letters_of(broker)
+    assert [(json.loads(body), h[INDEX_HEADER]) for body, h in dead] == [
+        (items[0], "0"),
+        (items[1], "1"),
+    ]
+    assert (consumer.stats.stored, consumer.stats.dead_letters) == (0, 2)
+    again = SignalConsumer(container, broker, idle_timeout=2)
+    asyncio.run(run_tasks([again.run], asyncio.Event()))
+    assert again.stats.messages == 0

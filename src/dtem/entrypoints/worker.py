@@ -180,7 +180,7 @@ class SignalConsumer:
         if not fetched.msgs:
             return
         try:
-            refused = await self._store(fetched.events)
+            refused = await self._store(fetched.events) if fetched.events else {}
         except Exception as exc:  # one bad message must not hold back the others
             log.warning("batch of %d failed (%s); storing one by one", len(fetched.msgs), exc)
             for msg, envelope in zip(fetched.msgs, fetched.envelopes, strict=True):
@@ -191,7 +191,7 @@ class SignalConsumer:
 
     async def _one(self, inbox: SignalInbox, msg: Msg, envelope: Envelope) -> None:
         try:
-            refused = await self._store(envelope.events)
+            refused = await self._store(envelope.events) if envelope.events else {}
         except Exception as exc:
             if deliveries(msg) >= self.broker.max_deliver:
                 await self._dead(inbox, msg, f"failed {deliveries(msg)} times: {exc}")
