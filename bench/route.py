@@ -8,8 +8,11 @@ the account's latest score row. Then one daily review (`dtem review`: recounts r
 and rep_loads over the 100k active leases) is timed. The machine is shared: the load
 average is printed before and after, read it with the figures.
 
+`--load N` runs N busy-loop processes meanwhile (the load average climbs towards N plus
+the bench itself; it waits 30 s first so the 1-minute average has moved).
+
 Usage:  .venv/bin/python bench/route.py [--pg postgresql://postgres@127.0.0.1:5432/test]
-        [--n 300] [--leases 100000] [--reps 500]
+        [--n 300] [--leases 100000] [--reps 500] [--load 0]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from busy_load import busy
 from dtem.adapters.ledger import tables as t
 from dtem.adapters.ledger.engine import make_engine, migrate
 from dtem.adapters.ledger.sql import SqlLedger
@@ -171,17 +175,21 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--leases", type=int, default=100_000)
     ap.add_argument("--reps", type=int, default=500)
+    ap.add_argument("--load", type=int, default=0, help="busy-loop processes meanwhile")
     args = ap.parse_args()
     rows = []
-    before = _load_average()
-    with tempfile.TemporaryDirectory() as tmp:
-        rows.append(run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args))
-    if args.pg:
-        rows.append(_run_pg(args))
+    with busy(args.load, settle_seconds=30.0 if args.load else 0.0):
+        before = _load_average()
+        with tempfile.TemporaryDirectory() as tmp:
+            rows.append(run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args))
+        if args.pg:
+            rows.append(_run_pg(args))
+        after = _load_average()
     head = ["backend", "active leases", "seed", "baseline p50", "baseline p99",
             "route p50", "route p95", "route p99", "p50 ratio", "review"]  # fmt: skip
-    print(f"one routing decision, {args.reps} reps, n={args.n} (milliseconds)")
-    print(f"load average (1 min) before {before}, after {_load_average()}, {os.cpu_count()} cores")
+    print(f"one routing decision, {args.reps} reps, n={args.n} (milliseconds), "
+          f"{args.load} busy processes")  # fmt: skip
+    print(f"load average (1 min) before {before}, after {after}, {os.cpu_count()} cores")
     print(" | ".join(head))
     for row in rows:
         print(" | ".join(row))

@@ -16,7 +16,7 @@ from dtem.adapters.ledger.engine import make_engine
 from dtem.adapters.ledger.sql import SqlLedger
 from dtem.domain.clock import FixedClock
 from dtem.domain.model import Account, Rep
-from dtem.services import availability, governance, routing
+from dtem.services import availability, governance, pilots, routing
 from tests.conftest import T0, sql_ledger
 from tests.market_seed import put_score, seed
 
@@ -129,3 +129,16 @@ def test_records_refreshed_after_routing_are_read(ledger: Any) -> None:
     res = routing.route(ledger, CLOCK, "A1", "crossed_up")
     chosen = next(c for c in res.candidates if c["rep"] == "R2")
     assert chosen["q"] > 1.0  # nine wins read, not the cached empty record
+
+
+def test_a_pilot_started_or_ended_after_routing_decides_the_next_decision(ledger: Any) -> None:
+    _market(ledger)
+    first = routing.route(ledger, CLOCK, "A0", "crossed_up")
+    assert first.outcome == "leased" and first.rep is not None
+    other = "R2" if first.rep == "R1" else "R1"
+    pilots.create_pilot(ledger, CLOCK, "pod", [first.rep], "admin")
+    res = routing.route(ledger, CLOCK, "A1", "crossed_up")
+    assert res.rep == first.rep and res.exclusions.get(other) == "outside_pilot_pod"
+    pilots.end_pilot(ledger, CLOCK, "pod", "admin")
+    res = routing.route(ledger, CLOCK, "A2", "crossed_up")
+    assert other not in res.exclusions

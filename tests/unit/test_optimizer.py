@@ -182,3 +182,38 @@ def test_workloads_are_rejected_by_the_flow_solver() -> None:
     p = AssignmentProblem.from_arrays(1, [5], [0], [0], [1.0], workload=[2.0])
     with pytest.raises(ValueError, match="GAP"):
         assign_count_capacity(p)
+
+
+def _greedy_walk(p: AssignmentProblem, initial: np.ndarray) -> list[int]:
+    """Greedy as its definition reads: status quo first, then every arc by value."""
+    rep_of, load = [-1] * p.n_accounts, [0.0] * p.n_reps
+    w = p.arc_workload()
+    for k in range(p.n_arcs):
+        a, r = int(p.account[k]), int(p.rep[k])
+        if initial[a] == r:
+            rep_of[a], load[r] = r, load[r] + float(w[k])
+    for k in np.argsort(-p.value, kind="stable").tolist():
+        a, r = int(p.account[k]), int(p.rep[k])
+        if rep_of[a] >= 0 or (p.value[k] <= 0 and not p.must_assign[a]):
+            continue
+        if load[r] + w[k] > p.capacity[r] + 1e-9:
+            continue
+        rep_of[a], load[r] = r, load[r] + float(w[k])
+    return rep_of
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 9000), st.booleans())
+def test_greedy_takes_what_the_arc_by_arc_walk_takes(seed: int, n_arcs: int, hours: bool) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = max(1, n_arcs // 4), int(rng.integers(1, 30))
+    pairs = np.unique(rng.integers(0, n, n_arcs) * m + rng.integers(0, m, n_arcs))
+    account, rep, n_arcs = pairs // m, pairs % m, pairs.shape[0]  # each (account, rep) once
+    value = rng.choice([-1.0, 0.0, 1.0, 2.0, 3.5], n_arcs) * rng.random(n_arcs).round(1)
+    workload = rng.choice([0.5, 1.0, 2.0], n_arcs) if hours else None
+    p = AssignmentProblem.from_arrays(
+        n, rng.integers(0, 6, m).astype(float), account, rep, value, workload,
+        rng.random(n) < 0.1,
+    )  # fmt: skip
+    initial = np.where(rng.random(n) < 0.2, rng.integers(0, m, n), -1)
+    assert assign_greedy(p, initial=initial).rep_of.tolist() == _greedy_walk(p, initial)

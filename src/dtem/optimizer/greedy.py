@@ -18,36 +18,34 @@ import numpy as np
 
 from dtem.optimizer.problem import Assignment, AssignmentProblem, IntArray, objective_of
 
-_CHUNK = 65_536  # arcs turned into Python values at a time
+_CHUNK = 4_096  # arcs screened together (small: few go stale within one)
 
 
 def assign_greedy(problem: AssignmentProblem, initial: IntArray | None = None) -> Assignment:
     """Greedy assignment; arcs worth ≤ 0 are taken only for must-assign accounts."""
     started = time.perf_counter()
-    rep_of, load = _start(problem, initial)
+    rep_of_list, load_list = _start(problem, initial)
+    rep_of, load = np.asarray(rep_of_list, dtype=np.int64), np.asarray(load_list)
     order = np.argsort(-problem.value, kind="stable")
-    workload = problem.arc_workload()
-    cap = problem.capacity.tolist()
-    must = problem.must_assign.tolist()
-    least = float(workload.min()) if workload.shape[0] else 0.0
-    # Once no rep has room for even the lightest arc, no later arc can be taken: stop
-    # there (100k accounts for 1,600 seats: the walk ends after the first few arcs).
-    open_reps = sum(load[r] + least <= cap[r] + 1e-9 for r in range(problem.n_reps))
+    acc, rep = problem.account[order], problem.rep[order]
+    val, work = problem.value[order], problem.arc_workload()[order]
+    cap, must = problem.capacity + 1e-9, problem.must_assign
     for start in range(0, order.shape[0], _CHUNK):
-        if open_reps == 0:
-            break
-        part = order[start : start + _CHUNK]
-        arcs = zip(problem.account[part].tolist(), problem.rep[part].tolist(),
-                   problem.value[part].tolist(), workload[part].tolist(), strict=True)  # fmt: skip
-        for a, r, v, w in arcs:
-            if rep_of[a] >= 0 or (v <= 0 and not must[a]) or load[r] + w > cap[r] + 1e-9:
+        a, r, w = (
+            acc[start : start + _CHUNK],
+            rep[start : start + _CHUNK],
+            work[start : start + _CHUNK],
+        )
+        # What the walk would skip as things stand now, skipped in bulk; the rest is checked
+        # again one arc at a time (an earlier arc of this chunk may have taken its place).
+        worth = (val[start : start + _CHUNK] > 0) | must[a]
+        maybe = np.flatnonzero((rep_of[a] < 0) & worth & (load[r] + w <= cap[r]))
+        for k in maybe.tolist():
+            ak, rk, wk = int(a[k]), int(r[k]), float(w[k])
+            if rep_of[ak] >= 0 or load[rk] + wk > cap[rk]:
                 continue
-            rep_of[a] = r
-            load[r] += w
-            if load[r] + least > cap[r] + 1e-9:
-                open_reps -= 1
-                if open_reps == 0:
-                    break
+            rep_of[ak] = rk
+            load[rk] += wk
     result = np.asarray(rep_of, dtype=np.int64)
     seconds = time.perf_counter() - started
     status = "infeasible" if np.any(problem.must_assign & (result < 0)) else "feasible"

@@ -31,6 +31,7 @@ class KpisSql:
     """Mixed into `SqlTx`; `self.conn` is the transaction's connection."""
 
     conn: Connection
+    _pod: frozenset[int] | None = None  # read with the market by rep_market (sql_market.py)
 
     def kpi_touches(self, since: datetime, until: datetime) -> list[Touch]:
         a = t.activities.c
@@ -108,6 +109,7 @@ class KpisSql:
     def add_pilot(self, name: str, rep_ids: Collection[int], at: datetime, actor: str) -> Pilot:
         values = {"name": name, "started_at": at, "created_by": actor}
         pilot_id = self.conn.execute(_INSERT_PILOT[self.conn.dialect.name], values).scalar()
+        self._pod = None
         if pilot_id is None:
             raise PilotConflict(f"a pilot named {name!r} already exists")
         reps = sorted(set(rep_ids))
@@ -126,12 +128,15 @@ class KpisSql:
     def end_pilot(self, name: str, at: datetime) -> Pilot:
         stmt = sa.update(t.pilots).where(_P.name == name, _P.ended_at.is_(None)).values(ended_at=at)
         self.conn.execute(stmt)
+        self._pod = None
         pilot = self.pilot(name)
         if pilot is None:
             raise NotFound(f"pilot {name!r} does not exist")
         return pilot
 
     def pilot_pod(self) -> frozenset[int]:
+        if self._pod is not None:  # read in this unit of work with the rep market
+            return self._pod
         pr = t.pilot_reps.c
         q = sa.select(pr.rep_id).join_from(t.pilot_reps, t.pilots, pr.pilot_id == _P.id)
         return frozenset(self.conn.execute(q.where(_P.ended_at.is_(None))).scalars())

@@ -45,6 +45,7 @@ class MarketSql:
     conn: Connection
     is_postgres: bool
     _takers: list[Any] | None  # OutboxSql's active subscriptions of this unit of work
+    _pod: frozenset[int] | None  # KpisSql's pilot pod, as the last rep_market read it
 
     # --- routing facts -------------------------------------------------------------------
     def accounts_by_id(self, account_ids: Collection[int]) -> dict[int, Account]:
@@ -99,7 +100,8 @@ class MarketSql:
         ]
 
     def rep_market(self, query: MarketQuery) -> tuple[RepRoster, RosterLoad]:
-        return sql_roster.rep_market(self.conn, query)  # one statement; the rest cached
+        roster, load, self._pod = sql_roster.rep_market(self.conn, query)  # the rest cached
+        return roster, load
 
     def lock_rep_load(self, rep_id: int) -> int:
         if self.is_postgres:  # SQLite's BEGIN IMMEDIATE already serialises writers

@@ -32,12 +32,15 @@ from dtem.domain.store_market import MarketQuery
 _COOLING = ", ".join(f"'{s.value}'" for s in COOLING_STATES)  # constants, not input
 # Plain SQL on the DB-API cursor: it runs on every decision and SQLAlchemy's statement and
 # row handling cost more than the query itself. Kind 0: a rep's load; 1: a rep cooling off
-# on the account; 2: the roster version and epoch. Placeholders: account, since.
+# on the account; 2: the roster version and epoch; 3: a rep in a running pilot's pod.
+# Placeholders: account, since.
 _NOW = (
     "SELECT 0, l.rep_id, l.active_leases FROM rep_loads l"
     " UNION ALL SELECT 1, c.rep_id, 0 FROM leases c WHERE c.account_id = ?"
     f" AND c.state IN ({_COOLING}) AND c.ended_at >= ?"
     " UNION ALL SELECT 2, v.version, v.epoch FROM roster_version v WHERE v.id = 1"
+    " UNION ALL SELECT 3, pr.rep_id, 0 FROM pilot_reps pr"
+    " JOIN pilots p ON p.id = pr.pilot_id WHERE p.ended_at IS NULL"
 )
 _REPS = (
     "SELECT r.id, r.external_id, CAST(r.segments AS TEXT), CAST(r.languages AS TEXT),"
@@ -86,9 +89,11 @@ def bump_roster_version(conn: Connection) -> None:
     _run(conn, _BUMP, (secrets.randbits(62),))
 
 
-def rep_market(conn: Connection, query: MarketQuery) -> tuple[RepRoster, RosterLoad]:
-    """Every rep by id with its rules and facts (cached by version) and this decision's
-    load and cooldowns (fresh)."""
+def rep_market(
+    conn: Connection, query: MarketQuery
+) -> tuple[RepRoster, RosterLoad, frozenset[int]]:
+    """Every rep by id with its rules and facts (cached by version), this decision's load
+    and cooldowns, and the running pilot's pod (fresh)."""
     rows = _run(conn, _NOW, (query.account_id, _param(conn, query.cooling_since)))
     marks = [r for r in rows if r[0] == 2]
     if not marks:  # a ledger whose reps were never changed through it: make the row once
@@ -100,9 +105,10 @@ def rep_market(conn: Connection, query: MarketQuery) -> tuple[RepRoster, RosterL
     n = len(roster.ids)
     loads, cooling = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.bool_)
     where = cached.index
+    pod = frozenset(int(r[1]) for r in rows if r[0] == 3)
     for kind, rep_id, count in rows:
         i = where.get(rep_id)
-        if i is None or kind == 2:
+        if i is None or kind >= 2:
             continue
         if kind == 0:
             loads[i] = count
@@ -112,7 +118,7 @@ def rep_market(conn: Connection, query: MarketQuery) -> tuple[RepRoster, RosterL
     load = RosterLoad(
         loads, wins, losses, _on_leave(cached, query.at), cooling, _awards(conn, cached, query)
     )
-    return roster, load
+    return roster, load, pod
 
 
 def _cached(conn: Connection, version: int, epoch: int) -> _Cached:
