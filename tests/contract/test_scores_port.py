@@ -61,6 +61,20 @@ def test_latest_score_is_the_newest_row_of_each_account(ledger: Any) -> None:
     assert history[0] == _score(ids["A1"], 1, 65.0)
 
 
+def test_latest_scores_by_id_take_the_last_appended_over_long_histories(ledger: Any) -> None:
+    ids = _accounts(ledger)
+    a1, a2 = ids["A1"], ids["A2"]
+    with ledger.transaction() as tx:
+        for day in range(30):  # the last appended wins, even with an older as_of
+            tx.append_scores([_score(a1, day, float(day)), _score(a2, 30 - day, 100.0 - day)])
+        tx.append_scores([_score(a1, -5, 7.5)])
+    with ledger.transaction() as tx:
+        latest = tx.latest_scores([a2, a1, a1, 10**9])  # repeats and unknown ids
+        none = tx.latest_scores([])
+    assert {k: v.score for k, v in latest.items()} == {a1: 7.5, a2: 71.0}
+    assert latest[a1] == _score(a1, -5, 7.5) and none == {}
+
+
 def test_score_events_are_read_in_order_and_consumed_once(ledger: Any) -> None:
     ids = _accounts(ledger)
     events = [ScoreEvent(ids["A1"], T0, k, 61.0, 1) for k in ("crossed_up", "hand_raise")]

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dtem.adapters.ledger import tables as t
-from dtem.adapters.ledger.sql_driver import ECONOMICS_VERSIONS, Driver, lock_next_number
+from dtem.adapters.ledger.sql_driver import CHUNK, ECONOMICS_VERSIONS, Driver, lock_next_number
 from dtem.domain.clock import as_utc
 from dtem.domain.model import segment_of
 from dtem.domain.score_records import AccountFacts, ScoreEvent, ScoreRecord, SignalColumns
@@ -39,9 +39,16 @@ _UPSERT_STATE = (
     "ON CONFLICT (account_id, type) DO UPDATE "
     "SET intensity = excluded.intensity, as_of = excluded.as_of"
 )
-_LATEST_SCORES = (
-    f"SELECT {_COLS} FROM scores WHERE id IN "
-    "(SELECT max(id) FROM scores WHERE account_id IN ({ids}) GROUP BY account_id)"
+# Each account's newest row, found by one index probe an account (max(id) on
+# ix_scores_account_id) whatever the length of its history; a GROUP BY over the history
+# read every past score of the account.
+_LATEST_SCORES_SQLITE = (
+    f"SELECT {_COLS} FROM scores WHERE id IN (SELECT (SELECT max(s.id) FROM scores s "
+    "WHERE s.account_id = v.column1) FROM (VALUES {ids}) v)"
+)
+_LATEST_SCORES_PG = (
+    f"SELECT {_COLS} FROM scores WHERE id IN (SELECT (SELECT max(s.id) FROM scores s "
+    "WHERE s.account_id = a) FROM unnest(%b::int8[]) a)"
 )
 _SCORE_COLUMNS = (("account_id", "int8"), ("as_of", "timestamptz"), ("score", "float8"),
                   ("equity", "float8"), ("propensity", "float8"), ("velocity", "float8"),
@@ -152,7 +159,7 @@ class ScoresSql:
         d = Driver(self.conn)
         return {
             r[0]: ScoreRecord(r[0], d.read_ts(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
-            for r in d.rows_in(_LATEST_SCORES, list(account_ids))
+            for r in _latest_rows(d, sorted(set(account_ids)))
         }
 
     def score_history(self, account_id: int, limit: int = 20) -> list[ScoreRecord]:
@@ -299,3 +306,13 @@ def _copied_signal_columns(cursor: Any, until: datetime) -> SignalColumns:
         table.column("occurred_us").to_numpy(),
         table.column("value").to_numpy(),
     )
+
+
+def _latest_rows(d: Driver, ids: list[int]) -> Iterator[Any]:
+    if not d.sqlite:
+        d.cursor.execute(_LATEST_SCORES_PG, (ids,))
+        yield from d.cursor.fetchall()
+        return
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i : i + CHUNK]
+        yield from d.rows(_LATEST_SCORES_SQLITE.format(ids=",".join(["(?)"] * len(chunk))), chunk)

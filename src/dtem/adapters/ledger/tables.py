@@ -211,6 +211,7 @@ scores = sa.Table(  # score history, appended by batch and incremental scoring
     sa.Column("method", sa.String(16), nullable=False),  # batch | incremental
     sa.Column("economics_version", sa.Integer),  # segment_economics snapshot used (None = none)
     sa.Index("ix_scores_account_asof", "account_id", "as_of"),
+    sa.Index("ix_scores_account_id", "account_id", "id"),  # an account's latest: max(id)
 )
 
 segment_economics = sa.Table(  # frozen deal value / cycle by segment: scores stay absolute

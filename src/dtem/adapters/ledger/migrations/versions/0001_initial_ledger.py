@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:14:23.373946
+Create Date: 2026-12-02 05:00:29.833463
 """
 
 from collections.abc import Sequence
@@ -472,6 +472,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('scores', schema=None) as batch_op:
         batch_op.create_index('ix_scores_account_asof', ['account_id', 'as_of'], unique=False)
+        batch_op.create_index('ix_scores_account_id', ['account_id', 'id'], unique=False)
 
     op.create_table('signals',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -662,6 +663,7 @@ def downgrade() -> None:
 
     op.drop_table('signals')
     with op.batch_alter_table('scores', schema=None) as batch_op:
+        batch_op.drop_index('ix_scores_account_id')
         batch_op.drop_index('ix_scores_account_asof')
 
     op.drop_table('scores')
