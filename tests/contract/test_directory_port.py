@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from dtem.adapters.ledger import sql_market
 from dtem.domain.model import Account, Rep, Tier
 from tests.conftest import T0
 
@@ -47,3 +50,16 @@ def test_accounts_and_reps_are_found_by_either_id(ledger: Any) -> None:
     assert by_key["A1"].tier is Tier.HUMAN_ONLY and by_key["A1"].domain == "acme.com"
     assert list(by_id) == [ids["A2"]] and by_id[ids["A2"]].external_id == "A2"
     assert list(reps) == ["R1"] and reps["R1"].id is not None
+
+
+def test_accounts_by_id_scans_for_many_ids_and_finds_the_same(
+    ledger: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(ledger)
+    with ledger.transaction() as tx:
+        ids = tx.all_account_ids()
+        asked = [ids["A1"], ids["A2"], ids["A2"] + 1000]
+        by_lists = tx.accounts_by_id(asked)
+        monkeypatch.setattr(sql_market, "_SCAN_ABOVE", 1)  # SQL backends scan the table now
+        assert tx.accounts_by_id(asked) == by_lists
+        assert tx.accounts_by_id([ids["A1"], ids["A1"] + 1000]) == {ids["A1"]: by_lists[ids["A1"]]}

@@ -38,6 +38,8 @@ from dtem.domain.store_market import (
     Unavailability,
 )
 
+_SCAN_ABOVE = 20_000  # account ids asked for at once beyond which the table is scanned
+
 
 class MarketSql:
     """Mixed into `SqlTx`; `self.conn` is the transaction's connection."""
@@ -51,6 +53,10 @@ class MarketSql:
     def accounts_by_id(self, account_ids: Collection[int]) -> dict[int, Account]:
         out: dict[int, Account] = {}
         ids = list(account_ids)
+        if len(ids) > _SCAN_ABOVE:  # most of the accounts (the rebalance): one scan, not
+            wanted = set(ids)  # hundreds of IN (...) lists of 500
+            rows = self.conn.execute(sa.select(t.accounts)).mappings()
+            return {r["id"]: account_from_row(r) for r in rows if r["id"] in wanted}
         for i in range(0, len(ids), 500):
             q = sa.select(t.accounts).where(t.accounts.c.id.in_(ids[i : i + 500]))
             out.update((r["id"], account_from_row(r)) for r in self.conn.execute(q).mappings())
