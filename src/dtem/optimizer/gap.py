@@ -1,7 +1,7 @@
 """Generalized assignment (per-arc workloads against rep capacities): a MIP and a search.
 
 HiGHS' bound on these problems is tight but its incumbent can lag. So a regret
-construction with shift/swap descent gives the HiGHS MIP its start, the MIP runs in a
+construction gives the HiGHS MIP its start, the MIP runs in a
 background thread (`mip_beside`), and a tabu search (`gap_tabu`) runs beside it on the
 other core for the whole time limit, handing every better solution to the MIP as it
 finds it. We return the better of the two with the LP relaxation bound, the
@@ -29,7 +29,7 @@ from dtem.optimizer.gap_start import (
     agent_of,
     dense_gap,
     is_dense_feasible,
-    regret_start,
+    regret_construction,
     rep_of_dense,
     total_cost,
 )
@@ -58,7 +58,7 @@ def assign_gap(
     lp = solve_highs(problem, integer=False, time_limit=time_limit) if with_lp_bound else None
     lp_value = lp.objective if lp is not None else math.nan
     d = dense_gap(problem)
-    start = regret_start(d) if d is not None else None
+    start = regret_construction(d) if d is not None else None
     start_rep = rep_of_dense(d, start) if d is not None and start is not None else None
     deadline = started + time_limit
     mip = MipBeside(problem, max(deadline - time.perf_counter(), 0.1), rel_gap,

@@ -33,6 +33,7 @@ from dtem.optimizer.problem import BoolArray, FloatArray, IntArray
 
 SWAP_SAMPLE = 160  # accounts whose swaps and chains are evaluated per iteration
 ADOPT_EVERY = 256  # moves between looks at a better solution found elsewhere
+YIELD_AFTER = 8  # looks in a row without a new best of its own before it stops
 
 
 @dataclass(frozen=True)
@@ -257,12 +258,13 @@ def tabu_search(
     moves, or after `max_stalls` restarts in a row that found nothing better.
     `on_best` hears of every new best; every `ADOPT_EVERY` moves `adopt` may offer a
     solution found elsewhere (the MIP's incumbent): when it is better, the search
-    restarts from it."""
+    restarts from it. With `adopt`, the search also stops after `YIELD_AFTER` looks in
+    a row without a new best of its own: on a shared machine its core is then better
+    spent on the MIP."""
     deadline = time.perf_counter() + seconds
     search = _Search(d, start, seed)
-    _, n = d.shape
-    patience = 10 * n + 20
-    since_best, stalls = 0, 0
+    patience = 10 * d.shape[1] + 20
+    since_best, stalls, idle, found = 0, 0, 0, False
     limit = max_iterations if max_iterations is not None else np.iinfo(np.int64).max
     while (
         time.perf_counter() < deadline
@@ -271,7 +273,7 @@ def tabu_search(
         and not (should_stop is not None and search.iteration % 16 == 0 and should_stop())
     ):
         if search.step():
-            since_best, stalls = 0, 0
+            since_best, stalls, found = 0, 0, True
             if on_best is not None:
                 on_best(search.best)
             continue
@@ -282,7 +284,12 @@ def tabu_search(
                 break
             since_best = 0
             search.kick()
-        if adopt is not None and search.iteration % ADOPT_EVERY == 0 and search.adopt(adopt()):
-            since_best, stalls = 0, 0
-            search.kick()
+        if adopt is not None and search.iteration % ADOPT_EVERY == 0:
+            idle = 0 if found else idle + 1
+            found = False
+            if search.adopt(adopt()):
+                since_best, stalls = 0, 0
+                search.kick()
+            if idle >= YIELD_AFTER:
+                break  # nothing new for a while: the other core is the MIP's
     return search.best
