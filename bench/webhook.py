@@ -15,6 +15,10 @@ client is not the limit: its Lua script builds a fresh batch per request with un
 message ids. Only 2xx responses count, and the events actually stored are counted in
 each database afterwards; the table shows both. Latency percentiles are wrk's.
 
+Events per second depend on what else the machine runs; the CPU seconds each server
+process spends per 1,000 stored events (user + system, read from `/proc/<pid>/stat`
+before and after its run) do not, so the table prints both and a ratio of each.
+
     apt-get install wrk    # once
     .venv/bin/python bench/webhook.py --seconds 20 --connections 16
     .venv/bin/python bench/webhook.py --postgres postgresql://postgres@127.0.0.1:5432/test
@@ -209,6 +213,13 @@ def _pct(out: str, label: str) -> float:
     return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; utime is field 14
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stored(db: str, table: str) -> int:
     """Rows in `table` of a SQLite file or a database URL."""
     if "://" not in db:
@@ -271,25 +282,32 @@ def main() -> None:
             try:
                 key = Path(f"{tmp}/dtem.key").read_text() if role == "dtem" else "none"
                 auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
-                before = stored(db, table)
+                before, cpu_before = stored(db, table), cpu_seconds(proc.pid)
                 r = run_wrk(base + "/v1/batch", auth, args.seconds, args.connections, tmp)
-                rows.append((name, r, stored(db, table) - before))
+                cpu = cpu_seconds(proc.pid) - cpu_before
+                rows.append((name, r, stored(db, table) - before, cpu))
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
     print(f"{args.connections} connections, {args.seconds:.0f} s each, {BATCH} events a request")
-    print(f"{'server':<34}{'req':>8}{'2xx':>8}{'stored ev/s':>13}{'p50 ms':>9}{'p99 ms':>9}")
-    rates = []
-    for name, r, n_stored in rows:
+    print(
+        f"{'server':<34}{'req':>8}{'2xx':>8}{'stored ev/s':>13}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'CPU s/1k ev':>13}"
+    )
+    rates, cpus = [], []
+    for name, r, n_stored, cpu in rows:
         rate = n_stored / args.seconds
         rates.append(rate)
+        cpus.append(cpu * 1000 / max(n_stored, 1))
         print(
             f"{name:<34}{r['requests']:>8,.0f}{r['ok']:>8,.0f}{rate:>13,.0f}"
-            f"{r['p50']:>9.1f}{r['p99']:>9.1f}"
+            f"{r['p50']:>9.1f}{r['p99']:>9.1f}{cpus[-1]:>13.3f}"
         )
         if n_stored < r["ok"] * BATCH:  # more is fine: requests in flight when wrk stops
             print(f"  LOST: {n_stored:,} events stored for {r['ok']:,.0f} × {BATCH} accepted")
     print(f"ratio DTEM / reference (stored events/s): {rates[1] / max(rates[0], 1e-9):.2f}")
+    # CPU per event does not depend on how many cores other work leaves the servers.
+    print(f"ratio reference / DTEM (CPU per stored event): {cpus[0] / max(cpus[1], 1e-9):.2f}")
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
