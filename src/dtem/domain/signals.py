@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from dtem.domain.policy import Policy
@@ -51,6 +52,12 @@ _HOST = re.compile(
 )
 
 
+_PATH_START = re.compile(r"[/?#]")
+
+
+# Memoised: a busy webhook sees the same few thousand company domains over and over, and
+# every signal's key is normalised (twice in a group: to prefetch, then to store).
+@lru_cache(maxsize=65_536)
 def normalise_domain(text: str) -> str | None:
     """The bare host of a domain or URL: no scheme, `www.`, port, path, case or dot at the end.
 
@@ -60,7 +67,7 @@ def normalise_domain(text: str) -> str | None:
     s = text.strip().lower()
     if "://" in s:
         s = s.split("://", 1)[1]
-    s = re.split(r"[/?#]", s, maxsplit=1)[0]
+    s = _PATH_START.split(s, maxsplit=1)[0]
     s = s.rsplit("@", 1)[-1]  # user:pass@host
     s = s.split(":", 1)[0].rstrip(".")
     while s.startswith("www."):

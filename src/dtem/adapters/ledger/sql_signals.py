@@ -42,9 +42,10 @@ class SignalsSql:
         d = Driver(self.conn)
         inserted: set[str] = set()
         records = sorted(records, key=lambda r: r.event_id)  # concurrent resends: one order
+        received = {r.received_at: d.ts(r.received_at) for r in records}  # one `now` a delivery
         for i in range(0, len(records), _CHUNK):
             chunk = records[i : i + _CHUNK]
-            rows = [_row(d, r) for r in chunk]
+            rows = [_row(d, r, received) for r in chunk]
             inserted.update(e for (e,) in d.insert("signals", _COLUMNS, rows, _ON_CONFLICT))
         return inserted
 
@@ -218,11 +219,12 @@ _ACCOUNTS_BY_DOMAIN = "SELECT domain, id FROM accounts WHERE domain IN ({ids})"
 _ON_CONFLICT = "ON CONFLICT (scope, event_id) DO NOTHING RETURNING event_id"
 
 
-def _row(d: Driver, r: SignalRecord) -> tuple[Any, ...]:
-    """Values in `_FIELDS` order, stored as SQLAlchemy would (JSON text, driver times)."""
+def _row(d: Driver, r: SignalRecord, received: dict[datetime, Any]) -> tuple[Any, ...]:
+    """Values in `_FIELDS` order, stored as SQLAlchemy would (JSON text, driver times);
+    `received`: each receipt time as the driver stores it."""
     return (
         r.event_id, r.account_key, r.key_kind, r.type, d.ts(r.occurred_at), r.value, r.source,
-        d.ts(r.received_at), r.account_id, r.unmatched_reason, r.event_name, r.topic,
+        received[r.received_at], r.account_id, r.unmatched_reason, r.event_name, r.topic,
         json.dumps(r.attributes), r.superseded, r.scope,
     )  # fmt: skip
 

@@ -200,27 +200,27 @@ def _row_draft(row: SignalRow, policy: Policy, now: datetime, via: str) -> Signa
 
 
 def _segment_ref(msg: SegmentCall, props: dict[str, Any]) -> AccountRef:
-    traits = _dict(msg.context.get("traits"))
-    company = _dict(traits.get("company"))
-    extra = msg.model_extra or {}
-    return AccountRef(
-        account_id=_first(
-            props.get("account_id"),
-            props.get("accountId"),
-            msg.context.get("groupId"),
-            extra.get("groupId"),
-        ),
-        domain=_first(
-            props.get("domain"),
-            props.get("company_domain"),
-            traits.get("domain"),
-            traits.get("website"),
-            company.get("domain"),
-            company.get("website"),
-        ),
-        email=_first(props.get("email"), traits.get("email")),
-        user_id=msg.user,
+    # Each field is its first present source, in this order; the usual first source is
+    # tried alone so that a call naming its domain reads nothing else (this runs per call).
+    ctx = msg.context
+    account_id = _text(props.get("account_id")) or _first(
+        props.get("accountId"), ctx.get("groupId"), (msg.model_extra or {}).get("groupId")
     )
+    domain = _text(props.get("domain"))
+    email = _text(props.get("email"))
+    if domain is None or email is None:
+        traits = _dict(ctx.get("traits"))
+        if domain is None:
+            company = _dict(traits.get("company"))
+            domain = _first(
+                props.get("company_domain"),
+                traits.get("domain"),
+                traits.get("website"),
+                company.get("domain"),
+                company.get("website"),
+            )
+        email = email or _first(traits.get("email"))
+    return AccountRef(account_id=account_id, domain=domain, email=email, user_id=msg.user)
 
 
 def _link_users(
