@@ -66,6 +66,27 @@ _INSERT_LEASE = {
     .returning(t.leases.c.id)
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
+# PostgreSQL: the grant and its rep's load in one round trip (the load moves only when the
+# lease row went in: a conflict inserts nothing, and moves nothing).
+_LEASE_COLUMNS = ("account_id", "rep_id", "state", "granted_at", "expires_at", "score_at_grant",
+                  "policy_version", "reason", "version")  # fmt: skip
+_GRANTED = (
+    pg_insert(t.leases)
+    .values({c: sa.bindparam(c, type_=t.leases.c[c].type) for c in _LEASE_COLUMNS})
+    .on_conflict_do_nothing(
+        index_elements=["account_id"], index_where=t.leases.c.ended_at.is_(None)
+    )
+    .returning(t.leases.c.id, t.leases.c.rep_id)
+    .cte("granted")
+)
+_GRANT_AND_LOAD_PG = sa.select(_GRANTED.c.id).add_cte(
+    pg_insert(t.rep_loads)
+    .from_select(["rep_id", "active_leases"], sa.select(_GRANTED.c.rep_id, sa.literal(1)))
+    .on_conflict_do_update(
+        index_elements=["rep_id"], set_={"active_leases": t.rep_loads.c.active_leases + 1}
+    )
+    .cte("loaded")
+)
 _STEP_LEASE = (  # values bound per call: {"state": ..., "ended_at": ...}
     sa.update(t.leases)
     .where(
@@ -361,10 +382,14 @@ class SqlTx(
         }
         # The one-active-lease index decides: a conflict inserts nothing (PostgreSQL waits for
         # a concurrent grant to commit first) and the transaction goes on, no savepoint.
-        lease_id = self.conn.execute(_INSERT_LEASE[self.conn.dialect.name], values).scalar()
+        if self.is_postgres:  # with its rep's load, one round trip
+            lease_id = self.conn.execute(_GRANT_AND_LOAD_PG, values).scalar()
+        else:
+            lease_id = self.conn.execute(_INSERT_LEASE["sqlite"], values).scalar()
         if lease_id is None:
             raise LeaseConflict(str(account_id))
-        self.add_rep_load(rep_id, 1)  # the per-rep count routing reads (sql_market.py)
+        if not self.is_postgres:
+            self.add_rep_load(rep_id, 1)  # the per-rep count routing reads (sql_market.py)
         return lease_from_row(values | {"id": lease_id, "ended_at": None})  # no re-read: we know it
 
     def end_lease(

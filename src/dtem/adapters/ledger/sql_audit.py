@@ -26,6 +26,18 @@ _HEAD = sa.select(t.audit_head.c.entries, t.audit_head.c.last_hash).where(t.audi
 _LOCK_HEAD = _HEAD.with_for_update()
 _MOVE_HEAD = sa.update(t.audit_head).where(t.audit_head.c.id == 1)
 _INSERT_AUDIT = sa.insert(t.audit_log)
+_ENTRY_COLUMNS = ("seq", "at", "actor", "action", "payload", "prev_hash", "hash")
+# PostgreSQL: the entry and the head's move in one round trip (the head row is locked).
+_APPEND_PG = (
+    sa.update(t.audit_head)
+    .where(t.audit_head.c.id == 1)
+    .values(entries=sa.bindparam("seq"), last_hash=sa.bindparam("hash"))
+    .add_cte(
+        pg_insert(t.audit_log)
+        .values({c: sa.bindparam(c, type_=t.audit_log.c[c].type) for c in _ENTRY_COLUMNS})
+        .cte("appended")
+    )
+)
 _GENESIS_HEAD = {
     dialect: insert(t.audit_head)
     .values(id=1, entries=0, last_hash=GENESIS)
@@ -46,6 +58,9 @@ class AuditSql:
         head = self._locked_head()
         seq = head.entries + 1
         entry = new_entry(seq, as_utc(at).isoformat(), actor, action, payload, head.last_hash)
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(_APPEND_PG, asdict(entry))
+            return entry
         self.conn.execute(_INSERT_AUDIT, asdict(entry))
         self.conn.execute(_MOVE_HEAD.values(entries=seq, last_hash=entry.hash))
         return entry
