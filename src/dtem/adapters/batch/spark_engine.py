@@ -32,11 +32,14 @@ def spark_session(master: str | None = None) -> Any:
     if remote:
         builder = builder.remote(remote)
     else:
-        builder = builder.master(master or os.environ.get("DTEM_SPARK_MASTER", "local[2]"))
-        builder = builder.config("spark.ui.enabled", "false")
-        builder = builder.config("spark.ui.showConsoleProgress", "false")
-        builder = builder.config("spark.sql.shuffle.partitions", "4")
+        url = master or os.environ.get("DTEM_SPARK_MASTER", "local[2]")
+        builder = builder.master(url)
         builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        if url.startswith("local"):  # one machine: no UI, few shuffle partitions; a
+            # cluster keeps its own settings (spark-defaults.conf, --conf)
+            builder = builder.config("spark.ui.enabled", "false")
+            builder = builder.config("spark.ui.showConsoleProgress", "false")
+            builder = builder.config("spark.sql.shuffle.partitions", "4")
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     return builder.getOrCreate()
 
