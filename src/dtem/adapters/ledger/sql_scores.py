@@ -170,8 +170,9 @@ class ScoresSql:
 
     def append_scores(self, records: Sequence[ScoreRecord]) -> None:
         d = Driver(self.conn)
+        stamps = {at: d.ts(at) for at in {r.as_of for r in records}}  # a batch has one
         rows = [
-            (r.account_id, d.ts(r.as_of), r.score, r.equity, r.propensity, r.velocity, r.cost,
+            (r.account_id, stamps[r.as_of], r.score, r.equity, r.propensity, r.velocity, r.cost,
              r.policy_version, r.method, r.economics_version)
             for r in records
         ]  # fmt: skip
