@@ -129,8 +129,11 @@ class ScoresSql:
     def account_states(self, account_ids: Collection[int]) -> dict[int, dict[str, Decayed]]:
         d = Driver(self.conn)
         out: dict[int, dict[str, Decayed]] = {}
+        seconds: dict[Any, float] = {}  # a group saves its states at a few times: parse each once
         for acc, typ, intensity, as_of in d.rows_in(_STATES, list(account_ids)):
-            out.setdefault(acc, {})[typ] = decayed(intensity, epoch_seconds(d.read_ts(as_of)))
+            if (at := seconds.get(as_of)) is None:
+                at = seconds[as_of] = epoch_seconds(d.read_ts(as_of))
+            out.setdefault(acc, {})[typ] = decayed(intensity, at)
         return out
 
     def lock_account_states(self, account_ids: Collection[int]) -> None:
@@ -142,8 +145,15 @@ class ScoresSql:
 
     def save_account_states(self, states: Mapping[int, Mapping[str, Decayed]]) -> None:
         d = Driver(self.conn)
+        stored: dict[float, Any] = {}  # each distinct time formatted once
+
+        def at(seconds: float) -> Any:
+            if (text := stored.get(seconds)) is None:
+                text = stored[seconds] = d.ts(from_epoch_seconds(seconds))
+            return text
+
         rows = sorted(  # one order for every writer: upserts never wait on each other in a cycle
-            (acc, typ, s[0], d.ts(from_epoch_seconds(s[1])))
+            (acc, typ, s[0], at(s[1]))
             for acc, by_type in states.items()
             for typ, s in by_type.items()
         )
@@ -157,8 +167,15 @@ class ScoresSql:
             q = sa.select(t.scores).where(sc.id.in_(newest.scalar_subquery()))
             return {r.account_id: _score(r._mapping) for r in self.conn.execute(q)}
         d = Driver(self.conn)
+        times: dict[Any, datetime] = {}  # the scores of one unit of work share their time
+
+        def at(value: Any) -> datetime:
+            if (read := times.get(value)) is None:
+                read = times[value] = d.read_ts(value)
+            return read
+
         return {
-            r[0]: ScoreRecord(r[0], d.read_ts(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+            r[0]: ScoreRecord(r[0], at(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
             for r in _latest_rows(d, sorted(set(account_ids)))
         }
 
