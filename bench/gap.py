@@ -15,7 +15,7 @@ measures) followed by shift/swap descent until no move improves it — the produ
 `regret_start`, without the tabu search and the MIP. In DTEM terms agents are reps with
 hour capacities, jobs are accounts, cost = −EV.
 
-Run:  .venv/bin/python bench/gap.py                 (all 18 instances at 60 s, ≈ 19 min)
+Run:  .venv/bin/python bench/gap.py                 (all 18 instances at 60 s, ≈ 15 min)
       .venv/bin/python bench/gap.py --limit 10       (≈ 4 min)
       .venv/bin/python bench/gap.py --instances d20100 d20200 --limit 30
 """
