@@ -6,7 +6,8 @@ from `STATUS` and their type from their name (`LeaseConflict` →
 `Retry-After`. FastAPI's request validation errors and HTTP exceptions (401, 403, an
 unknown path's 404, 405) are problems too. Anything else is a bug: logged with its
 traceback and answered with a problem 500 by `LastResort`, which (unlike Starlette's own
-error page) leaves the client's keep-alive connection usable for its next request.
+error page) leaves the client's keep-alive connection usable for its next request. A client
+that disconnects before its body is read is logged at INFO, not as an error.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dtem.domain.errors import (
@@ -151,6 +153,8 @@ class LastResort:
 
         try:
             await self.app(scope, receive, watch)
+        except ClientDisconnect:  # the client left before its body was read: nobody to answer
+            log.info("client disconnected during %s %s", scope.get("method"), scope.get("path"))
         except Exception:
             log.exception("unexpected error in %s %s", scope.get("method"), scope.get("path"))
             if started:  # half a response is out: nothing clean can follow
