@@ -57,6 +57,14 @@ def shortlist_arcs(
         accs.append(arrays[0])
         reps.append(arrays[1])
     acc_idx, rep_idx = np.concatenate(accs), np.concatenate(reps)
+    # Arcs in the order every pair's scan gives them (group by group in the order the
+    # groups first appear, then account, then rep): the solvers break ties between
+    # equally good assignments by arc order, so the choice among them stays the same.
+    group_rank = np.zeros(len(snap.accounts), dtype=np.int64)
+    for g, rows in enumerate(groups.values()):
+        group_rank[rows] = g
+    order = np.lexsort((rep_idx, acc_idx, group_rank[acc_idx]))
+    acc_idx, rep_idx = acc_idx[order], rep_idx[order]
     q = q_table[segment_of_row[acc_idx], rep_idx]
     ev = expected_value(snap.propensity[acc_idx], snap.value[acc_idx], q)
     return acc_idx, rep_idx, ev
