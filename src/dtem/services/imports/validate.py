@@ -110,6 +110,13 @@ class _Converter:
         vmap = {**{k.strip().lower(): v for k, v in self.rule.map.items()}, **self.rule.map}
         for i in indices:
             raw = values[i]
+            if raw.__class__ in (list, dict):  # JSONL/Parquet nesting: no field holds one
+                fail(
+                    i,
+                    raw,
+                    f"{'a list' if raw.__class__ is list else 'an object'} where one value belongs",
+                )
+                continue
             if (
                 raw is None
                 or raw == ""
